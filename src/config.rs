@@ -1,0 +1,424 @@
+//! Configuration: defaults < optional TOML file (`--config`) < `.env` < `TOOLBRIDGE_*` environment.
+//!
+//! Names follow the Python sidecar this replaces (`TOOLBRIDGE_TENANT_ID`, ...), plus the two
+//! unprefixed names the deployment's secrets already set (`TENANT_HEADER_SECRET`,
+//! `JWT_HS256_SECRET`). The raw values are deserialized once, then [`Config::validate`]
+//! checks them and names the variable of any bad one. Secrets live in [`Secret`], so
+//! printing a `Config` never prints them.
+
+use std::{net::IpAddr, path::Path, time::Duration};
+
+use figment::{
+    Figment, Metadata, Profile, Provider,
+    providers::{Format, Toml},
+    value::{Dict, Map, Value},
+};
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+mod de;
+pub use de::{list_like, string_like};
+
+/// Every environment variable the binary reads, with the config key it sets.
+/// `.env.example` documents each of them; a test keeps the two in step.
+pub const ENV_PREFIX: &str = "TOOLBRIDGE_";
+
+/// Unprefixed aliases accepted for compatibility with the API's own secret names.
+/// The `TOOLBRIDGE_` form wins when both are set.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("TENANT_HEADER_SECRET", "tenant_header_secret"),
+    ("JWT_HS256_SECRET", "jwt_hs256_secret"),
+];
+
+/// How the gateway treats sync sessions (contract section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    /// A fresh sync session for every tool call (what the sidecar did).
+    #[default]
+    PerCall,
+    /// One cached session per bearer token, renewed before it expires.
+    Reuse,
+}
+
+/// How incoming bearer tokens are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// Verify signature, expiry, issuer and audience at the gateway.
+    Verify,
+    /// Only read `sub`; the API verifies the token.
+    Passthrough,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The whole configuration of the gateway. Every field has a `TOOLBRIDGE_<FIELD>` variable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// The tenant this deployment serves. Sent (signed) on every API request; never taken
+    /// from a client.
+    #[serde(deserialize_with = "string_like")]
+    pub tenant_id: String,
+    /// Shared secret for the HMAC tenant headers (also read from `TENANT_HEADER_SECRET`).
+    pub tenant_header_secret: Secret,
+    /// Base URL of the ToolBridge API.
+    #[serde(deserialize_with = "string_like")]
+    pub go_api_base_url: String,
+    /// Address to listen on.
+    pub host: IpAddr,
+    /// Port to listen on.
+    pub port: u16,
+    /// Log filter (`info`, `debug`, or a `tracing` directive list). `RUST_LOG` wins when set.
+    #[serde(deserialize_with = "string_like")]
+    pub log_level: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// The API's tenant-header clock window, in seconds; `check` warns when the API's
+    /// clock is further off than this.
+    pub max_timestamp_skew_seconds: u64,
+
+    /// `per_call` (default) or `reuse`.
+    pub session_mode: SessionMode,
+    /// Seconds to wait for a TCP connection to the API.
+    pub connect_timeout_seconds: f64,
+    /// Seconds one API request may take in all.
+    pub request_timeout_seconds: f64,
+    /// Largest API response body the gateway reads, in bytes.
+    pub upstream_max_body_bytes: usize,
+    /// A 429's `Retry-After` is honoured once when it is at most this many seconds.
+    pub retry_after_max_seconds: f64,
+
+    /// Largest request body accepted on `/mcp`, in bytes (then 413).
+    pub max_body_bytes: usize,
+    /// Most concurrent MCP sessions (then 503).
+    pub max_sessions: usize,
+    /// Seconds a client has to send its request headers.
+    pub header_read_timeout_seconds: f64,
+    /// Seconds an idle MCP session is kept.
+    pub session_idle_timeout_seconds: u64,
+    /// Host names (or `host:port`) accepted in the `Host` header besides loopback names.
+    #[serde(deserialize_with = "list_like")]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins accepted in an `Origin` header besides loopback origins.
+    #[serde(deserialize_with = "list_like")]
+    pub allowed_origins: Vec<String>,
+    /// Canonical public URL of the MCP endpoint (the protected resource), e.g.
+    /// `https://tenant.fly.dev/mcp`. Derived from the request when unset.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub public_url: Option<String>,
+    /// Serve without MCP sessions (JSON responses), so any replica can answer any request.
+    pub stateless: bool,
+    /// Seconds in-flight calls get to finish after SIGTERM.
+    pub shutdown_grace_seconds: f64,
+    /// Also serve `/metrics` on this port (e.g. 9091 for Fly's metrics block).
+    pub metrics_port: Option<u16>,
+
+    /// `verify` (default when a key is configured) or `passthrough`.
+    pub auth_mode: Option<AuthMode>,
+    /// Whether requests to `/mcp` need a valid token (default: true when a key is configured).
+    pub auth_required: Option<bool>,
+    /// HS256 secret for verifying tokens (also read from `JWT_HS256_SECRET`).
+    pub jwt_hs256_secret: Secret,
+    /// OIDC issuer (e.g. `https://tenant.eu.auth0.com/`); its JWKS verifies RS256 tokens.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub oidc_issuer: Option<String>,
+    /// JWKS URL, when not `<issuer>/.well-known/jwks.json`.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub jwks_url: Option<String>,
+    /// Required `aud` claim. When set, a token without `aud` fails.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub jwt_audience: Option<String>,
+    /// Clock leeway for `exp` and `nbf`, in seconds (at most 60).
+    pub jwt_leeway_seconds: u64,
+    /// An unknown `kid` refreshes the JWKS at most once per this many seconds.
+    pub jwks_refresh_interval_seconds: u64,
+    /// Scopes advertised in the protected-resource metadata.
+    #[serde(deserialize_with = "list_like")]
+    pub scopes_supported: Vec<String>,
+
+    /// Bearer token for `stdio` mode, where there is no HTTP request to carry one.
+    pub token: Secret,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            tenant_id: String::new(),
+            tenant_header_secret: Secret::default(),
+            go_api_base_url: "http://localhost:8080".into(),
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 8001,
+            log_level: "info".into(),
+            log_format: LogFormat::Text,
+            max_timestamp_skew_seconds: 300,
+            session_mode: SessionMode::PerCall,
+            connect_timeout_seconds: 2.0,
+            request_timeout_seconds: 30.0,
+            upstream_max_body_bytes: 8 * 1024 * 1024,
+            retry_after_max_seconds: 2.0,
+            max_body_bytes: 4 * 1024 * 1024,
+            max_sessions: 5000,
+            header_read_timeout_seconds: 10.0,
+            session_idle_timeout_seconds: 600,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            public_url: None,
+            stateless: false,
+            shutdown_grace_seconds: 8.0,
+            metrics_port: None,
+            auth_mode: None,
+            auth_required: None,
+            jwt_hs256_secret: Secret::default(),
+            oidc_issuer: None,
+            jwks_url: None,
+            jwt_audience: None,
+            jwt_leeway_seconds: 30,
+            jwks_refresh_interval_seconds: 30,
+            scopes_supported: Vec::new(),
+            token: Secret::default(),
+        }
+    }
+}
+
+/// A configuration problem, naming the variable to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value could not be read or has the wrong type.
+    #[error("configuration: {0}")]
+    Parse(String),
+    /// A required value is missing.
+    #[error("configuration: {var} is required: {why}")]
+    Missing {
+        /// The environment variable to set.
+        var: String,
+        /// What it is for.
+        why: &'static str,
+    },
+    /// A value is present but unusable.
+    #[error("configuration: {var} is invalid: {why}")]
+    Invalid {
+        /// The environment variable to fix.
+        var: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+/// The environment variable that sets a config key.
+pub fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
+
+/// Key-value pairs (the process environment or a `.env` file) as a figment provider.
+struct Pairs {
+    name: &'static str,
+    dict: Dict,
+}
+
+impl Pairs {
+    /// Keeps `TOOLBRIDGE_*` variables and the known aliases; the prefixed form wins.
+    fn new(name: &'static str, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut prefixed = Dict::new();
+        let mut aliased = Dict::new();
+        for (k, v) in vars {
+            // An empty variable means "not set": `FOO=` in a .env file should not blank a default.
+            if v.is_empty() {
+                continue;
+            }
+            let value: Value = v.parse().expect("infallible");
+            if let Some(key) = k.strip_prefix(ENV_PREFIX) {
+                prefixed.insert(key.to_ascii_lowercase(), value);
+            } else if let Some((_, key)) = ALIASES.iter().find(|(alias, _)| *alias == k) {
+                aliased.insert((*key).to_string(), value);
+            }
+        }
+        aliased.extend(prefixed);
+        Self {
+            name,
+            dict: aliased,
+        }
+    }
+}
+
+impl Provider for Pairs {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(self.name)
+    }
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.dict.clone()))
+    }
+}
+
+impl Config {
+    /// Loads from an optional TOML file, an optional `.env` file and the given environment,
+    /// in rising precedence, then validates.
+    pub fn load_from(
+        toml: Option<&Path>,
+        dotenv: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut fig = Figment::new();
+        if let Some(path) = toml {
+            if !path.exists() {
+                return Err(ConfigError::Parse(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        if let Some(path) = dotenv.filter(|p| p.exists()) {
+            let vars = dotenvy::from_path_iter(path)
+                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?;
+            fig = fig.merge(Pairs::new(".env", vars));
+        }
+        fig = fig.merge(Pairs::new("environment", env));
+        let config: Config = fig.extract().map_err(|e| {
+            let var = e.path.first().map(|k| env_name(k)).unwrap_or_default();
+            ConfigError::Parse(format!("{var}: {}", e.kind))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads from `--config`, `./.env` and the process environment.
+    pub fn load(toml: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(toml, Some(Path::new(".env")), std::env::vars())
+    }
+
+    /// Checks every value once, at start, and names the variable of the first bad one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: String| ConfigError::Invalid {
+            var: env_name(key),
+            why,
+        };
+        if self.tenant_id.trim().is_empty() {
+            return Err(ConfigError::Missing {
+                var: env_name("tenant_id"),
+                why: "the tenant this deployment serves",
+            });
+        }
+        if self.tenant_id.chars().any(|c| c.is_control()) {
+            return Err(invalid("tenant_id", "contains control characters".into()));
+        }
+        if self.tenant_header_secret.is_empty() {
+            return Err(ConfigError::Missing {
+                var: format!(
+                    "{} (or TENANT_HEADER_SECRET)",
+                    env_name("tenant_header_secret")
+                ),
+                why: "the shared secret that signs the tenant headers",
+            });
+        }
+        let url = reqwest::Url::parse(&self.go_api_base_url)
+            .map_err(|e| invalid("go_api_base_url", format!("not a URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(invalid("go_api_base_url", "must be an http(s) URL".into()));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map_err(|e| invalid("log_level", e.to_string()))?;
+        for (key, secs) in [
+            ("connect_timeout_seconds", self.connect_timeout_seconds),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+        ] {
+            if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+                return Err(invalid(key, "must be between 0 and 3600 seconds".into()));
+            }
+        }
+        for (key, secs) in [
+            ("retry_after_max_seconds", self.retry_after_max_seconds),
+            ("shutdown_grace_seconds", self.shutdown_grace_seconds),
+        ] {
+            if !(secs.is_finite() && (0.0..=600.0).contains(&secs)) {
+                return Err(invalid(key, "must be between 0 and 600 seconds".into()));
+            }
+        }
+        for (key, n) in [
+            ("max_body_bytes", self.max_body_bytes),
+            ("upstream_max_body_bytes", self.upstream_max_body_bytes),
+            ("max_sessions", self.max_sessions),
+        ] {
+            if n == 0 {
+                return Err(invalid(key, "must be positive".into()));
+            }
+        }
+        if self.jwt_leeway_seconds > 60 {
+            return Err(invalid("jwt_leeway_seconds", "at most 60".into()));
+        }
+        for (key, value) in [
+            ("public_url", &self.public_url),
+            ("oidc_issuer", &self.oidc_issuer),
+            ("jwks_url", &self.jwks_url),
+        ] {
+            if let Some(v) = value {
+                let u = reqwest::Url::parse(v).map_err(|e| invalid(key, e.to_string()))?;
+                if !matches!(u.scheme(), "http" | "https") {
+                    return Err(invalid(key, "must be an http(s) URL".into()));
+                }
+            }
+        }
+        if self.auth_mode == Some(AuthMode::Verify) && !self.has_verification_key() {
+            return Err(invalid(
+                "auth_mode",
+                "verify needs TOOLBRIDGE_JWT_HS256_SECRET or TOOLBRIDGE_OIDC_ISSUER".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// True when the gateway has a key to verify tokens with.
+    pub fn has_verification_key(&self) -> bool {
+        !self.jwt_hs256_secret.is_empty() || self.oidc_issuer.is_some() || self.jwks_url.is_some()
+    }
+
+    /// The effective auth mode: `verify` whenever a key is configured, unless told otherwise.
+    pub fn effective_auth_mode(&self) -> AuthMode {
+        self.auth_mode.unwrap_or(if self.has_verification_key() {
+            AuthMode::Verify
+        } else {
+            AuthMode::Passthrough
+        })
+    }
+
+    /// Whether `/mcp` refuses requests without a valid token.
+    pub fn effective_auth_required(&self) -> bool {
+        self.auth_required
+            .unwrap_or(self.effective_auth_mode() == AuthMode::Verify)
+    }
+
+    /// The API base URL without a trailing slash.
+    pub fn api_base(&self) -> &str {
+        self.go_api_base_url.trim_end_matches('/')
+    }
+
+    /// Connect timeout as a duration.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.connect_timeout_seconds)
+    }
+
+    /// Whole-request timeout as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.request_timeout_seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const BASE: &[(&str, &str)] = &[
+    ("TOOLBRIDGE_TENANT_ID", "tenant-1"),
+    ("TOOLBRIDGE_TENANT_HEADER_SECRET", "s3cret"),
+];
+
+#[test]
+fn defaults_match_the_sidecar() {
+    let c = Config::load_from(None, None, env(BASE)).unwrap();
+    assert_eq!(c.port, 8001);
+    assert_eq!(c.host.to_string(), "0.0.0.0");
+    assert_eq!(c.go_api_base_url, "http://localhost:8080");
+    assert_eq!(c.max_timestamp_skew_seconds, 300);
+    assert_eq!(c.session_mode, SessionMode::PerCall);
+    assert_eq!(c.effective_auth_mode(), AuthMode::Passthrough);
+    assert!(!c.effective_auth_required());
+}
+
+#[test]
+fn missing_tenant_names_the_variable() {
+    let err = Config::load_from(None, None, env(&[("TOOLBRIDGE_TENANT_HEADER_SECRET", "x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("TOOLBRIDGE_TENANT_ID"), "{err}");
+    let err = Config::load_from(None, None, env(&[("TOOLBRIDGE_TENANT_ID", "t")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("TENANT_HEADER_SECRET"), "{err}");
+}
+
+#[test]
+fn unprefixed_aliases_are_accepted_and_prefixed_wins() {
+    let c = Config::load_from(
+        None,
+        None,
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "t"),
+            ("TENANT_HEADER_SECRET", "from-alias"),
+            ("JWT_HS256_SECRET", "jwt-alias"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.tenant_header_secret.expose(), "from-alias");
+    assert_eq!(c.jwt_hs256_secret.expose(), "jwt-alias");
+    assert_eq!(c.effective_auth_mode(), AuthMode::Verify);
+    assert!(c.effective_auth_required());
+    let c = Config::load_from(
+        None,
+        None,
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "t"),
+            ("TENANT_HEADER_SECRET", "from-alias"),
+            ("TOOLBRIDGE_TENANT_HEADER_SECRET", "prefixed"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.tenant_header_secret.expose(), "prefixed");
+}
+
+#[test]
+fn numeric_looking_strings_and_lists() {
+    let c = Config::load_from(
+        None,
+        None,
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "12345"),
+            ("TOOLBRIDGE_TENANT_HEADER_SECRET", "987654321"),
+            ("TOOLBRIDGE_PORT", "9001"),
+            ("TOOLBRIDGE_ALLOWED_HOSTS", "a.fly.dev, b.example.com"),
+            ("TOOLBRIDGE_SESSION_MODE", "reuse"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.tenant_id, "12345");
+    assert_eq!(c.tenant_header_secret.expose(), "987654321");
+    assert_eq!(c.port, 9001);
+    assert_eq!(c.allowed_hosts, vec!["a.fly.dev", "b.example.com"]);
+    assert_eq!(c.session_mode, SessionMode::Reuse);
+}
+
+#[test]
+fn invalid_values_name_their_variable_and_hide_secrets() {
+    for (key, value, var) in [
+        ("TOOLBRIDGE_PORT", "eighty", "TOOLBRIDGE_PORT"),
+        ("TOOLBRIDGE_PORT", "70000", "TOOLBRIDGE_PORT"),
+        (
+            "TOOLBRIDGE_GO_API_BASE_URL",
+            "not a url",
+            "TOOLBRIDGE_GO_API_BASE_URL",
+        ),
+        (
+            "TOOLBRIDGE_GO_API_BASE_URL",
+            "ftp://x",
+            "TOOLBRIDGE_GO_API_BASE_URL",
+        ),
+        (
+            "TOOLBRIDGE_SESSION_MODE",
+            "sometimes",
+            "TOOLBRIDGE_SESSION_MODE",
+        ),
+        ("TOOLBRIDGE_LOG_LEVEL", "[[[", "TOOLBRIDGE_LOG_LEVEL"),
+        (
+            "TOOLBRIDGE_JWT_LEEWAY_SECONDS",
+            "3600",
+            "TOOLBRIDGE_JWT_LEEWAY_SECONDS",
+        ),
+        (
+            "TOOLBRIDGE_CONNECT_TIMEOUT_SECONDS",
+            "0",
+            "TOOLBRIDGE_CONNECT_TIMEOUT_SECONDS",
+        ),
+        ("TOOLBRIDGE_AUTH_MODE", "verify", "TOOLBRIDGE_AUTH_MODE"),
+    ] {
+        let mut vars = env(BASE);
+        vars.push((key.into(), value.into()));
+        let err = Config::load_from(None, None, vars).unwrap_err().to_string();
+        assert!(err.contains(var), "{key}={value}: {err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}
+
+#[test]
+fn precedence_toml_then_dotenv_then_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("c.toml");
+    std::fs::write(
+        &toml,
+        "tenant_id = \"from-toml\"\nport = 7000\nlog_level = \"debug\"\nhost = \"127.0.0.1\"\n",
+    )
+    .unwrap();
+    let dotenv = dir.path().join(".env");
+    std::fs::write(
+        &dotenv,
+        "TOOLBRIDGE_PORT=7100\nTOOLBRIDGE_TENANT_HEADER_SECRET=dot\nTOOLBRIDGE_LOG_LEVEL=\n",
+    )
+    .unwrap();
+    let c = Config::load_from(
+        Some(&toml),
+        Some(&dotenv),
+        env(&[("TOOLBRIDGE_PORT", "7200")]),
+    )
+    .unwrap();
+    assert_eq!(c.tenant_id, "from-toml");
+    assert_eq!(c.port, 7200, "env beats .env beats toml");
+    assert_eq!(c.tenant_header_secret.expose(), "dot");
+    assert_eq!(
+        c.log_level, "debug",
+        "an empty .env value does not blank the toml one"
+    );
+    assert_eq!(c.host.to_string(), "127.0.0.1");
+    let c = Config::load_from(Some(&toml), Some(&dotenv), Vec::new()).unwrap();
+    assert_eq!(c.port, 7100);
+}
+
+#[test]
+fn debug_output_redacts_secrets() {
+    let c = Config::load_from(
+        None,
+        None,
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "t"),
+            ("TOOLBRIDGE_TENANT_HEADER_SECRET", "very-secret-value"),
+            ("TOOLBRIDGE_JWT_HS256_SECRET", "jwt-secret-value"),
+            ("TOOLBRIDGE_TOKEN", "bearer-token-value"),
+        ]),
+    )
+    .unwrap();
+    let dbg = format!("{c:?}");
+    for s in [
+        "very-secret-value",
+        "jwt-secret-value",
+        "bearer-token-value",
+    ] {
+        assert!(!dbg.contains(s), "{dbg}");
+    }
+}

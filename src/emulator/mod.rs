@@ -1,0 +1,1 @@
+//! The in-process ToolBridge API emulator (being written).

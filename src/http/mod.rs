@@ -1,0 +1,104 @@
+//! The axum side: the router ([`app`]), its edge layers, health endpoints, and the
+//! server loop ([`serve`]) with header-read timeouts and graceful shutdown.
+
+mod edge;
+mod health;
+mod serve;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{Router, routing::get};
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService,
+    session::local::{LocalSessionManager, SessionConfig},
+};
+use tokio_util::sync::CancellationToken;
+
+pub use serve::{InFlight, ServeOptions, serve};
+
+use crate::{config::Config, mcp::Gateway, upstream::Upstream};
+
+/// Loopback names every deployment accepts in `Host`.
+const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1", "[::1]"];
+/// Loopback origins every deployment accepts (any port).
+const LOOPBACK_ORIGINS: &[&str] = &["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
+
+/// Everything the router needs, built once from the config.
+#[derive(Clone)]
+pub struct AppState {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The MCP server (cheap clone per session).
+    pub gateway: Gateway,
+    /// Cancelled at shutdown: ends every MCP session.
+    pub mcp_cancel: CancellationToken,
+    /// Tool calls in progress, for graceful shutdown.
+    pub in_flight: InFlight,
+    sessions: Arc<LocalSessionManager>,
+    readiness: Arc<health::Readiness>,
+}
+
+impl AppState {
+    /// Builds the upstream client and the gateway from a config.
+    pub fn new(config: Config) -> Result<Self, crate::upstream::UpstreamError> {
+        let upstream = Upstream::new(&config)?;
+        let in_flight = InFlight::default();
+        let gateway = Gateway::new(upstream, None).with_in_flight(in_flight.clone());
+        let mut session_config = SessionConfig::default();
+        session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
+        let mut sessions = LocalSessionManager::default();
+        sessions.session_config = session_config;
+        Ok(Self {
+            config: Arc::new(config),
+            gateway,
+            mcp_cancel: CancellationToken::new(),
+            in_flight,
+            sessions: Arc::new(sessions),
+            readiness: Default::default(),
+        })
+    }
+
+    /// Number of open MCP sessions.
+    pub async fn session_count(&self) -> usize {
+        self.sessions.sessions.read().await.len()
+    }
+}
+
+fn mcp_config(state: &AppState) -> StreamableHttpServerConfig {
+    let cfg = &state.config;
+    let hosts = LOOPBACK_HOSTS
+        .iter()
+        .map(|h| (*h).to_owned())
+        .chain(cfg.allowed_hosts.iter().cloned());
+    let origins = LOOPBACK_ORIGINS
+        .iter()
+        .map(|o| (*o).to_owned())
+        .chain(cfg.allowed_origins.iter().cloned());
+    StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(origins)
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(cfg.max_body_bytes)
+        .with_legacy_session_mode(!cfg.stateless)
+        .with_json_response(cfg.stateless)
+        .with_cancellation_token(state.mcp_cancel.child_token())
+}
+
+/// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`.
+pub fn app(state: AppState) -> Router {
+    let gateway = state.gateway.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(gateway.clone()),
+        state.sessions.clone(),
+        mcp_config(&state),
+    );
+    Router::new()
+        .nest_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            edge::guard,
+        ))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(state)
+}

@@ -1,0 +1,137 @@
+//! The server loop. `axum::serve` has no header-read timeout, so connections are served by
+//! hyper directly: a slow-header client is dropped, and shutdown is graceful.
+
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::Router;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Tool calls in progress. Shutdown waits for it to reach zero (within the grace period).
+#[derive(Clone, Default)]
+pub struct InFlight {
+    inner: Arc<(AtomicUsize, tokio::sync::Notify)>,
+}
+
+/// Decrements [`InFlight`] when dropped.
+pub struct InFlightGuard(InFlight);
+
+impl InFlight {
+    /// Counts one call until the guard is dropped.
+    pub fn enter(&self) -> InFlightGuard {
+        let n = self.inner.0.fetch_add(1, Ordering::SeqCst) + 1;
+        metrics::gauge!("toolbridge_tool_calls_in_flight").set(n as f64);
+        InFlightGuard(self.clone())
+    }
+
+    /// Calls in progress now.
+    pub fn get(&self) -> usize {
+        self.inner.0.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no call is in progress, or `limit` passes. True when idle.
+    pub async fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.inner.1.notified();
+            if self.get() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.get() == 0;
+            }
+        }
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let n = self.0.inner.0.fetch_sub(1, Ordering::SeqCst) - 1;
+        metrics::gauge!("toolbridge_tool_calls_in_flight").set(n as f64);
+        if n == 0 {
+            self.0.inner.1.notify_waiters();
+        }
+    }
+}
+
+/// Timeouts of the server loop.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// A client must send its request headers within this.
+    pub header_read_timeout: Duration,
+    /// In-flight calls get this long to finish after shutdown begins.
+    pub shutdown_grace: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets
+/// in-flight tool calls finish within the grace period, ends MCP sessions, and returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    opts: ServeOptions,
+    in_flight: InFlight,
+    mcp_cancel: CancellationToken,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(opts.header_read_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = TowerToHyperService::new(router.clone());
+                let conn = http.serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    // Refuse new connections at once; the ones already open may finish their calls.
+    drop(listener);
+    let pending = in_flight.get();
+    tracing::info!(pending, "shutting down: waiting for in-flight tool calls");
+    if !in_flight.wait_idle(opts.shutdown_grace).await {
+        tracing::warn!(
+            pending = in_flight.get(),
+            "grace period over; cancelling remaining calls"
+        );
+    }
+    mcp_cancel.cancel();
+    if tokio::time::timeout(Duration::from_secs(2), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::debug!("some connections did not close in time");
+    }
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! Tool parameters as data: each [`Field`] gives its JSON Schema and how its argument is
+//! checked and decoded, so schemas and validation can never disagree.
+//!
+//! Decoding is lenient where LLM clients are sloppy in a harmless way: an object or array
+//! argument that arrives as a JSON *string* is decoded, an integer may arrive as a numeric
+//! string, a bool as `"true"`. A string parameter is never reinterpreted. Unknown
+//! parameters are refused, so a misspelt optional field is not silently dropped.
+
+use rmcp::model::JsonObject;
+use serde_json::{Map, Value, json};
+
+/// How a parameter is typed and checked.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// Any string.
+    Text,
+    /// A UUID string.
+    Uuid,
+    /// A boolean.
+    Bool,
+    /// An array of strings.
+    TextList,
+    /// A JSON object.
+    Object,
+    /// One of a fixed set of strings.
+    Enum(&'static [&'static str]),
+    /// An integer within bounds.
+    Integer {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+}
+
+/// One tool parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// Parameter name (snake_case, as the sidecar had it).
+    pub name: &'static str,
+    /// Payload key on the wire (camelCase); empty when the field is not a payload key.
+    pub wire: &'static str,
+    /// Type and checks.
+    pub kind: Kind,
+    /// Whether the call fails without it.
+    pub required: bool,
+    /// Description for the schema.
+    pub doc: &'static str,
+    /// Default, for the schema (and applied by the handler).
+    pub default: Option<i64>,
+}
+
+impl Field {
+    /// A required parameter.
+    pub const fn required(
+        name: &'static str,
+        wire: &'static str,
+        kind: Kind,
+        doc: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            wire,
+            kind,
+            required: true,
+            doc,
+            default: None,
+        }
+    }
+
+    /// An optional parameter.
+    pub const fn optional(
+        name: &'static str,
+        wire: &'static str,
+        kind: Kind,
+        doc: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            wire,
+            kind,
+            required: false,
+            doc,
+            default: None,
+        }
+    }
+
+    fn schema(&self) -> Value {
+        let mut s = match self.kind {
+            Kind::Text => json!({"type": "string"}),
+            Kind::Uuid => json!({"type": "string", "format": "uuid"}),
+            Kind::Bool => json!({"type": "boolean"}),
+            Kind::TextList => json!({"type": "array", "items": {"type": "string"}}),
+            Kind::Object => json!({"type": "object", "additionalProperties": true}),
+            Kind::Enum(values) => json!({"type": "string", "enum": values}),
+            Kind::Integer { min, max } => {
+                json!({"type": "integer", "minimum": min, "maximum": max})
+            }
+        };
+        s["description"] = Value::from(self.doc);
+        if let Some(d) = self.default {
+            s["default"] = Value::from(d);
+        }
+        s
+    }
+}
+
+/// The JSON Schema of a parameter list.
+pub fn input_schema(fields: &[Field]) -> JsonObject {
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|f| (f.name.to_owned(), f.schema()))
+        .collect();
+    let required: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.name)
+        .collect();
+    let mut schema = json!({
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+    });
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    match schema {
+        Value::Object(map) => map,
+        _ => unreachable!("built as an object"),
+    }
+}
+
+/// Checks and decodes the arguments of one call. The error is a sentence for the model.
+pub fn decode(fields: &[Field], args: Option<JsonObject>) -> Result<Map<String, Value>, String> {
+    let mut args = args.unwrap_or_default();
+    if let Some(unknown) = args
+        .keys()
+        .find(|k| !fields.iter().any(|f| f.name == k.as_str()))
+    {
+        let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        return Err(if names.is_empty() {
+            format!("unknown parameter `{unknown}`: this tool takes no parameters")
+        } else {
+            format!(
+                "unknown parameter `{unknown}`: this tool takes {}",
+                names.join(", ")
+            )
+        });
+    }
+    let mut out = Map::new();
+    for f in fields {
+        match args.remove(f.name) {
+            None | Some(Value::Null) if f.required => {
+                return Err(format!(
+                    "missing required parameter `{}`: {}",
+                    f.name, f.doc
+                ));
+            }
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                out.insert(f.name.to_owned(), decode_one(f, v)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn decode_one(f: &Field, v: Value) -> Result<Value, String> {
+    let name = f.name;
+    match (f.kind, v) {
+        (Kind::Text, v @ Value::String(_)) => Ok(v),
+        (Kind::Text, other) => Err(format!(
+            "`{name}` must be a string, got {}",
+            type_name(&other)
+        )),
+        (Kind::Uuid, Value::String(s)) => match uuid::Uuid::parse_str(s.trim()) {
+            Ok(u) => Ok(Value::String(u.hyphenated().to_string())),
+            Err(_) => Err(format!(
+                "`{name}` must be a UUID such as \"0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a\", got {}",
+                truncate(&s)
+            )),
+        },
+        (Kind::Uuid, other) => Err(format!(
+            "`{name}` must be a UUID string, got {}",
+            type_name(&other)
+        )),
+        (Kind::Bool, v @ Value::Bool(_)) => Ok(v),
+        (Kind::Bool, Value::String(s)) if s == "true" || s == "false" => {
+            Ok(Value::Bool(s == "true"))
+        }
+        (Kind::Bool, other) => Err(format!(
+            "`{name}` must be true or false, got {}",
+            type_name(&other)
+        )),
+        (Kind::Enum(values), Value::String(s)) if values.contains(&s.as_str()) => {
+            Ok(Value::String(s))
+        }
+        (Kind::Enum(values), other) => Err(format!(
+            "`{name}` must be one of {}, got {}",
+            values
+                .iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            describe(&other)
+        )),
+        (Kind::Integer { min, max }, v) => {
+            let n = match &v {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            };
+            match n {
+                Some(n) if (min..=max).contains(&n) => Ok(Value::from(n)),
+                Some(n) => Err(format!("`{name}` must be between {min} and {max}, got {n}")),
+                None => Err(format!("`{name}` must be an integer, got {}", describe(&v))),
+            }
+        }
+        (Kind::Object, v @ Value::Object(_)) => Ok(v),
+        (Kind::TextList, Value::Array(items)) => text_list(name, items),
+        // The lenient part: a JSON object or array sent as a string.
+        (Kind::Object | Kind::TextList, Value::String(s)) => {
+            match serde_json::from_str::<Value>(&s) {
+                Ok(Value::Object(m)) if matches!(f.kind, Kind::Object) => Ok(Value::Object(m)),
+                Ok(Value::Array(items)) if matches!(f.kind, Kind::TextList) => {
+                    text_list(name, items)
+                }
+                _ => Err(expected_container(f, &Value::String(s))),
+            }
+        }
+        (_, other) => Err(expected_container(f, &other)),
+    }
+}
+
+fn text_list(name: &str, items: Vec<Value>) -> Result<Value, String> {
+    if let Some(bad) = items.iter().find(|v| !v.is_string()) {
+        return Err(format!(
+            "`{name}` must be an array of strings, but it holds {}",
+            type_name(bad)
+        ));
+    }
+    Ok(Value::Array(items))
+}
+
+fn expected_container(f: &Field, got: &Value) -> String {
+    let want = match f.kind {
+        Kind::Object => "a JSON object, e.g. {\"key\": \"value\"}",
+        _ => "an array of strings, e.g. [\"a\", \"b\"]",
+    };
+    format!("`{}` must be {want}, got {}", f.name, describe(got))
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => truncate(s),
+        other => type_name(other).to_owned(),
+    }
+}
+
+fn truncate(s: &str) -> String {
+    let short: String = s.chars().take(60).collect();
+    if short.len() < s.len() {
+        format!("\"{short}…\"")
+    } else {
+        format!("\"{short}\"")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,222 @@
+//! [`Gateway`]: the rmcp `ServerHandler`. It lists the catalog and runs one tool call:
+//! resolve the name, decode the arguments, find the caller, call the handler, shape the
+//! result. One instance per MCP session; all state is behind one `Arc`.
+
+use std::{sync::Arc, time::Instant};
+
+use rmcp::{
+    ErrorData, RoleServer, ServerHandler,
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
+        PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    },
+    service::RequestContext,
+};
+use serde_json::json;
+use tracing::Instrument;
+
+use super::{
+    handlers::{self, ToolError},
+    results::{describe, error_result},
+    tools::catalog,
+};
+use crate::{
+    secret::Secret,
+    upstream::{CallContext, Upstream, UpstreamError},
+};
+
+/// The caller of one HTTP request, put into the request extensions by the edge.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The `Authorization` header value, forwarded unchanged to the API.
+    pub authorization: Secret,
+}
+
+struct Shared {
+    upstream: Upstream,
+    in_flight: crate::http::InFlight,
+    /// Used when a request carries no token of its own (stdio mode).
+    default_token: Option<Secret>,
+}
+
+/// The MCP server. Cheap to clone: rmcp makes one per session.
+#[derive(Clone)]
+pub struct Gateway {
+    shared: Arc<Shared>,
+}
+
+const INSTRUCTIONS: &str = "Tools for the user's ToolBridge data: notes, tasks, comments (on a note or a \
+task), chats and chat messages. Each entity has list_, get_, create_, update_ (replace), patch_ (edit some \
+fields), delete_, archive_ and process_ (state actions) tools. Items are addressed by uid; pass the version \
+you read as if_match to avoid overwriting concurrent edits. list_ tools page with cursor/hasMore.";
+
+impl Gateway {
+    /// A gateway over the given upstream client.
+    pub fn new(upstream: Upstream, default_token: Option<Secret>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                upstream,
+                in_flight: Default::default(),
+                default_token,
+            }),
+        }
+    }
+
+    /// Counts this gateway's tool calls in `in_flight` (for graceful shutdown).
+    pub fn with_in_flight(self, in_flight: crate::http::InFlight) -> Self {
+        let shared = Shared {
+            upstream: self.shared.upstream.clone(),
+            in_flight,
+            default_token: self.shared.default_token.clone(),
+        };
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The upstream client (for health checks).
+    pub fn upstream(&self) -> &Upstream {
+        &self.shared.upstream
+    }
+
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Option<Secret> {
+        let parts = ctx.extensions.get::<http::request::Parts>();
+        if let Some(caller) = parts.and_then(|p| p.extensions.get::<Caller>()) {
+            return Some(caller.authorization.clone());
+        }
+        parts
+            .and_then(|p| p.headers.get(http::header::AUTHORIZATION))
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.trim().is_empty())
+            .map(Secret::new)
+            .or_else(|| self.shared.default_token.clone())
+    }
+
+    /// `health_check`: is the API's /healthz answering? No secrets, no URLs.
+    pub async fn health(&self) -> CallToolResult {
+        let (api, detail) = match self.shared.upstream.healthz().await {
+            Ok(()) => ("reachable", "the API answered its health check".to_owned()),
+            Err(e @ UpstreamError::Status { .. }) => ("unhealthy", e.to_string()),
+            Err(e) => ("unreachable", e.to_string()),
+        };
+        let status = if api == "reachable" { "ok" } else { "degraded" };
+        CallToolResult::structured(json!({
+            "status": status,
+            "gateway": "up",
+            "api": api,
+            "detail": detail,
+            "version": env!("CARGO_PKG_VERSION"),
+        }))
+    }
+
+    async fn call(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let name = request.name.as_ref();
+        let Some(spec) = catalog().get(name) else {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool: {name}"),
+                None,
+            ));
+        };
+        let Some((entity, verb)) = spec.target else {
+            return Ok(self.health().await);
+        };
+        let _in_flight = self.shared.in_flight.enter();
+        let call = CallContext::new(self.caller(&ctx));
+        let span = tracing::info_span!(
+            "tool_call",
+            tool = name,
+            correlation_id = %call.correlation_id,
+            outcome = tracing::field::Empty,
+            upstream_status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let fut = async {
+            let args = crate::mcp::fields::decode(&spec.fields, request.arguments)
+                .map_err(ToolError::Invalid)?;
+            if call.authorization.is_none() {
+                return Err(ToolError::Upstream(UpstreamError::NoToken));
+            }
+            handlers::run(
+                &self.shared.upstream,
+                &call,
+                entity,
+                verb,
+                &spec.fields,
+                args,
+            )
+            .await
+        };
+        // When the client cancels (or goes away), dropping the future drops the in-flight
+        // upstream request with it.
+        let outcome = tokio::select! {
+            r = fut.instrument(span.clone()) => Some(r),
+            _ = ctx.ct.cancelled() => None,
+        };
+        let elapsed = started.elapsed();
+        let (result, label) = match outcome {
+            None => {
+                tracing::info!(parent: &span, "tool call cancelled by the client");
+                (error_result("cancelled".into()), "cancelled")
+            }
+            Some(Ok(value)) => (CallToolResult::structured(value), "ok"),
+            Some(Err(err)) => {
+                let label = match &err {
+                    ToolError::Invalid(_) => "invalid_arguments",
+                    ToolError::Upstream(u) => u.kind(),
+                };
+                if let ToolError::Upstream(u) = &err
+                    && let Some(status) = u.status()
+                {
+                    span.record("upstream_status", status.as_u16());
+                }
+                (
+                    error_result(describe(&err, Some((entity, verb)), &call.correlation_id)),
+                    label,
+                )
+            }
+        };
+        span.record("outcome", label);
+        span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+        tracing::info!(parent: &span, "tool call finished");
+        metrics::counter!("toolbridge_tool_calls_total", "tool" => name.to_owned(), "outcome" => label).increment(1);
+        metrics::histogram!("toolbridge_tool_call_duration_seconds", "tool" => name.to_owned())
+            .record(elapsed.as_secs_f64());
+        Ok(result)
+    }
+}
+
+impl ServerHandler for Gateway {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "toolbridge-mcp",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(catalog().tools.clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        catalog().tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.call(request, ctx).await.map(Into::into)
+    }
+}

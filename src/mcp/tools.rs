@@ -1,0 +1,393 @@
+//! Builds the rmcp [`Tool`] list (schemas, titles, descriptions, annotations) from the
+//! catalog, once per process.
+
+use std::{collections::HashMap, sync::Arc, sync::OnceLock};
+
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde_json::{Value, json};
+
+use super::{
+    catalog::{ENTITIES, Entity, HEALTH_CHECK, Verb},
+    fields::{Field, Kind, input_schema},
+};
+
+/// What a tool name resolves to.
+#[derive(Debug)]
+pub struct ToolSpec {
+    /// `None` for `health_check`.
+    pub target: Option<(&'static Entity, Verb)>,
+    /// Its parameters.
+    pub fields: Vec<Field>,
+}
+
+/// All tools, built once.
+pub struct Catalog {
+    /// The listing, in order.
+    pub tools: Vec<Tool>,
+    by_name: HashMap<String, ToolSpec>,
+}
+
+impl Catalog {
+    /// Resolves a tool name.
+    pub fn get(&self, name: &str) -> Option<&ToolSpec> {
+        self.by_name.get(name)
+    }
+}
+
+const UID: Field = Field::required(
+    "uid",
+    "",
+    Kind::Uuid,
+    "uid of the item (a UUID, as returned by create or list).",
+);
+const INCLUDE_DELETED: Field = Field::optional(
+    "include_deleted",
+    "",
+    Kind::Bool,
+    "Also return soft-deleted items (default false).",
+);
+const IF_MATCH: Field = Field::optional(
+    "if_match",
+    "",
+    Kind::Integer {
+        min: 1,
+        max: i64::MAX,
+    },
+    "The version you last read. The change is refused if the item has changed since, instead of overwriting someone else's edit.",
+);
+const LIMIT: Field = Field {
+    default: Some(100),
+    ..Field::optional(
+        "limit",
+        "",
+        Kind::Integer { min: 1, max: 1000 },
+        "Page size, 1 to 1000 (default 100).",
+    )
+};
+const CURSOR: Field = Field::optional(
+    "cursor",
+    "",
+    Kind::Text,
+    "nextCursor from the previous page; omit for the first page.",
+);
+const UPDATES: Field = Field::required(
+    "updates",
+    "",
+    Kind::Object,
+    "Payload keys to set, e.g. {\"title\": \"New title\"}. Other keys are kept; `uid` and `sync` are ignored.",
+);
+const METADATA: Field = Field::optional(
+    "metadata",
+    "",
+    Kind::Object,
+    "Optional context for the action, e.g. {\"reason\": \"done\"}.",
+);
+const EXTRA_UPDATE: Field = Field::optional(
+    "additional_fields",
+    "",
+    Kind::Object,
+    "Other payload keys to store alongside the named ones, e.g. {\"tags\": [\"work\"]}.",
+);
+
+/// The parameters of one tool.
+fn fields(e: &'static Entity, verb: Verb) -> Vec<Field> {
+    match verb {
+        Verb::List => vec![LIMIT, CURSOR, INCLUDE_DELETED],
+        Verb::Get => vec![UID, INCLUDE_DELETED],
+        Verb::Create => e.create.to_vec(),
+        Verb::Update => [&[UID][..], e.update, &[IF_MATCH, EXTRA_UPDATE]].concat(),
+        Verb::Patch => vec![UID, UPDATES],
+        Verb::Delete | Verb::Archive => vec![UID],
+        Verb::Process => {
+            // Built once per process (the catalog is a OnceLock), so leaking is bounded.
+            let names: &'static [&'static str] = Box::leak(e.action_names().into_boxed_slice());
+            let doc: &'static str = Box::leak(
+                format!(
+                    "The action: {}.",
+                    e.actions
+                        .iter()
+                        .map(|a| format!("\"{}\" sets {}", a.name, a.effect))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+                .into_boxed_str(),
+            );
+            vec![
+                UID,
+                Field::required("action", "", Kind::Enum(names), doc),
+                METADATA,
+            ]
+        }
+    }
+}
+
+fn title(e: &Entity, verb: Verb) -> String {
+    let plural = e.label.to_owned() + "s";
+    match verb {
+        Verb::List => format!("List {plural}"),
+        Verb::Get => format!("Get a {}", e.label),
+        Verb::Create => format!("Create a {}", e.label),
+        Verb::Update => format!("Replace a {}", e.label),
+        Verb::Patch => format!("Edit some fields of a {}", e.label),
+        Verb::Delete => format!("Delete a {}", e.label),
+        Verb::Archive => format!("Archive a {}", e.label),
+        Verb::Process => format!("Apply an action to a {}", e.label),
+    }
+}
+
+fn description(e: &Entity, verb: Verb) -> String {
+    let (l, s) = (e.label, e.singular);
+    let eg = r#""uid": "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a""#;
+    match verb {
+        Verb::List => format!(
+            "List {l}s, oldest change first, one page at a time. {about} Returns {{items, nextCursor, hasMore}}. \
+             When hasMore is true, call {name} again with cursor set to nextCursor to get the next page. \
+             Deleted {l}s are left out unless include_deleted is true. Example: {{\"limit\": 20}}.",
+            about = e.about,
+            name = e.tool_name(Verb::List)
+        ),
+        Verb::Get => format!(
+            "Get one {l} by uid, with its version and payload. A deleted {l} is an error unless include_deleted is true. \
+             Example: {{{eg}}}."
+        ),
+        Verb::Create => format!(
+            "Create a {l}. {about} Returns the new item: its uid (use it with the other {s} tools) and version 1. \
+             Example: {ex}.",
+            about = e.about,
+            ex = e.create_example
+        ),
+        Verb::Update => {
+            let links = if e.links.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " The link fields ({}) are carried over from the current {l} automatically.",
+                    e.links.join(", ")
+                )
+            };
+            format!(
+                "Replace a {l}'s payload (HTTP PUT): it becomes exactly the fields given here plus additional_fields; \
+                 keys not given are removed. To change only some keys and keep the rest, use patch_{s}.{links} \
+                 Pass if_match (the version you read) to refuse the change if the {l} was edited meanwhile."
+            )
+        }
+        Verb::Patch => format!(
+            "Change some payload keys of a {l} and keep the others (a shallow merge). Returns the updated item. \
+             Example: {{{eg}, \"updates\": {{\"title\": \"New title\"}}}}."
+        ),
+        Verb::Delete => format!(
+            "Delete a {l} (soft delete: it can still be read with include_deleted=true, but no longer changed). \
+             Returns {{uid, version, updatedAt, deletedAt}}. Example: {{{eg}}}."
+        ),
+        Verb::Archive => format!(
+            "Archive a {l}: {effect}. Returns the updated item. Example: {{{eg}}}.",
+            effect = e.archive_effect
+        ),
+        Verb::Process => format!(
+            "Apply a state-changing action to a {l}. Actions: {actions}. Returns the updated item. \
+             Example: {{{eg}, \"action\": \"{first}\"}}.",
+            actions = e
+                .actions
+                .iter()
+                .map(|a| format!("{} ({})", a.name, a.effect))
+                .collect::<Vec<_>>()
+                .join(", "),
+            first = e.actions[0].name
+        ),
+    }
+}
+
+fn annotations(e: &Entity, verb: Verb) -> ToolAnnotations {
+    let a = ToolAnnotations::with_title(title(e, verb)).open_world(false);
+    match verb {
+        Verb::List | Verb::Get => a.read_only(true),
+        Verb::Create => a.read_only(false).destructive(false).idempotent(false),
+        Verb::Delete => a.read_only(false).destructive(true).idempotent(true),
+        // Repeating the same replacement, merge, archive or action leaves the same state.
+        Verb::Update | Verb::Patch | Verb::Archive | Verb::Process => {
+            a.read_only(false).destructive(false).idempotent(true)
+        }
+    }
+}
+
+fn object(v: Value) -> Arc<JsonObject> {
+    match v {
+        Value::Object(m) => Arc::new(m),
+        _ => unreachable!("schemas are objects"),
+    }
+}
+
+fn item_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "uid": {"type": "string", "description": "The item's uid."},
+            "version": {"type": "integer", "description": "Goes up by one on every change; pass it as if_match."},
+            "updatedAt": {"type": "string", "description": "Last change, RFC 3339."},
+            "deletedAt": {"type": "string", "description": "When it was deleted (only for deleted items)."},
+            "payload": {"type": "object", "description": "The item's fields, plus uid, updatedTs and sync."}
+        },
+        "required": ["uid", "version", "payload"]
+    })
+}
+
+fn output_schema(verb: Verb) -> Arc<JsonObject> {
+    object(match verb {
+        Verb::List => json!({
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": item_schema()},
+                "nextCursor": {"type": "string", "description": "Pass as cursor to get the next page."},
+                "hasMore": {"type": "boolean", "description": "True when the page was full, so there may be more."}
+            },
+            "required": ["items", "hasMore"]
+        }),
+        Verb::Delete => json!({
+            "type": "object",
+            "properties": {
+                "uid": {"type": "string"},
+                "version": {"type": "integer"},
+                "updatedAt": {"type": "string"},
+                "deletedAt": {"type": "string"}
+            },
+            "required": ["uid", "version", "deletedAt"]
+        }),
+        _ => item_schema(),
+    })
+}
+
+fn health_tool() -> Tool {
+    let mut t = Tool::new(
+        HEALTH_CHECK,
+        "Check that the gateway is up and whether the ToolBridge API answers its health check. \
+         Takes no parameters; needs no token.",
+        object(Value::Object(input_schema(&[]))),
+    );
+    t.title = Some("Check gateway and API health".into());
+    t.annotations = Some(
+        ToolAnnotations::with_title("Check gateway and API health")
+            .read_only(true)
+            .open_world(false),
+    );
+    t.output_schema = Some(object(json!({
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded"]},
+            "gateway": {"type": "string"},
+            "api": {"type": "string", "enum": ["reachable", "unreachable", "unhealthy"]},
+            "detail": {"type": "string"},
+            "version": {"type": "string"}
+        },
+        "required": ["status", "gateway", "api", "version"]
+    })));
+    t
+}
+
+fn build() -> Catalog {
+    let mut tools = vec![health_tool()];
+    let mut by_name = HashMap::new();
+    by_name.insert(
+        HEALTH_CHECK.to_owned(),
+        ToolSpec {
+            target: None,
+            fields: Vec::new(),
+        },
+    );
+    for e in &ENTITIES {
+        for verb in Verb::ALL {
+            let name = e.tool_name(verb);
+            let fields = fields(e, verb);
+            let mut tool = Tool::new(
+                name.clone(),
+                description(e, verb),
+                object(Value::Object(input_schema(&fields))),
+            );
+            tool.title = Some(title(e, verb));
+            tool.annotations = Some(annotations(e, verb));
+            tool.output_schema = Some(output_schema(verb));
+            tools.push(tool);
+            by_name.insert(
+                name,
+                ToolSpec {
+                    target: Some((e, verb)),
+                    fields,
+                },
+            );
+        }
+    }
+    Catalog { tools, by_name }
+}
+
+/// The catalog, built on first use.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(build)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_has_schemas_titles_and_annotations() {
+        let c = catalog();
+        assert_eq!(c.tools.len(), 41);
+        for t in &c.tools {
+            assert!(t.title.is_some(), "{}", t.name);
+            assert!(t.output_schema.is_some(), "{}", t.name);
+            assert!(
+                t.description.as_deref().is_some_and(|d| d.len() > 40),
+                "{}",
+                t.name
+            );
+            let a = t.annotations.as_ref().unwrap();
+            let read_only = t.name.starts_with("list_")
+                || t.name.starts_with("get_")
+                || t.name == "health_check";
+            assert_eq!(a.read_only_hint, Some(read_only), "{}", t.name);
+            if !read_only {
+                assert_eq!(
+                    a.destructive_hint,
+                    Some(t.name.starts_with("delete_")),
+                    "{}",
+                    t.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn enums_and_bounds_are_in_the_schemas() {
+        let c = catalog();
+        let schema = |name: &str| {
+            let t = c.tools.iter().find(|t| t.name == name).unwrap();
+            Value::Object((*t.input_schema).clone())
+        };
+        assert_eq!(
+            schema("process_note")["properties"]["action"]["enum"],
+            json!(["pin", "unpin", "archive", "unarchive"])
+        );
+        assert_eq!(
+            schema("process_chat_message")["properties"]["action"]["enum"],
+            json!(["mark_read", "mark_delivered"])
+        );
+        assert_eq!(
+            schema("create_comment")["properties"]["parent_type"]["enum"],
+            json!(["note", "task"])
+        );
+        let limit = &schema("list_tasks")["properties"]["limit"];
+        assert_eq!(
+            (
+                limit["minimum"].as_i64(),
+                limit["maximum"].as_i64(),
+                limit["default"].as_i64()
+            ),
+            (Some(1), Some(1000), Some(100))
+        );
+        assert_eq!(
+            schema("update_note")["required"],
+            json!(["uid", "title", "content"])
+        );
+        assert_eq!(schema("patch_chat")["required"], json!(["uid", "updates"]));
+    }
+}

@@ -1,0 +1,97 @@
+//! Entry points of the subcommands, kept out of `main.rs` so tests can call them.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use tokio::net::TcpListener;
+
+use crate::{
+    config::Config,
+    http::{AppState, ServeOptions, app, serve},
+};
+
+/// Why the gateway could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The upstream client could not be built.
+    #[error("{0}")]
+    Upstream(#[from] crate::upstream::UpstreamError),
+    /// A socket could not be bound or served.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Serves the gateway on an already-bound listener until `shutdown` resolves.
+pub async fn serve_gateway(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), RunError> {
+    let opts = ServeOptions {
+        header_read_timeout: Duration::from_secs_f64(config.header_read_timeout_seconds),
+        shutdown_grace: Duration::from_secs_f64(config.shutdown_grace_seconds),
+    };
+    let state = AppState::new(config)?;
+    let (in_flight, cancel) = (state.in_flight.clone(), state.mcp_cancel.clone());
+    serve(listener, app(state), opts, in_flight, cancel, shutdown)
+        .await
+        .map_err(|source| RunError::Io {
+            context: "serving".into(),
+            source,
+        })
+}
+
+/// Binds `addr`, naming it in the error when that fails.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Io {
+            context: format!("cannot listen on {addr}"),
+            source,
+        })
+}
+
+/// `toolbridge-mcp serve`: the gateway on `TOOLBRIDGE_HOST:TOOLBRIDGE_PORT` until SIGTERM.
+pub async fn serve_main(config: Config) -> Result<(), RunError> {
+    let addr = SocketAddr::new(config.host, config.port);
+    let listener = bind(addr).await?;
+    tracing::info!(
+        %addr,
+        session_mode = ?config.session_mode,
+        stateless = config.stateless,
+        auth_mode = ?config.effective_auth_mode(),
+        "toolbridge-mcp listening on /mcp"
+    );
+    serve_gateway(config, listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! [`Upstream`]: the one pooled client every tool call goes through.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use serde_json::Value;
+
+use super::{
+    UpstreamError,
+    middleware::{EntityRequest, RetryAfter, TenantSigner},
+    sessions::{SessionInfo, SessionStats, SyncSessions},
+};
+use crate::{config::Config, secret::Secret};
+
+/// Header carrying the per-call correlation id, to the API and back.
+pub const CORRELATION_ID: &str = "x-correlation-id";
+
+/// Who is calling and under which correlation id. Travels with each tool call.
+#[derive(Clone, Debug)]
+pub struct CallContext {
+    /// The caller's `Authorization` header value, forwarded unchanged.
+    pub authorization: Option<Secret>,
+    /// Correlation id of this tool call.
+    pub correlation_id: Arc<str>,
+}
+
+impl CallContext {
+    /// A context with a fresh correlation id.
+    pub fn new(authorization: Option<Secret>) -> Self {
+        Self {
+            authorization,
+            correlation_id: uuid::Uuid::new_v4().to_string().into(),
+        }
+    }
+}
+
+/// One REST request, as a handler describes it.
+#[derive(Debug)]
+pub struct ApiRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Path below the base URL, starting with `/`.
+    pub path: String,
+    /// Query parameters.
+    pub query: Vec<(&'static str, String)>,
+    /// JSON body, already serialized.
+    pub body: Option<Bytes>,
+    /// `If-Match` value.
+    pub if_match: Option<String>,
+    /// Whether this is an entity route (needs a sync session).
+    pub entity: bool,
+}
+
+impl ApiRequest {
+    /// An entity request without body.
+    pub fn entity(method: Method, path: String) -> Self {
+        Self {
+            method,
+            path,
+            query: Vec::new(),
+            body: None,
+            if_match: None,
+            entity: true,
+        }
+    }
+
+    /// Adds a JSON body.
+    pub fn json(mut self, body: &Value) -> Self {
+        self.body = Some(Bytes::from(
+            serde_json::to_vec(body).expect("Value serializes"),
+        ));
+        self
+    }
+}
+
+/// A successful API answer.
+#[derive(Debug)]
+pub struct ApiResponse {
+    /// HTTP status (2xx).
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: Value,
+}
+
+struct Inner {
+    http: ClientWithMiddleware,
+    base: reqwest::Url,
+    max_body: usize,
+    timeout_secs: f64,
+    stats: Arc<SessionStats>,
+}
+
+/// The pooled, signing, session-wrapping client of the ToolBridge API. Cheap to clone.
+#[derive(Clone)]
+pub struct Upstream {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream").finish_non_exhaustive()
+    }
+}
+
+/// Installs rustls' ring provider once (reqwest is built without a default provider).
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The shared transport settings, also used for the JWKS fetcher.
+pub(crate) fn base_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .connect_timeout(cfg.connect_timeout())
+        .timeout(cfg.request_timeout())
+        .pool_max_idle_per_host(512)
+        .tcp_nodelay(true)
+        // The API is on loopback or a private network: a proxy from the environment would
+        // be a surprise, and a redirect would be a bug; neither may carry the user's token.
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+impl Upstream {
+    /// Builds the client chain once; every call reuses its connection pool.
+    pub fn new(cfg: &Config) -> Result<Self, UpstreamError> {
+        let client = base_client(cfg).map_err(|e| UpstreamError::Other(e.to_string()))?;
+        let base = reqwest::Url::parse(cfg.api_base())
+            .map_err(|e| UpstreamError::Other(format!("bad base URL: {e}")))?;
+        let stats = Arc::new(SessionStats::default());
+        let max_body = cfg.upstream_max_body_bytes;
+        let timeout_secs = cfg.request_timeout_seconds;
+        let sessions = SyncSessions::new(
+            cfg.session_mode,
+            base.join("v1/sync/sessions").expect("static path"),
+            max_body,
+            timeout_secs,
+            stats.clone(),
+        );
+        let http = ClientBuilder::new(client)
+            .with(RetryAfter::new(
+                std::time::Duration::from_secs_f64(cfg.retry_after_max_seconds),
+                stats.clone(),
+            ))
+            .with(sessions)
+            .with(TenantSigner::new(
+                &cfg.tenant_id,
+                cfg.tenant_header_secret.clone(),
+            ))
+            .build();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                max_body,
+                timeout_secs,
+                stats,
+            }),
+        })
+    }
+
+    /// Counters of sessions opened and retries made.
+    pub fn stats(&self) -> &SessionStats {
+        &self.inner.stats
+    }
+
+    fn url(&self, path: &str, query: &[(&'static str, String)]) -> reqwest::Url {
+        let mut url = self.inner.base.clone();
+        {
+            // Keep any path prefix of the base URL (an API mounted below `/api`, say).
+            let prefix = url.path().trim_end_matches('/').to_owned();
+            url.set_path(&format!("{prefix}{path}"));
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
+    }
+
+    /// Sends one request (with session, signature and correlation id) and reads its answer.
+    pub async fn call(
+        &self,
+        ctx: &CallContext,
+        req: ApiRequest,
+    ) -> Result<ApiResponse, UpstreamError> {
+        let auth = ctx.authorization.as_ref().ok_or(UpstreamError::NoToken)?;
+        let auth = HeaderValue::from_str(auth.expose())
+            .map_err(|_| UpstreamError::Other("the Authorization header is not valid".into()))?;
+        let mut builder = self
+            .inner
+            .http
+            .request(req.method, self.url(&req.path, &req.query))
+            .header(header::AUTHORIZATION, auth)
+            .header(CORRELATION_ID, ctx.correlation_id.as_ref());
+        if let Some(v) = &req.if_match {
+            builder = builder.header(header::IF_MATCH, v.as_str());
+        }
+        if let Some(body) = req.body {
+            builder = builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        if req.entity {
+            builder = builder.with_extension(EntityRequest);
+        }
+        let resp = builder
+            .send()
+            .await
+            .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = read_capped(resp, self.inner.max_body, self.inner.timeout_secs).await?;
+        if !status.is_success() {
+            return Err(error_from(status, &headers, &bytes));
+        }
+        let body = serde_json::from_slice(&bytes).map_err(|_| UpstreamError::NotJson {
+            status,
+            content_type: content_type(&headers),
+        })?;
+        Ok(ApiResponse { status, body })
+    }
+
+    /// `GET /healthz` of the API: `Ok` when it answers 200.
+    pub async fn healthz(&self) -> Result<(), UpstreamError> {
+        let resp = self
+            .inner
+            .http
+            .get(self.url("/healthz", &[]))
+            .send()
+            .await
+            .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = read_capped(resp, 64 * 1024, self.inner.timeout_secs).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(error_from(status, &headers, &bytes))
+        }
+    }
+
+    /// Opens a sync session with the caller's token (used by `check`).
+    pub async fn open_session(&self, ctx: &CallContext) -> Result<SessionInfo, UpstreamError> {
+        let auth = ctx.authorization.as_ref().ok_or(UpstreamError::NoToken)?;
+        let resp = self
+            .inner
+            .http
+            .post(self.url("/v1/sync/sessions", &[]))
+            .header(header::AUTHORIZATION, auth.expose())
+            .header(CORRELATION_ID, ctx.correlation_id.as_ref())
+            .send()
+            .await
+            .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
+        super::sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs).await
+    }
+}
+
+/// The `Content-Type` of an answer, for error messages.
+pub(crate) fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type")
+        .to_owned()
+}
+
+/// Reads a body, refusing to hold more than `max` bytes whatever `Content-Length` says.
+pub(crate) async fn read_capped(
+    mut resp: reqwest::Response,
+    max: usize,
+    timeout_secs: f64,
+) -> Result<Bytes, UpstreamError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(UpstreamError::TooLarge { limit: max });
+    }
+    let mut buf = bytes::BytesMut::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() + chunk.len() > max {
+                    return Err(UpstreamError::TooLarge { limit: max });
+                }
+                // The common case is a single chunk: hand it over without a copy.
+                if buf.is_empty() {
+                    buf = bytes::BytesMut::from(chunk.as_ref());
+                } else {
+                    buf.extend_from_slice(&chunk);
+                }
+            }
+            Ok(None) => return Ok(buf.freeze()),
+            Err(e) => return Err(UpstreamError::from_reqwest(&e, timeout_secs)),
+        }
+    }
+}
+
+/// Turns an error answer into an [`UpstreamError::Status`] that keeps the API's message.
+pub(crate) fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> UpstreamError {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let message = match &json {
+        Some(Value::Object(map)) => map
+            .get("error")
+            .or_else(|| map.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| "(no message)".into()),
+        _ => {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            if text.starts_with('<') {
+                // An HTML error page from a proxy: its markup helps nobody.
+                format!("an HTML error page ({})", content_type(headers))
+            } else if text.is_empty() {
+                "(empty body)".into()
+            } else {
+                text.chars().take(300).collect()
+            }
+        }
+    };
+    let retry_after = headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    UpstreamError::Status {
+        status,
+        message,
+        body: json,
+        retry_after,
+    }
+}

@@ -1,0 +1,13 @@
+//! The client side: one pooled `reqwest` client behind a `reqwest-middleware` chain that
+//! signs every request with the tenant headers and wraps every entity request in a sync
+//! session. Handlers call [`Upstream::call`]; they never build headers themselves.
+
+mod client;
+mod error;
+mod middleware;
+mod sessions;
+pub mod signing;
+
+pub use client::{ApiRequest, ApiResponse, CallContext, Upstream};
+pub use error::UpstreamError;
+pub use sessions::{SessionInfo, SessionStats};
