@@ -31,6 +31,44 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("JWT_HS256_SECRET", "jwt_hs256_secret"),
 ];
 
+/// Every config key (`TOOLBRIDGE_<KEY>` in the environment). `.env.example` documents each;
+/// a test keeps the two in step, and another keeps this list equal to the struct's fields.
+pub const KEYS: &[&str] = &[
+    "tenant_id",
+    "tenant_header_secret",
+    "go_api_base_url",
+    "host",
+    "port",
+    "log_level",
+    "log_format",
+    "max_timestamp_skew_seconds",
+    "session_mode",
+    "connect_timeout_seconds",
+    "request_timeout_seconds",
+    "upstream_max_body_bytes",
+    "retry_after_max_seconds",
+    "max_body_bytes",
+    "max_sessions",
+    "header_read_timeout_seconds",
+    "session_idle_timeout_seconds",
+    "allowed_hosts",
+    "allowed_origins",
+    "public_url",
+    "stateless",
+    "shutdown_grace_seconds",
+    "metrics_port",
+    "auth_mode",
+    "auth_required",
+    "jwt_hs256_secret",
+    "oidc_issuer",
+    "jwks_url",
+    "jwt_audience",
+    "jwt_leeway_seconds",
+    "jwks_refresh_interval_seconds",
+    "scopes_supported",
+    "token",
+];
+
 /// How the gateway treats sync sessions (contract section 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -1,9 +1,13 @@
 //! The `toolbridge-mcp` binary: parses the command line and hands over to the library.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{net::IpAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
-use toolbridge_mcp::{config::Config, run, telemetry};
+use toolbridge_mcp::{
+    config::{Config, LogFormat},
+    emulator::{EmulatorConfig, RateLimit},
+    run, telemetry,
+};
 
 #[derive(Parser)]
 #[command(
@@ -21,8 +25,110 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the gateway (the default).
+    /// Run the gateway (the default): MCP over streamable HTTP on TOOLBRIDGE_HOST:TOOLBRIDGE_PORT.
     Serve,
+    /// Run the gateway on 127.0.0.1 against an embedded API emulator, and print a dev token.
+    Demo {
+        /// Gateway port.
+        #[arg(long, default_value_t = 8001)]
+        port: u16,
+        /// Emulator port (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        api_port: u16,
+    },
+    /// Mint an HS256 dev token for a user.
+    Token {
+        /// The user (`sub` claim).
+        #[arg(long)]
+        sub: String,
+        /// The HS256 secret (default: TOOLBRIDGE_JWT_HS256_SECRET or JWT_HS256_SECRET).
+        #[arg(long, env = "JWT_HS256_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl_seconds: u64,
+    },
+    /// Run the ToolBridge API emulator alone (a stand-in API for local runs and tests).
+    Emulator {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: IpAddr,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Turn the contract's per-user rate limit off.
+        #[arg(long)]
+        no_rate_limit: bool,
+    },
+}
+
+/// The emulator's settings, from the same variables the real API reads.
+fn emulator_config(no_rate_limit: bool) -> EmulatorConfig {
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
+    let mut cfg = EmulatorConfig::default();
+    if let Some(v) = var(&["JWT_HS256_SECRET", "TOOLBRIDGE_JWT_HS256_SECRET"]) {
+        cfg.jwt_hs256_secret = v;
+    }
+    if let Some(v) = var(&["TENANT_HEADER_SECRET", "TOOLBRIDGE_TENANT_HEADER_SECRET"]) {
+        cfg.tenant_header_secret = Some(v);
+    }
+    if let Some(v) = var(&["TOOLBRIDGE_TENANT_ID", "TENANT_ID"]) {
+        cfg.tenant_id = v;
+    }
+    cfg.dev_mode = var(&["ENV"]).as_deref() == Some("dev");
+    cfg.rate_limit = if no_rate_limit {
+        None
+    } else {
+        Some(RateLimit::default())
+    };
+    cfg
+}
+
+async fn dispatch(cli: Cli) -> Result<(), run::RunError> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = Config::load(cli.config.as_deref())?;
+            telemetry::init(&config.log_level, config.log_format);
+            run::serve_main(config).await
+        }
+        Command::Demo { port, api_port } => {
+            telemetry::init("info", LogFormat::Text);
+            run::demo(port, api_port).await
+        }
+        Command::Token {
+            sub,
+            secret,
+            ttl_seconds,
+        } => {
+            let secret = secret
+                .or_else(|| std::env::var("TOOLBRIDGE_JWT_HS256_SECRET").ok())
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| toolbridge_mcp::config::ConfigError::Missing {
+                    var: "--secret (or JWT_HS256_SECRET)".into(),
+                    why: "the HS256 secret the API verifies tokens with",
+                })?;
+            println!(
+                "{}",
+                run::token(&secret, &sub, Duration::from_secs(ttl_seconds))
+            );
+            Ok(())
+        }
+        Command::Emulator {
+            host,
+            port,
+            no_rate_limit,
+        } => {
+            telemetry::init(
+                &std::env::var("TOOLBRIDGE_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+                LogFormat::Text,
+            );
+            run::emulator_main(emulator_config(no_rate_limit), (host, port).into()).await
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -31,16 +137,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let result = runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => {
-                let config = Config::load(cli.config.as_deref())?;
-                telemetry::init(&config.log_level, config.log_format);
-                run::serve_main(config).await
-            }
-        }
-    });
-    match result {
+    match runtime.block_on(dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("toolbridge-mcp: {e}");

@@ -182,3 +182,24 @@ fn debug_output_redacts_secrets() {
         assert!(!dbg.contains(s), "{dbg}");
     }
 }
+
+/// KEYS must name exactly the struct's fields: a TOML file with every key and a bogus
+/// value for each must fail on each one, and with `deny_unknown_fields` off we check the
+/// other direction by reading the source of the struct.
+#[test]
+fn keys_list_matches_the_struct() {
+    let src = include_str!("../config.rs");
+    let body = src
+        .split("pub struct Config {")
+        .nth(1)
+        .unwrap()
+        .split("\n}\n")
+        .next()
+        .unwrap();
+    let fields: Vec<&str> = body
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub "))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert_eq!(fields, KEYS);
+}

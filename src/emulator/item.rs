@@ -148,7 +148,10 @@ mod tests {
         let v = serde_json::to_value(ItemJson(&item)).unwrap();
         assert_eq!(v["payload"]["uid"], json!(uid.to_string()));
         assert_eq!(v["payload"]["title"], "t");
-        assert_eq!(v["payload"]["sync"], json!({"version": 2, "isDeleted": false}));
+        assert_eq!(
+            v["payload"]["sync"],
+            json!({"version": 2, "isDeleted": false})
+        );
         assert!(v.get("deletedAt").is_none());
         item.deleted_at = Some("2025-01-01T00:00:00.006Z".into());
         let d = serde_json::to_value(DeletedJson(&item)).unwrap();

@@ -84,8 +84,11 @@ const NOTES: usize = 0;
 const TASKS: usize = 1;
 const CHATS: usize = 3;
 
+/// How many entities there are (the size of each user's store array).
+pub(crate) const ENTITY_COUNT: usize = 5;
+
 /// Every entity, in the contract's order. Adding one is adding a row.
-pub(crate) const ENTITIES: [EntityKind; 5] = [
+pub(crate) static ENTITIES: [EntityKind; ENTITY_COUNT] = [
     EntityKind {
         index: NOTES,
         segment: "notes",

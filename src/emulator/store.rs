@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::item::Item;
-use super::kinds::{ENTITIES, EntityKind, Link};
+use super::kinds::{ENTITY_COUNT, EntityKind, Link};
 use super::ratelimit::Bucket;
 use super::wire::{IfMatch, rfc3339_ms};
 
@@ -49,7 +49,7 @@ pub(crate) struct UserData {
     /// The last `updated_ms` handed out: keeps timestamps strictly increasing per user even
     /// when several changes land in the same millisecond, so list order is total and stable.
     last_ms: i64,
-    stores: [EntityStore; ENTITIES.len()],
+    stores: [EntityStore; ENTITY_COUNT],
 }
 
 impl Default for UserData {
@@ -224,11 +224,7 @@ impl Users {
         if let Some(user) = self.map.read().get(sub) {
             return user.clone();
         }
-        self.map
-            .write()
-            .entry(sub.to_owned())
-            .or_default()
-            .clone()
+        self.map.write().entry(sub.to_owned()).or_default().clone()
     }
 
     /// The user's current epoch (1 for a user never seen).
@@ -248,6 +244,7 @@ impl Users {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::kinds::ENTITIES;
     use serde_json::json;
 
     fn obj(v: Value) -> Map<String, Value> {
@@ -268,7 +265,11 @@ mod tests {
             p.insert("x".into(), json!(1));
         });
         assert_eq!(changed.unwrap().version, 2);
-        let order: Vec<Uuid> = u.list(notes, None, 10, false).iter().map(|i| i.uid).collect();
+        let order: Vec<Uuid> = u
+            .list(notes, None, 10, false)
+            .iter()
+            .map(|i| i.uid)
+            .collect();
         assert_eq!(order, vec![b, a]);
         let stale = u.change(notes, &a, Some(&IfMatch::Version(1)), |_| {});
         assert!(matches!(stale, Err(StoreError::VersionMismatch(_))));

@@ -71,9 +71,9 @@ impl IfMatch {
             Self::Any => None,
             Self::Version(v) if *v == current => None,
             Self::Version(v) => Some(format!("version mismatch: expected {v}, current {current}")),
-            Self::Unparseable(raw) => {
-                Some(format!("version mismatch: expected {raw}, current {current}"))
-            }
+            Self::Unparseable(raw) => Some(format!(
+                "version mismatch: expected {raw}, current {current}"
+            )),
         }
     }
 }
@@ -100,7 +100,12 @@ mod tests {
             URL_SAFE_NO_PAD.decode(&c).unwrap(),
             format!("1700000000123|{uid}").into_bytes()
         );
-        for bad in ["", "!!!", "bm90LWEtY3Vyc29y", &URL_SAFE_NO_PAD.encode("12|nope")] {
+        for bad in [
+            "",
+            "!!!",
+            "bm90LWEtY3Vyc29y",
+            &URL_SAFE_NO_PAD.encode("12|nope"),
+        ] {
             assert_eq!(decode_cursor(bad), None, "{bad}");
         }
     }

@@ -104,8 +104,10 @@ impl std::fmt::Debug for Upstream {
     }
 }
 
-/// Installs rustls' ring provider once (reqwest is built without a default provider).
-fn install_crypto_provider() {
+/// Installs rustls' ring provider once. reqwest is built without a default provider (to
+/// avoid aws-lc's C build), so anything in the process that builds a reqwest client must
+/// call this first; the gateway does it when it builds its own client.
+pub fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

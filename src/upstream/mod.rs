@@ -8,6 +8,6 @@ mod middleware;
 mod sessions;
 pub mod signing;
 
-pub use client::{ApiRequest, ApiResponse, CallContext, Upstream};
+pub use client::{ApiRequest, ApiResponse, CallContext, Upstream, install_crypto_provider};
 pub use error::UpstreamError;
 pub use sessions::{SessionInfo, SessionStats};

@@ -1,5 +1,9 @@
 //! Entry points of the subcommands, kept out of `main.rs` so tests can call them.
 
+mod demo;
+
+pub use demo::{demo, emulator_main, token};
+
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use tokio::net::TcpListener;
