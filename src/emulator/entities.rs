@@ -5,6 +5,7 @@
 //! (`400 invalid action`), then the store: `404`, `410` for a deleted item, `412` for a
 //! failed `If-Match`, `500` for a broken link, else the change.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Router;
@@ -37,12 +38,12 @@ pub(crate) fn routes(mut router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
                     &base,
                     get(
                         move |Extension(c): Extension<Caller>, uri: Uri| async move {
-                            list(kind, &c, &uri)
+                            answer(&c, list(kind, &c, &uri))
                         },
                     )
                     .post(
                         move |Extension(c): Extension<Caller>, body: Body| async move {
-                            create(kind, &c, body)
+                            answer(&c, create(kind, &c, body))
                         },
                     ),
                 )
@@ -52,7 +53,7 @@ pub(crate) fn routes(mut router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
                         move |Extension(c): Extension<Caller>,
                               Path(uid): Path<String>,
                               uri: Uri| async move {
-                            get_one(kind, &c, &uid, &uri)
+                            answer(&c, get_one(kind, &c, &uid, &uri))
                         },
                     )
                     .put(
@@ -60,19 +61,19 @@ pub(crate) fn routes(mut router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
                               Path(uid): Path<String>,
                               headers: HeaderMap,
                               body: Body| async move {
-                            replace(kind, &c, &uid, &headers, body)
+                            answer(&c, replace(kind, &c, &uid, &headers, body))
                         },
                     )
                     .patch(
                         move |Extension(c): Extension<Caller>,
                               Path(uid): Path<String>,
                               body: Body| async move {
-                            patch(kind, &c, &uid, body)
+                            answer(&c, patch(kind, &c, &uid, body))
                         },
                     )
                     .delete(
                         move |Extension(c): Extension<Caller>, Path(uid): Path<String>| async move {
-                            delete(kind, &c, &uid)
+                            answer(&c, delete(kind, &c, &uid))
                         },
                     ),
                 )
@@ -82,7 +83,7 @@ pub(crate) fn routes(mut router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
                         move |Extension(c): Extension<Caller>,
                               Path(uid): Path<String>,
                               body: Body| async move {
-                            archive(kind, &c, &uid, body)
+                            answer(&c, archive(kind, &c, &uid, body))
                         },
                     ),
                 )
@@ -92,7 +93,7 @@ pub(crate) fn routes(mut router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
                         move |Extension(c): Extension<Caller>,
                               Path(uid): Path<String>,
                               body: Body| async move {
-                            process(kind, &c, &uid, body)
+                            answer(&c, process(kind, &c, &uid, body))
                         },
                     ),
                 );
@@ -100,45 +101,48 @@ pub(crate) fn routes(mut router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
     router
 }
 
-/// Either the answer or a ready error response.
-type Answer<T> = Result<T, Response>;
+type Answer = Result<Response, ApiError>;
 
-fn err(c: &Caller, status: StatusCode, msg: impl Into<std::borrow::Cow<'static, str>>) -> Response {
-    ApiError::new(status, msg).respond(&c.cid)
+/// Turns a handler result into the response, errors carrying the correlation id.
+fn answer(c: &Caller, result: Answer) -> Response {
+    result.unwrap_or_else(|e| e.respond(&c.cid))
 }
 
-fn parse_uid(c: &Caller, raw: &str) -> Answer<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| err(c, StatusCode::BAD_REQUEST, "invalid UID"))
+fn bad_request(msg: impl Into<Cow<'static, str>>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, msg)
+}
+
+fn parse_uid(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| bad_request("invalid UID"))
 }
 
 /// The body as a JSON object. An over-long body is `413`; anything not a JSON object
 /// (including an empty body) is `400 invalid JSON`.
-fn object(c: &Caller, body: Body) -> Answer<Map<String, Value>> {
+fn object(body: Body) -> Result<Map<String, Value>, ApiError> {
     let bytes = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => {
-            err(c, StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
         }
-        _ => err(c, StatusCode::BAD_REQUEST, "invalid JSON"),
+        _ => bad_request("invalid JSON"),
     })?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(err(c, StatusCode::BAD_REQUEST, "invalid JSON")),
+        _ => Err(bad_request("invalid JSON")),
     }
 }
 
 /// Maps a store refusal to the contract's status and message; `verb` names the operation
 /// in `500 failed to <verb> <entity>`.
-fn refuse(c: &Caller, kind: &EntityKind, verb: &str, e: StoreError) -> Response {
+fn refuse(kind: &EntityKind, verb: &str, e: StoreError) -> ApiError {
     let name = kind.name;
     match e {
-        StoreError::NotFound => err(c, StatusCode::NOT_FOUND, format!("{name} not found")),
-        StoreError::Deleted(at) => ApiError::new(StatusCode::GONE, format!("{name} deleted"))
-            .with("deletedAt", at)
-            .respond(&c.cid),
-        StoreError::Exists => err(c, StatusCode::CONFLICT, format!("{name} already exists")),
-        StoreError::VersionMismatch(msg) => err(c, StatusCode::PRECONDITION_FAILED, msg),
-        StoreError::LinkBroken => err(
-            c,
+        StoreError::NotFound => ApiError::new(StatusCode::NOT_FOUND, format!("{name} not found")),
+        StoreError::Deleted(at) => {
+            ApiError::new(StatusCode::GONE, format!("{name} deleted")).with("deletedAt", at)
+        }
+        StoreError::Exists => ApiError::new(StatusCode::CONFLICT, format!("{name} already exists")),
+        StoreError::VersionMismatch(msg) => ApiError::new(StatusCode::PRECONDITION_FAILED, msg),
+        StoreError::LinkBroken => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("failed to {verb} {name}"),
         ),
@@ -179,48 +183,44 @@ impl ListParams {
 
 /// `GET /v1/E`: oldest change first, strictly after the cursor; `nextCursor` points after
 /// the last item returned and is absent when the page is empty.
-fn list(kind: &EntityKind, c: &Caller, uri: &Uri) -> Response {
+fn list(kind: &EntityKind, c: &Caller, uri: &Uri) -> Answer {
     let params = ListParams::from_uri(uri);
     let limit = parse_limit(params.limit.as_deref());
     let after = params.cursor.as_deref().and_then(decode_cursor);
     let data = c.user.lock();
     let items = data.list(kind, after, limit, params.include_deleted);
     let next_cursor = items.last().map(|i| encode_cursor(i.updated_ms, &i.uid));
-    ok_json(StatusCode::OK, &PageJson { items, next_cursor })
+    Ok(ok_json(StatusCode::OK, &PageJson { items, next_cursor }))
 }
 
 /// `POST /v1/E`: `201`; the uid comes from the body's `uid` when present (it must be a
 /// UUID), otherwise the server makes one.
-fn create(kind: &EntityKind, c: &Caller, body: Body) -> Response {
-    let run = || -> Answer<Response> {
-        let body = object(c, body)?;
-        let uid = match body.get("uid") {
-            None | Some(Value::Null) => Uuid::new_v4(),
-            Some(Value::String(s)) => parse_uid(c, s)?,
-            Some(_) => return Err(err(c, StatusCode::BAD_REQUEST, "invalid UID")),
-        };
-        let mut data = c.user.lock();
-        match data.create(kind, uid, client_fields(body)) {
-            Ok(item) => Ok(ok_json(StatusCode::CREATED, &ItemJson(item))),
-            Err(e) => Err(refuse(c, kind, "create", e)),
-        }
+fn create(kind: &EntityKind, c: &Caller, body: Body) -> Answer {
+    let body = object(body)?;
+    let uid = match body.get("uid") {
+        None | Some(Value::Null) => Uuid::new_v4(),
+        Some(Value::String(s)) => parse_uid(s)?,
+        Some(_) => return Err(bad_request("invalid UID")),
     };
-    run().unwrap_or_else(|e| e)
+    let mut data = c.user.lock();
+    match data.create(kind, uid, client_fields(body)) {
+        Ok(item) => Ok(ok_json(StatusCode::CREATED, &ItemJson(item))),
+        Err(e) => Err(refuse(kind, "create", e)),
+    }
 }
 
 /// `GET /v1/E/{uid}`: a deleted item is `410` unless `includeDeleted=true`.
-fn get_one(kind: &EntityKind, c: &Caller, raw_uid: &str, uri: &Uri) -> Response {
-    let uid = match parse_uid(c, raw_uid) {
-        Ok(uid) => uid,
-        Err(response) => return response,
-    };
+fn get_one(kind: &EntityKind, c: &Caller, raw_uid: &str, uri: &Uri) -> Answer {
+    let uid = parse_uid(raw_uid)?;
     let include_deleted = ListParams::from_uri(uri).include_deleted;
     let data = c.user.lock();
     match data.get(kind, &uid) {
-        None => refuse(c, kind, "get", StoreError::NotFound),
+        None => Err(refuse(kind, "get", StoreError::NotFound)),
         Some(item) => match &item.deleted_at {
-            Some(at) if !include_deleted => refuse(c, kind, "get", StoreError::Deleted(at.clone())),
-            _ => ok_json(StatusCode::OK, &ItemJson(item)),
+            Some(at) if !include_deleted => {
+                Err(refuse(kind, "get", StoreError::Deleted(at.clone())))
+            }
+            _ => Ok(ok_json(StatusCode::OK, &ItemJson(item))),
         },
     }
 }
@@ -233,11 +233,11 @@ fn change(
     verb: &str,
     if_match: Option<&IfMatch>,
     edit: impl FnOnce(&mut Map<String, Value>),
-) -> Response {
+) -> Answer {
     let mut data = c.user.lock();
     match data.change(kind, &uid, if_match, edit) {
-        Ok(item) => ok_json(StatusCode::OK, &ItemJson(item)),
-        Err(e) => refuse(c, kind, verb, e),
+        Ok(item) => Ok(ok_json(StatusCode::OK, &ItemJson(item))),
+        Err(e) => Err(refuse(kind, verb, e)),
     }
 }
 
@@ -249,95 +249,72 @@ fn replace(
     raw_uid: &str,
     headers: &HeaderMap,
     body: Body,
-) -> Response {
-    let run = || -> Answer<Response> {
-        let uid = parse_uid(c, raw_uid)?;
-        let body = client_fields(object(c, body)?);
-        let if_match = headers
-            .get(header::IF_MATCH)
-            .map(|v| IfMatch::parse(&String::from_utf8_lossy(v.as_bytes())));
-        Ok(change(kind, c, uid, "update", if_match.as_ref(), |p| {
-            *p = body
-        }))
-    };
-    run().unwrap_or_else(|e| e)
+) -> Answer {
+    let uid = parse_uid(raw_uid)?;
+    let body = client_fields(object(body)?);
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .map(|v| IfMatch::parse(&String::from_utf8_lossy(v.as_bytes())));
+    change(kind, c, uid, "update", if_match.as_ref(), |p| *p = body)
 }
 
 /// `PATCH /v1/E/{uid}`: shallow merge; the server-owned keys of the body are ignored.
-fn patch(kind: &EntityKind, c: &Caller, raw_uid: &str, body: Body) -> Response {
-    let run = || -> Answer<Response> {
-        let uid = parse_uid(c, raw_uid)?;
-        let body = object(c, body)?;
-        Ok(change(kind, c, uid, "patch", None, |p| {
-            for (k, v) in body {
-                if !SERVER_FIELDS.contains(&k.as_str()) {
-                    p.insert(k, v);
-                }
+fn patch(kind: &EntityKind, c: &Caller, raw_uid: &str, body: Body) -> Answer {
+    let uid = parse_uid(raw_uid)?;
+    let body = object(body)?;
+    change(kind, c, uid, "patch", None, |p| {
+        for (k, v) in body {
+            if !SERVER_FIELDS.contains(&k.as_str()) {
+                p.insert(k, v);
             }
-        }))
-    };
-    run().unwrap_or_else(|e| e)
+        }
+    })
 }
 
 /// `DELETE /v1/E/{uid}`: soft delete, answered with `{"uid","version","updatedAt","deletedAt"}`.
-fn delete(kind: &EntityKind, c: &Caller, raw_uid: &str) -> Response {
-    let uid = match parse_uid(c, raw_uid) {
-        Ok(uid) => uid,
-        Err(response) => return response,
-    };
+fn delete(kind: &EntityKind, c: &Caller, raw_uid: &str) -> Answer {
+    let uid = parse_uid(raw_uid)?;
     let mut data = c.user.lock();
     match data.delete(kind, &uid) {
-        Ok(item) => ok_json(StatusCode::OK, &DeletedJson(item)),
-        Err(e) => refuse(c, kind, "delete", e),
+        Ok(item) => Ok(ok_json(StatusCode::OK, &DeletedJson(item))),
+        Err(e) => Err(refuse(kind, "delete", e)),
     }
 }
 
 /// `POST /v1/E/{uid}/archive`: writes the entity's archive field. The contract's body is
 /// `{}`; an empty body is accepted too (the API never reads it), anything else that is not
 /// a JSON object is `400 invalid JSON`.
-fn archive(kind: &EntityKind, c: &Caller, raw_uid: &str, body: Body) -> Response {
-    let run = || -> Answer<Response> {
-        let uid = parse_uid(c, raw_uid)?;
-        if !matches!(&body, Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace)) {
-            object(c, body)?;
-        }
-        let set = kind.archive;
-        Ok(change(kind, c, uid, "archive", None, |p| {
-            p.insert(set.field.to_owned(), set.value.to_json());
-        }))
-    };
-    run().unwrap_or_else(|e| e)
+fn archive(kind: &EntityKind, c: &Caller, raw_uid: &str, body: Body) -> Answer {
+    let uid = parse_uid(raw_uid)?;
+    if !matches!(&body, Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace)) {
+        object(body)?;
+    }
+    let set = kind.archive;
+    change(kind, c, uid, "archive", None, |p| {
+        p.insert(set.field.to_owned(), set.value.to_json());
+    })
 }
 
 /// `POST /v1/E/{uid}/process` with `{"action", "metadata"?}`: applies the action's field
 /// write from the entity table. `metadata` must be an object (or absent/null) and is
 /// otherwise ignored: no action of the contract reads it.
-fn process(kind: &EntityKind, c: &Caller, raw_uid: &str, body: Body) -> Response {
-    let run = || -> Answer<Response> {
-        let uid = parse_uid(c, raw_uid)?;
-        let body = object(c, body)?;
-        let action = match body.get("action") {
-            Some(Value::String(name)) => kind.action(name).ok_or(name.clone()),
-            Some(other) => Err(other.to_string()),
-            None => Err(String::new()),
-        };
-        let action = action.map_err(|name| {
-            err(
-                c,
-                StatusCode::BAD_REQUEST,
-                format!("invalid action: {name}"),
-            )
-        })?;
-        if !matches!(
-            body.get("metadata"),
-            None | Some(Value::Null | Value::Object(_))
-        ) {
-            return Err(err(c, StatusCode::BAD_REQUEST, "invalid JSON"));
-        }
-        let set = action.set;
-        Ok(change(kind, c, uid, "process", None, |p| {
-            p.insert(set.field.to_owned(), set.value.to_json());
-        }))
+fn process(kind: &EntityKind, c: &Caller, raw_uid: &str, body: Body) -> Answer {
+    let uid = parse_uid(raw_uid)?;
+    let body = object(body)?;
+    let action = match body.get("action") {
+        Some(Value::String(name)) => kind.action(name).ok_or_else(|| name.clone()),
+        Some(other) => Err(other.to_string()),
+        None => Err(String::new()),
     };
-    run().unwrap_or_else(|e| e)
+    let action = action.map_err(|name| bad_request(format!("invalid action: {name}")))?;
+    if !matches!(
+        body.get("metadata"),
+        None | Some(Value::Null | Value::Object(_))
+    ) {
+        return Err(bad_request("invalid JSON"));
+    }
+    let set = action.set;
+    change(kind, c, uid, "process", None, |p| {
+        p.insert(set.field.to_owned(), set.value.to_json());
+    })
 }

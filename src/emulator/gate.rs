@@ -137,14 +137,29 @@ async fn global_delay(st: &Shared) {
     }
 }
 
+/// Why [`authorize`] refused.
+enum Denied {
+    Token,
+    Tenant,
+}
+
+impl Denied {
+    fn respond(self) -> Response {
+        match self {
+            Denied::Token => unauthorized(),
+            Denied::Tenant => bad_tenant(),
+        }
+    }
+}
+
 /// Token, then tenant headers: the two checks of every authenticated route.
-fn authorize(st: &Shared, req: &Request) -> Result<Caller, Response> {
+fn authorize(st: &Shared, req: &Request) -> Result<Caller, Denied> {
     let identity = req.extensions().get::<Identity>();
     let Some(sub) = identity.and_then(|i| i.user.clone()) else {
-        return Err(unauthorized());
+        return Err(Denied::Token);
     };
     if st.auth.tenant_required() && !identity.is_some_and(|i| i.tenant_valid) {
-        return Err(bad_tenant());
+        return Err(Denied::Tenant);
     }
     let cid = cid_of(req);
     Ok(Caller {
@@ -173,7 +188,7 @@ pub(crate) async fn session_gate(
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
-        Err(response) => response,
+        Err(denied) => denied.respond(),
     }
 }
 
@@ -227,7 +242,7 @@ async fn gated(
             (None, _) => {}
         }
     }
-    let caller = authorize(st, req)?;
+    let caller = authorize(st, req).map_err(Denied::respond)?;
     match check {
         SessionCheck::Valid => {}
         SessionCheck::Absent => return Err(session_missing(&caller.cid)),

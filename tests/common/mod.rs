@@ -27,6 +27,8 @@ pub const JWT_SECRET: &str = "jwt-secret-for-tests-abcdefghijklmnop";
 
 pub type Client = RunningService<RoleClient, ()>;
 
+pub mod binary;
+
 /// The emulator plus a gateway wired to it.
 pub struct Stack {
     pub emu: EmulatorHandle,

@@ -1,0 +1,83 @@
+//! Runs the real `toolbridge-mcp` binary as a child process.
+
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The path of the built binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_toolbridge-mcp");
+
+/// A free loopback port (bound, then released for the child to take).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running gateway binary, killed on drop.
+pub struct Gateway {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Gateway {
+    /// Starts `toolbridge-mcp serve` against `api` with extra env, and waits for /healthz.
+    pub fn start(api: &str, extra: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TOOLBRIDGE_TENANT_ID", super::TENANT)
+            .env("TENANT_HEADER_SECRET", super::TENANT_SECRET)
+            .env("TOOLBRIDGE_GO_API_BASE_URL", api)
+            .env("TOOLBRIDGE_HOST", "127.0.0.1")
+            .env("TOOLBRIDGE_PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("binary starts");
+        let gw = Self { child, port };
+        gw.wait_ready();
+        gw
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("gateway binary did not start listening on {}", self.port);
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Python interpreter with the test packages (the venv `.ci/run` makes), or python3.
+pub fn python() -> String {
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
+    if std::path::Path::new(venv).exists() {
+        venv.to_owned()
+    } else {
+        "python3".to_owned()
+    }
+}

@@ -1,0 +1,61 @@
+//! Interop with a client no one here wrote: the official MCP Python SDK (`mcp` on PyPI,
+//! installed into .venv by .ci/run) against the real binary.
+
+mod common;
+
+use std::process::Command;
+
+use common::{binary::*, *};
+
+fn run_python(args: &[&str], envs: &[(&str, String)]) -> serde_json::Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/python_sdk_client.py"
+    );
+    let mut cmd = Command::new(python());
+    cmd.arg(script).args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .output()
+        .expect("python runs (run .ci/run to create .venv with the SDK)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "python SDK client failed\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("one JSON line")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_over_streamable_http() {
+    toolbridge_mcp::upstream::install_crypto_provider();
+    let emu = toolbridge_mcp::emulator::Emulator::spawn(
+        emulator_config(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let gw = Gateway::start(&emu.base_url(), &[]);
+    let url = gw.url();
+    let seen =
+        tokio::task::spawn_blocking(move || run_python(&["http", &url, &token("py-user")], &[]))
+            .await
+            .unwrap();
+    assert_eq!(seen["tools"], 41);
+    assert_eq!(seen["server"], "toolbridge-mcp");
+    let uid = seen["created"].as_str().unwrap();
+    let log = emu.emulator.requests();
+    assert!(
+        log.iter()
+            .any(|r| r.method == "POST" && r.path == "/v1/notes" && r.status == 201)
+    );
+    assert!(
+        log.iter().any(|r| r.method == "DELETE"
+            && r.path == format!("/v1/notes/{uid}")
+            && r.status == 200)
+    );
+    assert!(log.iter().all(|r| r.tenant_valid));
+}
