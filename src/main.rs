@@ -48,6 +48,14 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl_seconds: u64,
     },
+    /// Serve the same tools over MCP stdio (for Claude Desktop); the token comes from TOOLBRIDGE_TOKEN.
+    Stdio,
+    /// Check the configuration, the API's health, and that the API accepts the signature and a token.
+    Check {
+        /// The token to test with (default: TOOLBRIDGE_TOKEN).
+        #[arg(long)]
+        token: Option<String>,
+    },
     /// Run the ToolBridge API emulator alone (a stand-in API for local runs and tests).
     Emulator {
         /// Address to listen on.
@@ -94,6 +102,19 @@ async fn dispatch(cli: Cli) -> Result<(), run::RunError> {
             let config = Config::load(cli.config.as_deref())?;
             telemetry::init(&config.log_level, config.log_format);
             run::serve_main(config).await
+        }
+        Command::Stdio => {
+            let config = Config::load(cli.config.as_deref())?;
+            telemetry::init(&config.log_level, config.log_format);
+            run::stdio_main(config).await
+        }
+        Command::Check { token } => {
+            telemetry::init("warn", LogFormat::Text);
+            if run::check_main(cli.config.as_deref(), token).await {
+                Ok(())
+            } else {
+                std::process::exit(1);
+            }
         }
         Command::Demo { port, api_port } => {
             telemetry::init("info", LogFormat::Text);

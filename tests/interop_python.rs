@@ -59,3 +59,30 @@ async fn python_sdk_over_streamable_http() {
     );
     assert!(log.iter().all(|r| r.tenant_valid));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_over_stdio() {
+    toolbridge_mcp::upstream::install_crypto_provider();
+    let emu = toolbridge_mcp::emulator::Emulator::spawn(
+        emulator_config(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let envs = vec![
+        ("TOOLBRIDGE_TENANT_ID", TENANT.to_owned()),
+        ("TENANT_HEADER_SECRET", TENANT_SECRET.to_owned()),
+        ("TOOLBRIDGE_GO_API_BASE_URL", emu.base_url()),
+        ("TOOLBRIDGE_TOKEN", token("stdio-user")),
+        ("TOOLBRIDGE_LOG_LEVEL", "debug".to_owned()),
+    ];
+    let seen = tokio::task::spawn_blocking(move || run_python(&["stdio", BIN], &envs))
+        .await
+        .unwrap();
+    assert_eq!(seen["tools"], 41);
+    let log = emu.emulator.requests();
+    assert!(
+        log.iter()
+            .any(|r| r.path == "/v1/notes" && r.user.as_deref() == Some("stdio-user"))
+    );
+}

@@ -1,8 +1,12 @@
 //! Entry points of the subcommands, kept out of `main.rs` so tests can call them.
 
+mod check;
 mod demo;
+mod stdio;
 
+pub use check::{CheckLine, check_main, run_checks};
 pub use demo::{demo, emulator_main, token};
+pub use stdio::{bearer, stdio_main};
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 

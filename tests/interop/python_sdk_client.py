@@ -8,6 +8,7 @@ Prints one JSON line with what it saw; exits non-zero on any failed expectation.
 
 import asyncio
 import json
+import os
 import sys
 
 from mcp import ClientSession
@@ -66,7 +67,9 @@ async def over_http(url: str, token: str) -> dict:
 
 
 async def over_stdio(binary: str) -> dict:
-    params = StdioServerParameters(command=binary, args=["stdio"])
+    # The SDK passes only a safe default environment to the child: hand over the gateway's.
+    env = {k: v for k, v in os.environ.items() if k.startswith(("TOOLBRIDGE_", "TENANT_"))}
+    params = StdioServerParameters(command=binary, args=["stdio"], env=env)
     async with stdio_client(params) as streams:
         read, write = streams[0], streams[1]
         async with ClientSession(read, write) as session:

@@ -1,0 +1,152 @@
+//! `toolbridge-mcp check`: the first thing an operator runs when something is wrong.
+//! Validates the configuration, calls the API's /healthz, and opens a sync session with a
+//! token to prove the tenant signature and the token are accepted. One line per check,
+//! with the reason; a non-zero exit when any fails.
+
+use std::{path::Path, time::Instant};
+
+use http::StatusCode;
+
+use super::stdio::bearer;
+use crate::{
+    config::Config,
+    secret::Secret,
+    upstream::{CallContext, Upstream, UpstreamError},
+};
+
+/// One line of the report.
+#[derive(Debug)]
+pub struct CheckLine {
+    /// What was checked.
+    pub name: &'static str,
+    /// Passed?
+    pub ok: bool,
+    /// Why (or what was seen).
+    pub detail: String,
+}
+
+impl std::fmt::Display for CheckLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mark = if self.ok { "PASS" } else { "FAIL" };
+        write!(f, "[{mark}] {:<22} {}", self.name, self.detail)
+    }
+}
+
+fn line(name: &'static str, ok: bool, detail: impl Into<String>) -> CheckLine {
+    CheckLine {
+        name,
+        ok,
+        detail: detail.into(),
+    }
+}
+
+/// Why a session could not be opened, in an operator's words.
+fn session_failure(e: &UpstreamError) -> String {
+    match e {
+        UpstreamError::Status {
+            status, message, ..
+        } if *status == StatusCode::UNAUTHORIZED => {
+            if message.contains("tenant") {
+                format!(
+                    "the API refused the tenant headers ({message}): TENANT_HEADER_SECRET or \
+                     TOOLBRIDGE_TENANT_ID differ from the API's, or the clocks are more than 300 s apart"
+                )
+            } else {
+                format!(
+                    "the API refused the token ({message}): it is expired, malformed or signed with another key"
+                )
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Runs every check; the lines come back in order, with later ones skipped when an
+/// earlier one makes them meaningless.
+pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -> Vec<CheckLine> {
+    let mut lines = Vec::new();
+    let config = match config {
+        Ok(c) => {
+            lines.push(line(
+                "configuration",
+                true,
+                format!(
+                    "tenant {}, API {}, session mode {:?}, auth {:?}",
+                    c.tenant_id,
+                    c.api_base(),
+                    c.session_mode,
+                    c.effective_auth_mode()
+                ),
+            ));
+            c
+        }
+        Err(e) => {
+            lines.push(line("configuration", false, e));
+            return lines;
+        }
+    };
+    let upstream = match Upstream::new(&config) {
+        Ok(u) => u,
+        Err(e) => {
+            lines.push(line("http client", false, e.to_string()));
+            return lines;
+        }
+    };
+    let started = Instant::now();
+    match upstream.healthz().await {
+        Ok(()) => lines.push(line(
+            "API health",
+            true,
+            format!("/healthz answered in {} ms", started.elapsed().as_millis()),
+        )),
+        Err(e) => {
+            lines.push(line(
+                "API health",
+                false,
+                format!("{e} (is TOOLBRIDGE_GO_API_BASE_URL right, and the API running?)"),
+            ));
+            return lines;
+        }
+    }
+    let token = token.or_else(|| bearer(&config.token));
+    let Some(token) = token else {
+        lines.push(line(
+            "signature and token",
+            false,
+            "no token to test with: pass --token or set TOOLBRIDGE_TOKEN (mint one with `toolbridge-mcp token`)",
+        ));
+        return lines;
+    };
+    match upstream.open_session(&CallContext::new(Some(token))).await {
+        Ok(s) => lines.push(line(
+            "signature and token",
+            true,
+            format!(
+                "the API accepted both and opened a sync session (epoch {})",
+                s.epoch
+            ),
+        )),
+        Err(e) => lines.push(line("signature and token", false, session_failure(&e))),
+    }
+    lines
+}
+
+/// `toolbridge-mcp check`: prints the report; true when every line passed.
+pub async fn check_main(config_file: Option<&Path>, token: Option<String>) -> bool {
+    let config = Config::load(config_file).map_err(|e| e.to_string());
+    let token = token.and_then(|t| bearer(&Secret::new(t)));
+    let lines = run_checks(config, token).await;
+    for l in &lines {
+        println!("{l}");
+    }
+    let ok = lines.iter().all(|l| l.ok);
+    println!(
+        "{}",
+        if ok {
+            "all checks passed"
+        } else {
+            "some checks failed"
+        }
+    );
+    ok
+}

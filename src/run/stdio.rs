@@ -1,0 +1,55 @@
+//! `toolbridge-mcp stdio`: the same tools over MCP stdio, for clients that launch local
+//! servers (Claude Desktop's `claude_desktop_config.json`). The bearer token comes from
+//! `TOOLBRIDGE_TOKEN`; stdout carries protocol only, logs go to stderr.
+
+use rmcp::ServiceExt;
+
+use super::RunError;
+use crate::{config::Config, mcp::Gateway, secret::Secret, upstream::Upstream};
+
+/// The `Authorization` value for a configured token, with or without its `Bearer ` prefix.
+pub fn bearer(token: &Secret) -> Option<Secret> {
+    let t = token.expose().trim();
+    if t.is_empty() {
+        None
+    } else if t.len() > 7 && t[..7].eq_ignore_ascii_case("bearer ") {
+        Some(Secret::new(t))
+    } else {
+        Some(Secret::new(format!("Bearer {t}")))
+    }
+}
+
+/// Serves MCP on stdin/stdout until the client closes it.
+pub async fn stdio_main(config: Config) -> Result<(), RunError> {
+    let token = bearer(&config.token);
+    if token.is_none() {
+        tracing::warn!(
+            "TOOLBRIDGE_TOKEN is not set: tools that reach the API will answer with an error"
+        );
+    }
+    let gateway = Gateway::new(Upstream::new(&config)?, token);
+    let service = gateway
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| RunError::Io {
+            context: "starting MCP on stdio".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    tracing::info!("serving MCP on stdio");
+    let _ = service.waiting().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_prefix_is_added_once() {
+        let b = |s: &str| bearer(&Secret::new(s)).map(|s| s.expose().to_owned());
+        assert_eq!(b("abc").as_deref(), Some("Bearer abc"));
+        assert_eq!(b("Bearer abc").as_deref(), Some("Bearer abc"));
+        assert_eq!(b("bearer abc").as_deref(), Some("bearer abc"));
+        assert_eq!(b("  ").as_deref(), None);
+    }
+}
