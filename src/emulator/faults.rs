@@ -15,6 +15,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::StreamExt;
 use parking_lot::Mutex;
 
 use super::config::RateLimit;
@@ -168,14 +169,17 @@ impl Fault {
     }
 }
 
-/// A JSON body cut short: the first bytes, then a stream error, which makes hyper drop the
-/// connection while the declared `Content-Length` is still unmet.
+/// A JSON body cut short: the first bytes, a pause, then a stream error, which makes hyper
+/// drop the connection while the declared `Content-Length` is still unmet. The pause
+/// matters: it makes hyper flush the status line, headers and first bytes before the error,
+/// so the client sees a `200` whose body fails mid-read rather than no answer at all.
 fn truncated_json() -> Response {
-    let chunks: [Result<Bytes, io::Error>; 2] = [
-        Ok(Bytes::from_static(br#"{"uid":"0a1b2c3d-"#)),
-        Err(io::Error::other("truncated by fault injection")),
-    ];
-    let mut response = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+    let first = futures::stream::iter([Ok(Bytes::from_static(br#"{"uid":"0a1b2c3d-"#))]);
+    let cut = futures::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Err(io::Error::other("truncated by fault injection"))
+    });
+    let mut response = Response::new(Body::from_stream(first.chain(cut)));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

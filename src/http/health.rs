@@ -38,3 +38,13 @@ pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")),
     }
 }
+
+pub(super) async fn metrics() -> impl IntoResponse {
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::telemetry::render_metrics(),
+    )
+}

@@ -14,7 +14,7 @@ use rmcp::transport::streamable_http_server::{
 };
 use tokio_util::sync::CancellationToken;
 
-pub use serve::{InFlight, ServeOptions, serve};
+pub use serve::{InFlight, InFlightGuard, ServeOptions, serve};
 
 use crate::{config::Config, mcp::Gateway, upstream::Upstream};
 
@@ -41,6 +41,8 @@ pub struct AppState {
 impl AppState {
     /// Builds the upstream client and the gateway from a config.
     pub fn new(config: Config) -> Result<Self, crate::upstream::UpstreamError> {
+        // Install the recorder before the first metric is recorded.
+        crate::telemetry::metrics_handle();
         let upstream = Upstream::new(&config)?;
         let in_flight = InFlight::default();
         let gateway = Gateway::new(upstream, None).with_in_flight(in_flight.clone());
@@ -84,7 +86,12 @@ fn mcp_config(state: &AppState) -> StreamableHttpServerConfig {
         .with_cancellation_token(state.mcp_cancel.child_token())
 }
 
-/// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`.
+/// `/metrics` alone, for a separate metrics port (Fly's `[metrics]` block).
+pub fn metrics_app() -> Router {
+    Router::new().route("/metrics", get(health::metrics))
+}
+
+/// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`, `/metrics`.
 pub fn app(state: AppState) -> Router {
     let gateway = state.gateway.clone();
     let mcp = StreamableHttpService::new(
@@ -100,5 +107,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .with_state(state)
 }

@@ -6,7 +6,7 @@ use http::Method;
 use serde_json::{Map, Value, json};
 
 use super::catalog::{Entity, Verb};
-use crate::upstream::{ApiRequest, CallContext, Upstream, UpstreamError};
+use crate::upstream::{ApiRequest, ApiResponse, CallContext, Upstream, UpstreamError};
 
 /// Why a tool call failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +58,7 @@ fn payload(
     Ok(out)
 }
 
-/// Runs one entity tool.
+/// Runs one entity tool; the answer is the API's last response, shaped for the model.
 pub async fn run(
     up: &Upstream,
     ctx: &CallContext,
@@ -66,7 +66,7 @@ pub async fn run(
     verb: Verb,
     fields: &[super::fields::Field],
     args: Map<String, Value>,
-) -> Result<Value, ToolError> {
+) -> Result<ApiResponse, ToolError> {
     let include_deleted = args.get("include_deleted").and_then(Value::as_bool) == Some(true);
     let req = match verb {
         Verb::List => {
@@ -79,8 +79,9 @@ pub async fn run(
             if include_deleted {
                 req.query.push(("includeDeleted", "true".into()));
             }
-            let body = up.call(ctx, req).await?.body;
-            return Ok(list_result(body, limit));
+            let mut resp = up.call(ctx, req).await?;
+            resp.body = list_result(resp.body, limit);
+            return Ok(resp);
         }
         Verb::Get => {
             let mut req = ApiRequest::entity(Method::GET, item_path(e, &args));
@@ -107,7 +108,7 @@ pub async fn run(
             ApiRequest::entity(Method::POST, format!("{}/process", item_path(e, &args))).json(&body)
         }
     };
-    Ok(up.call(ctx, req).await?.body)
+    Ok(up.call(ctx, req).await?)
 }
 
 /// PUT replaces the whole payload. The API checks link fields (a comment's parent, a chat
@@ -119,7 +120,7 @@ async fn update(
     e: &'static Entity,
     fields: &[super::fields::Field],
     args: &Map<String, Value>,
-) -> Result<Value, ToolError> {
+) -> Result<ApiResponse, ToolError> {
     let path = item_path(e, args);
     let mut body = payload(fields, args)?;
     let mut if_match = args.get("if_match").and_then(Value::as_i64);
@@ -139,7 +140,7 @@ async fn update(
     }
     let mut req = ApiRequest::entity(Method::PUT, path).json(&Value::Object(body));
     req.if_match = if_match.map(|v| v.to_string());
-    Ok(up.call(ctx, req).await?.body)
+    Ok(up.call(ctx, req).await?)
 }
 
 /// Adds `hasMore` (and keeps `nextCursor` only when there may be more) so a model knows

@@ -158,12 +158,16 @@ impl Gateway {
             _ = ctx.ct.cancelled() => None,
         };
         let elapsed = started.elapsed();
+        let mut upstream_status: Option<u16> = None;
         let (result, label) = match outcome {
             None => {
                 tracing::info!(parent: &span, "tool call cancelled by the client");
                 (error_result("cancelled".into()), "cancelled")
             }
-            Some(Ok(value)) => (CallToolResult::structured(value), "ok"),
+            Some(Ok(resp)) => {
+                upstream_status = Some(resp.status.as_u16());
+                (CallToolResult::structured(resp.body), "ok")
+            }
             Some(Err(err)) => {
                 let label = match &err {
                     ToolError::Invalid(_) => "invalid_arguments",
@@ -172,7 +176,7 @@ impl Gateway {
                 if let ToolError::Upstream(u) = &err
                     && let Some(status) = u.status()
                 {
-                    span.record("upstream_status", status.as_u16());
+                    upstream_status = Some(status.as_u16());
                 }
                 (
                     error_result(describe(&err, Some((entity, verb)), &call.correlation_id)),
@@ -180,9 +184,24 @@ impl Gateway {
                 )
             }
         };
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
         span.record("outcome", label);
-        span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
-        tracing::info!(parent: &span, "tool call finished");
+        if let Some(status) = upstream_status {
+            span.record("upstream_status", status);
+        }
+        span.record("latency_ms", latency_ms);
+        // The fields are repeated on the event so every log format carries them, whatever
+        // it does with spans.
+        span.in_scope(|| {
+            tracing::info!(
+                tool = name,
+                correlation_id = %call.correlation_id,
+                outcome = label,
+                upstream_status = upstream_status,
+                latency_ms,
+                "tool call finished"
+            )
+        });
         metrics::counter!("toolbridge_tool_calls_total", "tool" => name.to_owned(), "outcome" => label).increment(1);
         metrics::histogram!("toolbridge_tool_call_duration_seconds", "tool" => name.to_owned())
             .record(elapsed.as_secs_f64());

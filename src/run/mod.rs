@@ -68,14 +68,39 @@ pub async fn serve_gateway(
         header_read_timeout: Duration::from_secs_f64(config.header_read_timeout_seconds),
         shutdown_grace: Duration::from_secs_f64(config.shutdown_grace_seconds),
     };
+    let metrics_addr = config.metrics_port.map(|p| SocketAddr::new(config.host, p));
     let state = AppState::new(config)?;
     let (in_flight, cancel) = (state.in_flight.clone(), state.mcp_cancel.clone());
-    serve(listener, app(state), opts, in_flight, cancel, shutdown)
-        .await
-        .map_err(|source| RunError::Io {
-            context: "serving".into(),
-            source,
-        })
+    let metrics_task = match metrics_addr {
+        Some(addr) => {
+            let listener = bind(addr).await?;
+            tracing::info!(%addr, "metrics listening on /metrics");
+            let stop = cancel.clone();
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, crate::http::metrics_app())
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
+            }))
+        }
+        None => None,
+    };
+    let served = serve(
+        listener,
+        app(state),
+        opts,
+        in_flight,
+        cancel.clone(),
+        shutdown,
+    )
+    .await;
+    cancel.cancel();
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
+    served.map_err(|source| RunError::Io {
+        context: "serving".into(),
+        source,
+    })
 }
 
 /// Binds `addr`, naming it in the error when that fails.

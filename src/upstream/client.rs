@@ -195,6 +195,7 @@ impl Upstream {
         let auth = ctx.authorization.as_ref().ok_or(UpstreamError::NoToken)?;
         let auth = HeaderValue::from_str(auth.expose())
             .map_err(|_| UpstreamError::Other("the Authorization header is not valid".into()))?;
+        let method = req.method.clone();
         let mut builder = self
             .inner
             .http
@@ -212,10 +213,20 @@ impl Upstream {
         if req.entity {
             builder = builder.with_extension(EntityRequest);
         }
-        let resp = builder
-            .send()
-            .await
-            .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
+        let started = std::time::Instant::now();
+        let route = route_label(&method, &req.path);
+        let sent = builder.send().await;
+        let status_label = match &sent {
+            Ok(r) => r.status().as_str().to_owned(),
+            Err(_) => "error".to_owned(),
+        };
+        metrics::histogram!(
+            "toolbridge_upstream_request_duration_seconds",
+            "route" => route,
+            "status" => status_label
+        )
+        .record(started.elapsed().as_secs_f64());
+        let resp = sent.map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = read_capped(resp, self.inner.max_body, self.inner.timeout_secs).await?;
@@ -262,6 +273,22 @@ impl Upstream {
             .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
         super::sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs).await
     }
+}
+
+/// A low-cardinality route label: `GET /v1/notes/{uid}/archive`, never a real uid.
+fn route_label(method: &Method, path: &str) -> String {
+    let mut label = format!("{method} ");
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            label.push('/');
+        }
+        label.push_str(if uuid::Uuid::parse_str(seg).is_ok() {
+            "{uid}"
+        } else {
+            seg
+        });
+    }
+    label
 }
 
 /// The `Content-Type` of an answer, for error messages.

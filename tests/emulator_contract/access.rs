@@ -35,11 +35,21 @@ async fn bad_tokens_get_plain_text_401() {
     let bad = [
         None,
         Some("not-a-jwt".to_owned()),
-        Some(mint_hs256("wrong-secret", "alice", std::time::Duration::from_secs(60))),
-        Some(mint_hs256_with(JWT_SECRET, json!({"sub": "alice", "exp": now - 10}))),
+        Some(mint_hs256(
+            "wrong-secret",
+            "alice",
+            std::time::Duration::from_secs(60),
+        )),
+        Some(mint_hs256_with(
+            JWT_SECRET,
+            json!({"sub": "alice", "exp": now - 10}),
+        )),
         Some(mint_hs256_with(JWT_SECRET, json!({"sub": "alice"}))),
         Some(mint_hs256_with(JWT_SECRET, json!({"exp": now + 60}))),
-        Some(mint_hs256_with(JWT_SECRET, json!({"sub": "", "exp": now + 60}))),
+        Some(mint_hs256_with(
+            JWT_SECRET,
+            json!({"sub": "", "exp": now + 60}),
+        )),
     ];
     for token in bad {
         let mut c = Client::new(&h, "alice");
@@ -52,8 +62,13 @@ async fn bad_tokens_get_plain_text_401() {
         }
     }
     // A non-Bearer scheme is no token either.
-    let c = Client::new(&h, "alice");
-    let r = send(c.request(Method::POST, "/v1/sync/sessions").header("authorization", "Basic YTpi")).await;
+    let mut c = Client::new(&h, "alice");
+    c.token = None;
+    let r = send(
+        c.request(Method::POST, "/v1/sync/sessions")
+            .header("authorization", "Basic YTpi"),
+    )
+    .await;
     assert_eq!(r.status, 401);
     // The valid token passes.
     Client::new(&h, "alice").open().await;
@@ -68,11 +83,20 @@ async fn each_tenant_header_failure_gets_the_same_401() {
     let fresh = now.to_string();
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         ("none", vec![]),
-        ("wrong tenant", tenant_headers("other-tenant", &fresh, TENANT_SECRET)),
+        (
+            "wrong tenant",
+            tenant_headers("other-tenant", &fresh, TENANT_SECRET),
+        ),
         ("stale", tenant_headers(TENANT, &stale, TENANT_SECRET)),
         ("future", tenant_headers(TENANT, &future, TENANT_SECRET)),
-        ("bad signature", tenant_headers(TENANT, &fresh, "wrong-secret")),
-        ("seconds", tenant_headers(TENANT, &(now / 1000).to_string(), TENANT_SECRET)),
+        (
+            "bad signature",
+            tenant_headers(TENANT, &fresh, "wrong-secret"),
+        ),
+        (
+            "seconds",
+            tenant_headers(TENANT, &(now / 1000).to_string(), TENANT_SECRET),
+        ),
         ("not decimal", tenant_headers(TENANT, "12e3", TENANT_SECRET)),
     ];
     let mut missing_one = Vec::new();
@@ -100,7 +124,10 @@ async fn each_tenant_header_failure_gets_the_same_401() {
     send(rb).await.expect(201);
     // The token is checked first: a bad token with bad tenant headers says "unauthorized".
     c.token = None;
-    assert_eq!(c.post("/v1/sync/sessions", json!({})).await.text(), "unauthorized\n");
+    assert_eq!(
+        c.post("/v1/sync/sessions", json!({})).await.text(),
+        "unauthorized\n"
+    );
 }
 
 #[tokio::test]
@@ -112,7 +139,11 @@ async fn no_tenant_secret_means_no_tenant_headers_and_dev_mode_reads_debug_sub()
     };
     let h = start(cfg).await;
     let mut c = Client::anonymous(&h);
-    let r = send(c.request(Method::POST, "/v1/sync/sessions").header("x-debug-sub", "dev-user")).await;
+    let r = send(
+        c.request(Method::POST, "/v1/sync/sessions")
+            .header("x-debug-sub", "dev-user"),
+    )
+    .await;
     r.expect(201);
     c.token = Some(token("alice"));
     c.open().await;
@@ -121,7 +152,11 @@ async fn no_tenant_secret_means_no_tenant_headers_and_dev_mode_reads_debug_sub()
     assert_eq!(log[1].user.as_deref(), Some("alice"));
     // With a Bearer token present, X-Debug-Sub is ignored; with a bad one, it does not rescue.
     c.token = Some("garbage".into());
-    let r = send(c.request(Method::POST, "/v1/sync/sessions").header("x-debug-sub", "dev-user")).await;
+    let r = send(
+        c.request(Method::POST, "/v1/sync/sessions")
+            .header("x-debug-sub", "dev-user"),
+    )
+    .await;
     assert_eq!(r.status, 401);
 }
 
@@ -171,7 +206,9 @@ async fn session_and_epoch_gate_entity_routes() {
     let mut bob = Client::new(&h, "bob");
     bob.session = alice.session.clone();
     bob.epoch = Some("1".into());
-    bob.get("/v1/notes").await.expect_error(403, "Session does not belong to authenticated user.");
+    bob.get("/v1/notes")
+        .await
+        .expect_error(403, "Session does not belong to authenticated user.");
 
     // Missing, non-numeric or stale epoch: 409 with the current epoch.
     for epoch in [None, Some("abc"), Some("0")] {
@@ -204,7 +241,11 @@ async fn session_and_epoch_gate_entity_routes() {
 async fn correlation_ids_are_echoed_or_made_up() {
     let h = start(EmulatorConfig::default()).await;
     let c = Client::new(&h, "alice");
-    let r = send(c.request(Method::GET, "/v1/notes").header("x-correlation-id", "corr-42")).await;
+    let r = send(
+        c.request(Method::GET, "/v1/notes")
+            .header("x-correlation-id", "corr-42"),
+    )
+    .await;
     assert_eq!(r.header("x-correlation-id"), Some("corr-42"));
     assert_eq!(r.expect(428)["correlation_id"], "corr-42");
     let r = c.get("/v1/notes").await;
@@ -231,12 +272,23 @@ async fn rate_limit_answers_429_with_headers() {
         r.expect(200);
         assert_eq!(r.header("x-ratelimit-limit"), Some("60"));
         assert_eq!(r.header("x-ratelimit-burst"), Some("3"));
-        assert_eq!(r.header("x-ratelimit-remaining"), Some(left.to_string().as_str()));
+        assert_eq!(
+            r.header("x-ratelimit-remaining"),
+            Some(left.to_string().as_str())
+        );
     }
     let r = alice.get("/v1/notes").await;
     let body = r.expect(429);
-    assert!(body["error"].as_str().unwrap().starts_with("Rate limit exceeded"));
-    assert_eq!(body["correlation_id"], r.header("x-correlation-id").unwrap());
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Rate limit exceeded")
+    );
+    assert_eq!(
+        body["correlation_id"],
+        r.header("x-correlation-id").unwrap()
+    );
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!(retry >= 1);
     assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
@@ -246,7 +298,11 @@ async fn rate_limit_answers_429_with_headers() {
         assert!(r.header(name).is_some(), "{name}");
     }
     // Per user, and session creation is not limited.
-    Client::with_session(&h, "bob").await.get("/v1/notes").await.expect(200);
+    Client::with_session(&h, "bob")
+        .await
+        .get("/v1/notes")
+        .await
+        .expect(200);
     for _ in 0..5 {
         Client::new(&h, "alice").open().await;
     }

@@ -71,7 +71,11 @@ impl Resp {
     pub fn expect_error(&self, status: u16, error: &str) -> Value {
         let body = self.expect(status);
         assert_eq!(body["error"], error, "body: {body}");
-        assert!(body["correlation_id"].as_str().is_some_and(|s| !s.is_empty()));
+        assert!(
+            body["correlation_id"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+        );
         assert_eq!(self.header("content-type"), Some("application/json"));
         body
     }

@@ -1,0 +1,237 @@
+//! The OIDC issuer's signing keys (JWKS), fetched lazily and cached by `kid`.
+//!
+//! Anyone can send a token with a made-up `kid`, so an unknown `kid` must not turn into a
+//! fetch per request: refreshes are single-flight (one at a time, behind an async mutex)
+//! and at most one per `min_interval`. A failed refresh keeps the keys we had, so an
+//! issuer outage does not log everybody out. A successful one replaces the whole set, so a
+//! key the issuer withdrew stops verifying tokens.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{
+    DecodingKey,
+    jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse},
+};
+use parking_lot::RwLock;
+
+/// A JWKS fetch gives up after this long (connect included).
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest JWKS document read; real ones are a few KiB.
+pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// Most keys kept from one document (bounds memory whatever the issuer serves).
+pub const MAX_KEYS: usize = 64;
+/// Keys older than this are refreshed on next use (subject to the same rate limit), so a
+/// withdrawn key does not stay trusted for the life of the process.
+pub const MAX_AGE: Duration = Duration::from_secs(3600);
+/// The smallest RSA modulus accepted, in bytes (2048 bits).
+const MIN_RSA_MODULUS_BYTES: usize = 256;
+
+/// Why a refresh failed. Logged by the cache; never shown to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    /// Network error, timeout, or a non-success status.
+    #[error("JWKS fetch failed: {0}")]
+    Fetch(String),
+    /// The document is larger than [`MAX_JWKS_BYTES`].
+    #[error("JWKS document larger than {MAX_JWKS_BYTES} bytes")]
+    TooLarge,
+    /// Not a JWKS, or no usable RS256 signing key in it.
+    #[error("JWKS document unusable: {0}")]
+    Invalid(String),
+}
+
+struct KeySet {
+    keys: HashMap<String, Arc<DecodingKey>>,
+    fetched_at: Option<Instant>,
+}
+
+/// The cached key set of one JWKS URL. Cheap to share behind an `Arc`.
+pub struct JwksCache {
+    url: reqwest::Url,
+    client: reqwest::Client,
+    keys: RwLock<Arc<KeySet>>,
+    /// Time of the last fetch attempt; the mutex makes refreshes single-flight.
+    last_attempt: tokio::sync::Mutex<Option<Instant>>,
+    min_interval: Duration,
+}
+
+impl JwksCache {
+    /// A cache for `url`, refreshed at most once per `min_interval` (at least one second).
+    pub fn new(url: reqwest::Url, client: reqwest::Client, min_interval: Duration) -> Self {
+        Self {
+            url,
+            client,
+            keys: RwLock::new(Arc::new(KeySet {
+                keys: HashMap::new(),
+                fetched_at: None,
+            })),
+            last_attempt: tokio::sync::Mutex::new(None),
+            min_interval: min_interval.max(Duration::from_secs(1)),
+        }
+    }
+
+    /// The key for `kid`, refreshing the set when the `kid` is unknown or the set is old.
+    /// `None` when no such key exists (or a refresh is not allowed yet).
+    pub async fn key(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+        let set = self.keys.read().clone();
+        let fresh = set.fetched_at.is_some_and(|t| t.elapsed() < MAX_AGE);
+        if let Some(k) = set.keys.get(kid)
+            && fresh
+        {
+            return Some(k.clone());
+        }
+        self.refresh().await;
+        self.keys.read().keys.get(kid).cloned()
+    }
+
+    /// Fetches the set unless another task just did (or is doing it: we wait for it) or
+    /// the last attempt is less than `min_interval` ago.
+    async fn refresh(&self) {
+        let mut last = self.last_attempt.lock().await;
+        if last.is_some_and(|t| t.elapsed() < self.min_interval) {
+            return;
+        }
+        *last = Some(Instant::now());
+        match self.fetch().await {
+            Ok(keys) => {
+                metrics::counter!("toolbridge_jwks_fetches_total", "outcome" => "ok").increment(1);
+                tracing::debug!(keys = keys.len(), "JWKS refreshed");
+                *self.keys.write() = Arc::new(KeySet {
+                    keys,
+                    fetched_at: Some(Instant::now()),
+                });
+            }
+            Err(e) => {
+                metrics::counter!("toolbridge_jwks_fetches_total", "outcome" => "error")
+                    .increment(1);
+                tracing::warn!(error = %e, url = %self.url, "JWKS refresh failed; keeping the previous keys");
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, JwksError> {
+        let fetch = |e: reqwest::Error| JwksError::Fetch(e.without_url().to_string());
+        let mut resp = self
+            .client
+            .get(self.url.clone())
+            .timeout(FETCH_TIMEOUT)
+            .header(http::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(fetch)?;
+        if !resp.status().is_success() {
+            return Err(JwksError::Fetch(format!("status {}", resp.status())));
+        }
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
+        {
+            return Err(JwksError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(JwksError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        parse_jwks(&body)
+    }
+}
+
+/// The usable keys of a JWKS document: RSA signing keys with a `kid`, meant for RS256 (or
+/// with no `alg`), at least 2048 bits. Other entries are skipped, not fatal: issuers publish
+/// encryption and EC keys next to the ones we need.
+pub fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, JwksError> {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        keys: Vec<serde_json::Value>,
+    }
+    let doc: Doc = serde_json::from_slice(body).map_err(|e| JwksError::Invalid(e.to_string()))?;
+    let mut keys = HashMap::new();
+    for raw in doc.keys {
+        if keys.len() >= MAX_KEYS {
+            break;
+        }
+        let Ok(jwk) = serde_json::from_value::<Jwk>(raw) else {
+            continue;
+        };
+        if let Some((kid, key)) = usable(&jwk) {
+            keys.insert(kid, Arc::new(key));
+        }
+    }
+    if keys.is_empty() {
+        return Err(JwksError::Invalid("no usable RS256 signing key".into()));
+    }
+    Ok(keys)
+}
+
+fn usable(jwk: &Jwk) -> Option<(String, DecodingKey)> {
+    let common = &jwk.common;
+    let kid = common.key_id.clone().filter(|k| !k.is_empty())?;
+    if !matches!(common.public_key_use, None | Some(PublicKeyUse::Signature)) {
+        return None;
+    }
+    if !matches!(common.key_algorithm, None | Some(KeyAlgorithm::RS256)) {
+        return None;
+    }
+    let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
+        return None;
+    };
+    let n = URL_SAFE_NO_PAD.decode(&rsa.n).ok()?;
+    let significant = n.iter().skip_while(|b| **b == 0).count();
+    if significant < MIN_RSA_MODULUS_BYTES {
+        return None;
+    }
+    let key = DecodingKey::from_rsa_components(&rsa.n, &rsa.e).ok()?;
+    Some((kid, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rsa_jwk(kid: &str, n_bytes: usize) -> serde_json::Value {
+        let mut n = vec![0xC5u8; n_bytes];
+        n[n_bytes - 1] = 0x01;
+        json!({"kty": "RSA", "kid": kid, "n": URL_SAFE_NO_PAD.encode(&n), "e": "AQAB"})
+    }
+
+    #[test]
+    fn keeps_only_rsa_signing_keys_with_kid() {
+        let mut enc = rsa_jwk("enc", 256);
+        enc["use"] = json!("enc");
+        let mut ps = rsa_jwk("ps", 256);
+        ps["alg"] = json!("PS256");
+        let mut nokid = rsa_jwk("", 256);
+        nokid.as_object_mut().unwrap().remove("kid");
+        let doc = json!({"keys": [
+            rsa_jwk("good", 256), rsa_jwk("small", 128), enc, ps, nokid,
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+            {"kty": "weird"}, 42
+        ]});
+        let keys = parse_jwks(doc.to_string().as_bytes()).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["good"]);
+    }
+
+    #[test]
+    fn empty_or_garbage_documents_are_errors() {
+        assert!(parse_jwks(b"{\"keys\": []}").is_err());
+        assert!(parse_jwks(b"not json").is_err());
+        assert!(parse_jwks(b"{}").is_err());
+    }
+
+    #[test]
+    fn key_count_is_bounded() {
+        let keys: Vec<_> = (0..200).map(|i| rsa_jwk(&format!("k{i}"), 256)).collect();
+        let doc = json!({ "keys": keys });
+        assert_eq!(parse_jwks(doc.to_string().as_bytes()).unwrap().len(), MAX_KEYS);
+    }
+}

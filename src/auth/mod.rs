@@ -1,0 +1,211 @@
+//! Identity at the edge: the [`Verifier`] that decides whether a bearer token is good
+//! enough to let a request reach the MCP server (and, through it, the API).
+//!
+//! - `verify` mode: HS256 with the shared secret and/or RS256 with the OIDC issuer's JWKS.
+//!   The token's `alg` only selects among keys we hold, and each key type has exactly one
+//!   algorithm: an HS256 token is never checked against RSA key bytes, an RS256 token never
+//!   against the HMAC secret, `none` never passes. `exp` is required, `nbf` checked, `iss`
+//!   and `aud` checked when configured; the leeway is capped at 60 s.
+//! - `passthrough` mode: the API verifies; the gateway only reads a non-empty `sub` so a
+//!   garbage token is refused before it costs an upstream request.
+//!
+//! Layout: `token` (header, parts, claim rules), `jwks` (the key cache), `error`.
+
+mod error;
+pub mod jwks;
+pub mod token;
+
+use std::{sync::Arc, time::Duration};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
+pub use error::AuthError;
+use jwks::JwksCache;
+use token::{ClaimRules, Claims};
+
+use crate::config::{AuthMode, Config};
+
+/// Largest clock leeway honoured, whatever the configuration says.
+pub const MAX_LEEWAY_SECONDS: u64 = 60;
+
+/// The verified caller, put into the request extensions next to [`crate::mcp::Caller`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The token's `sub` claim (verified in `verify` mode, only decoded in `passthrough`).
+    pub sub: String,
+}
+
+/// The verifier could not be built from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The JWKS URL (explicit or derived from the issuer) is not a URL.
+    #[error("JWKS URL: {0}")]
+    JwksUrl(String),
+    /// The HTTP client for the JWKS could not be built.
+    #[error("JWKS client: {0}")]
+    Client(String),
+}
+
+/// Checks bearer tokens. Built once from the config; cheap to clone.
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    mode: AuthMode,
+    required: bool,
+    hs256: Option<DecodingKey>,
+    jwks: Option<JwksCache>,
+    /// Accepted `iss` values: the configured issuer with and without its trailing slash
+    /// (Auth0 writes `https://x/`; operators often configure `https://x`).
+    issuers: Vec<String>,
+    audience: Option<String>,
+    leeway: u64,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("mode", &self.inner.mode)
+            .field("required", &self.inner.required)
+            .field("hs256", &self.inner.hs256.is_some())
+            .field("jwks", &self.inner.jwks.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// Builds the verifier. No network: the JWKS is fetched on first use.
+    pub fn new(cfg: &Config) -> Result<Self, SetupError> {
+        let mode = cfg.effective_auth_mode();
+        let hs256 = (!cfg.jwt_hs256_secret.is_empty())
+            .then(|| DecodingKey::from_secret(cfg.jwt_hs256_secret.expose().as_bytes()));
+        let jwks_url = match (&cfg.jwks_url, &cfg.oidc_issuer) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(iss)) => Some(format!(
+                "{}/.well-known/jwks.json",
+                iss.trim_end_matches('/')
+            )),
+            (None, None) => None,
+        };
+        let jwks = match jwks_url {
+            Some(url) if mode == AuthMode::Verify => {
+                let url = reqwest::Url::parse(&url).map_err(|e| SetupError::JwksUrl(e.to_string()))?;
+                let client = jwks_client(cfg).map_err(|e| SetupError::Client(e.to_string()))?;
+                let every = Duration::from_secs(cfg.jwks_refresh_interval_seconds);
+                Some(JwksCache::new(url, client, every))
+            }
+            _ => None,
+        };
+        let issuers = cfg
+            .oidc_issuer
+            .iter()
+            .flat_map(|i| {
+                let bare = i.trim_end_matches('/');
+                [bare.to_owned(), format!("{bare}/")]
+            })
+            .collect();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                mode,
+                required: cfg.effective_auth_required(),
+                hs256,
+                jwks,
+                issuers,
+                audience: cfg.jwt_audience.clone(),
+                leeway: cfg.jwt_leeway_seconds.min(MAX_LEEWAY_SECONDS),
+            }),
+        })
+    }
+
+    /// Whether a request without a token is refused.
+    pub fn required(&self) -> bool {
+        self.inner.required
+    }
+
+    /// The mode in effect.
+    pub fn mode(&self) -> AuthMode {
+        self.inner.mode
+    }
+
+    /// Checks `token` (the part after `Bearer `). A failure is counted in
+    /// `toolbridge_auth_failures_total`.
+    pub async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        let result = match self.inner.mode {
+            AuthMode::Verify => self.verify_signed(token).await,
+            AuthMode::Passthrough => passthrough(token),
+        };
+        if let Err(e) = &result {
+            e.record();
+        }
+        result.map(|sub| Identity { sub })
+    }
+
+    async fn verify_signed(&self, token: &str) -> Result<String, AuthError> {
+        let inner = &*self.inner;
+        let parts = token::split(token)?;
+        // The allow-list: one algorithm per key type, and only for keys we hold.
+        let (alg, key) = match parts.header.alg.as_str() {
+            "HS256" => {
+                let key = inner.hs256.clone().ok_or(AuthError::AlgNotAllowed)?;
+                (Algorithm::HS256, Arc::new(key))
+            }
+            "RS256" => {
+                let jwks = inner.jwks.as_ref().ok_or(AuthError::AlgNotAllowed)?;
+                let kid = parts.header.kid.as_deref().filter(|k| !k.is_empty());
+                let kid = kid.ok_or(AuthError::MissingKid)?;
+                let key = jwks.key(kid).await.ok_or(AuthError::UnknownKid)?;
+                (Algorithm::RS256, key)
+            }
+            _ => return Err(AuthError::AlgNotAllowed),
+        };
+        let mut validation = Validation::new(alg);
+        // Presence and types are checked by `Claims::check`, precisely; the library checks
+        // the signature, the times, and iss/aud values when present.
+        validation.required_spec_claims.clear();
+        validation.leeway = inner.leeway;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        if !inner.issuers.is_empty() {
+            validation.set_issuer(&inner.issuers);
+        }
+        match &inner.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            // No audience configured: the library would refuse any token that has one.
+            None => validation.validate_aud = false,
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)?;
+        data.claims.check(&ClaimRules {
+            issuers: &inner.issuers,
+            // The issuer's own (RS256) tokens must name it; HS256 tokens come from whoever
+            // holds the shared secret (dev tooling) and are only checked when they carry one.
+            require_iss: alg == Algorithm::RS256 && !inner.issuers.is_empty(),
+            audience: inner.audience.as_deref(),
+            require_exp: true,
+        })
+    }
+}
+
+/// The JWKS fetcher's client: the upstream client's transport settings (ring TLS, no
+/// proxy from the environment, no redirects) with the JWKS fetch timeout.
+// `upstream::base_client` is crate-private to its module; this mirrors it.
+fn jwks_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
+    crate::upstream::install_crypto_provider();
+    reqwest::Client::builder()
+        .connect_timeout(cfg.connect_timeout().min(jwks::FETCH_TIMEOUT))
+        .timeout(jwks::FETCH_TIMEOUT)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// Passthrough: a well-formed JWS with a non-empty string `sub`; nothing verified.
+fn passthrough(token: &str) -> Result<String, AuthError> {
+    let parts = token::split(token)?;
+    let mut claims = token::unverified_claims(parts.payload)?;
+    token::subject(claims.remove("sub"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,98 @@
+//! Unit checks of the verifier without a network (HS256 and passthrough); the JWKS path and
+//! the HTTP answers are covered by `tests/auth_tokens.rs` and `tests/auth_jwks.rs`.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::{emulator::mint_hs256_with, secret::Secret};
+
+const SECRET: &str = "unit-test-secret";
+
+fn config(tweak: impl FnOnce(&mut Config)) -> Config {
+    let mut cfg = Config {
+        jwt_hs256_secret: Secret::new(SECRET),
+        ..Config::default()
+    };
+    tweak(&mut cfg);
+    cfg
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn unsigned(header: Value, claims: Value) -> String {
+    let enc = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    format!("{}.{}.", enc(&header), enc(&claims))
+}
+
+async fn check(cfg: &Config, token: &str) -> Result<Identity, AuthError> {
+    Verifier::new(cfg).unwrap().verify(token).await
+}
+
+#[tokio::test]
+async fn hs256_happy_path_and_claim_failures() {
+    let cfg = config(|c| c.jwt_audience = Some("toolbridge".into()));
+    let good = json!({"sub": "alice", "exp": now() + 60, "aud": "toolbridge"});
+    let t = mint_hs256_with(SECRET, good.clone());
+    assert_eq!(check(&cfg, &t).await.unwrap().sub, "alice");
+
+    let cases = [
+        (json!({"exp": now() - 120}), AuthError::Expired),
+        (json!({"nbf": now() + 120}), AuthError::NotYetValid),
+        (json!({"aud": "other"}), AuthError::BadAudience),
+        (json!({"aud": null}), AuthError::MissingClaim("aud")),
+        (json!({"exp": null}), AuthError::MissingClaim("exp")),
+        (json!({"exp": "9999999999"}), AuthError::InvalidClaim("exp")),
+        (json!({"sub": null}), AuthError::MissingClaim("sub")),
+        (json!({"sub": 42}), AuthError::InvalidClaim("sub")),
+    ];
+    for (patch, want) in cases {
+        let mut claims = good.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        let t = mint_hs256_with(SECRET, claims.clone());
+        assert_eq!(check(&cfg, &t).await, Err(want), "{claims}");
+    }
+}
+
+#[tokio::test]
+async fn leeway_is_capped_at_sixty_seconds() {
+    let cfg = config(|c| c.jwt_leeway_seconds = 3600);
+    let t = mint_hs256_with(SECRET, json!({"sub": "a", "exp": now() - 90}));
+    assert_eq!(check(&cfg, &t).await, Err(AuthError::Expired));
+    let t = mint_hs256_with(SECRET, json!({"sub": "a", "exp": now() - 30}));
+    assert!(check(&cfg, &t).await.is_ok());
+}
+
+#[tokio::test]
+async fn algorithms_are_allow_listed_per_key() {
+    let claims = json!({"sub": "a", "exp": now() + 60});
+    let hs_only = config(|_| {});
+    for alg in ["none", "None", "HS384", "HS512", "RS256", "ES256", "PS256"] {
+        let t = unsigned(json!({"alg": alg, "kid": "k"}), claims.clone());
+        assert_eq!(check(&hs_only, &t).await, Err(AuthError::AlgNotAllowed), "{alg}");
+    }
+    // An issuer configured but no secret: HS256 has no key to be checked against.
+    let rs_only = config(|c| {
+        c.jwt_hs256_secret = Secret::default();
+        c.oidc_issuer = Some("http://127.0.0.1:9/".into());
+    });
+    let t = mint_hs256_with(SECRET, claims);
+    assert_eq!(check(&rs_only, &t).await, Err(AuthError::AlgNotAllowed));
+}
+
+#[tokio::test]
+async fn passthrough_reads_sub_only() {
+    let cfg = Config {
+        auth_mode: Some(AuthMode::Passthrough),
+        ..Config::default()
+    };
+    let t = mint_hs256_with("any-other-secret", json!({"sub": "bob"}));
+    assert_eq!(check(&cfg, &t).await.unwrap().sub, "bob");
+    let t = mint_hs256_with("x", json!({"name": "no sub"}));
+    assert_eq!(check(&cfg, &t).await, Err(AuthError::MissingClaim("sub")));
+    assert_eq!(check(&cfg, "a.b").await, Err(AuthError::Malformed));
+}

@@ -1,0 +1,161 @@
+//! The real binary with JSON logs and a metrics port: a scrape shows the tool call counted
+//! with its outcome and a latency observation; JSON log lines parse, and the correlation id
+//! they carry is the one the emulator received; SIGTERM ends it with exit code 0.
+
+mod common;
+
+use std::{collections::HashMap, io::Read, process::Command};
+
+use common::{binary::*, *};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ServiceExt, transport::StreamableHttpClientTransport};
+use serde_json::{Value, json};
+
+async fn scrape(port: u16) -> String {
+    let resp = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
+/// The value of one sample line, e.g. `name{a="b"} 3`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|lab| l.contains(lab)))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_json_logs_tell_the_same_story_as_the_api() {
+    toolbridge_mcp::upstream::install_crypto_provider();
+    let emu = toolbridge_mcp::emulator::Emulator::spawn(
+        emulator_config(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let metrics_port = free_port();
+    let mut gw = Gateway::start(
+        &emu.base_url(),
+        &[
+            ("TOOLBRIDGE_LOG_FORMAT", "json"),
+            ("TOOLBRIDGE_LOG_LEVEL", "info"),
+            ("TOOLBRIDGE_METRICS_PORT", &metrics_port.to_string()),
+        ],
+    );
+    let bearer = token("obs");
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(gw.url()).auth_header(bearer.clone()),
+    );
+    let client = ().serve(transport).await.unwrap();
+    ok(
+        &client,
+        "create_note",
+        json!({"title": "m", "content": "n"}),
+    )
+    .await;
+    err(
+        &client,
+        "get_note",
+        json!({"uid": "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a"}),
+    )
+    .await;
+    err(&client, "get_note", json!({"uid": "bad"})).await;
+    client.cancel().await.ok();
+
+    for port in [gw.port, metrics_port] {
+        let text = scrape(port).await;
+        let ok_calls = sample(
+            &text,
+            "toolbridge_tool_calls_total",
+            &["tool=\"create_note\"", "outcome=\"ok\""],
+        );
+        assert_eq!(ok_calls, Some(1.0), "{text}");
+        let not_found = sample(
+            &text,
+            "toolbridge_tool_calls_total",
+            &["tool=\"get_note\"", "outcome=\"status\""],
+        );
+        assert_eq!(not_found, Some(1.0), "{text}");
+        let invalid = sample(
+            &text,
+            "toolbridge_tool_calls_total",
+            &["tool=\"get_note\"", "outcome=\"invalid_arguments\""],
+        );
+        assert_eq!(invalid, Some(1.0), "{text}");
+        let latency = sample(
+            &text,
+            "toolbridge_tool_call_duration_seconds_count",
+            &["tool=\"create_note\""],
+        );
+        assert_eq!(latency, Some(1.0), "{text}");
+        assert!(
+            sample(&text, "toolbridge_sessions_opened_total", &[]).unwrap_or(0.0) >= 2.0,
+            "{text}"
+        );
+        assert!(text.contains("toolbridge_upstream_request_duration_seconds_bucket{route=\"POST /v1/notes\",status=\"201\""), "{text}");
+        assert!(text.contains("toolbridge_build_info"), "{text}");
+    }
+
+    // SIGTERM: a graceful exit with code 0.
+    let pid = gw.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking({
+        let mut child = std::mem::replace(&mut gw.child, Command::new("true").spawn().unwrap());
+        move || {
+            let status = child.wait().unwrap();
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            (status, stderr)
+        }
+    })
+    .await
+    .unwrap();
+    let (status, stderr) = status;
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    // Every log line is JSON; the tool-call lines carry the correlation ids the API saw.
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let finished: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["message"] == json!("tool call finished"))
+        .collect();
+    assert_eq!(finished.len(), 3, "{stderr}");
+    let api_ids: HashMap<String, String> = emu
+        .emulator
+        .requests()
+        .into_iter()
+        .map(|r| (r.correlation_id.clone(), r.path.clone()))
+        .collect();
+    let create = finished
+        .iter()
+        .find(|l| l["tool"] == json!("create_note"))
+        .unwrap();
+    let cid = create["correlation_id"].as_str().unwrap();
+    assert_eq!(
+        api_ids.get(cid).map(String::as_str),
+        Some("/v1/notes"),
+        "{create}"
+    );
+    assert_eq!(create["upstream_status"], json!(201));
+    assert_eq!(create["outcome"], json!("ok"));
+    assert!(create["latency_ms"].as_f64().unwrap() > 0.0);
+    assert!(!stderr.contains(TENANT_SECRET));
+    let signature = bearer.rsplit('.').next().unwrap();
+    assert!(!stderr.contains(signature), "no token in logs");
+}
