@@ -16,6 +16,7 @@
 //! back up; what a lower layer needs (the caller's token, the correlation id) travels down
 //! as a value.
 
+pub mod auth;
 pub mod config;
 pub mod emulator;
 pub mod http;

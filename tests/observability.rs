@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::{collections::HashMap, io::Read, process::Command};
+use std::{collections::HashMap, process::Command};
 
 use common::{binary::*, *};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -107,23 +107,11 @@ async fn metrics_and_json_logs_tell_the_same_story_as_the_api() {
             .unwrap()
             .success()
     );
-    let status = tokio::task::spawn_blocking({
-        let mut child = std::mem::replace(&mut gw.child, Command::new("true").spawn().unwrap());
-        move || {
-            let status = child.wait().unwrap();
-            let mut stderr = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr)
-                .unwrap();
-            (status, stderr)
-        }
-    })
-    .await
-    .unwrap();
-    let (status, stderr) = status;
+    let mut child = std::mem::replace(&mut gw.child, Command::new("true").spawn().unwrap());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let stderr = gw.logs();
     assert_eq!(status.code(), Some(0), "{stderr}");
 
     // Every log line is JSON; the tool-call lines carry the correlation ids the API saw.

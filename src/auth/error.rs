@@ -88,8 +88,7 @@ impl AuthError {
 
     /// Counts this failure in `toolbridge_auth_failures_total`.
     pub fn record(&self) {
-        metrics::counter!("toolbridge_auth_failures_total", "reason" => self.reason())
-            .increment(1);
+        metrics::counter!("toolbridge_auth_failures_total", "reason" => self.reason()).increment(1);
     }
 }
 

@@ -232,6 +232,9 @@ mod tests {
     fn key_count_is_bounded() {
         let keys: Vec<_> = (0..200).map(|i| rsa_jwk(&format!("k{i}"), 256)).collect();
         let doc = json!({ "keys": keys });
-        assert_eq!(parse_jwks(doc.to_string().as_bytes()).unwrap().len(), MAX_KEYS);
+        assert_eq!(
+            parse_jwks(doc.to_string().as_bytes()).unwrap().len(),
+            MAX_KEYS
+        );
     }
 }

@@ -91,7 +91,8 @@ impl Verifier {
         };
         let jwks = match jwks_url {
             Some(url) if mode == AuthMode::Verify => {
-                let url = reqwest::Url::parse(&url).map_err(|e| SetupError::JwksUrl(e.to_string()))?;
+                let url =
+                    reqwest::Url::parse(&url).map_err(|e| SetupError::JwksUrl(e.to_string()))?;
                 let client = jwks_client(cfg).map_err(|e| SetupError::Client(e.to_string()))?;
                 let every = Duration::from_secs(cfg.jwks_refresh_interval_seconds);
                 Some(JwksCache::new(url, client, every))

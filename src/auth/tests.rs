@@ -45,13 +45,18 @@ async fn hs256_happy_path_and_claim_failures() {
         (json!({"aud": null}), AuthError::MissingClaim("aud")),
         (json!({"exp": null}), AuthError::MissingClaim("exp")),
         (json!({"exp": "9999999999"}), AuthError::InvalidClaim("exp")),
+        (json!({"exp": -5}), AuthError::InvalidClaim("exp")),
         (json!({"sub": null}), AuthError::MissingClaim("sub")),
         (json!({"sub": 42}), AuthError::InvalidClaim("sub")),
     ];
     for (patch, want) in cases {
         let mut claims = good.clone();
+        // `null` in the patch removes the claim.
         for (k, v) in patch.as_object().unwrap() {
-            claims[k] = v.clone();
+            match v {
+                Value::Null => drop(claims.as_object_mut().unwrap().remove(k)),
+                v => claims[k] = v.clone(),
+            }
         }
         let t = mint_hs256_with(SECRET, claims.clone());
         assert_eq!(check(&cfg, &t).await, Err(want), "{claims}");
@@ -73,7 +78,11 @@ async fn algorithms_are_allow_listed_per_key() {
     let hs_only = config(|_| {});
     for alg in ["none", "None", "HS384", "HS512", "RS256", "ES256", "PS256"] {
         let t = unsigned(json!({"alg": alg, "kid": "k"}), claims.clone());
-        assert_eq!(check(&hs_only, &t).await, Err(AuthError::AlgNotAllowed), "{alg}");
+        assert_eq!(
+            check(&hs_only, &t).await,
+            Err(AuthError::AlgNotAllowed),
+            "{alg}"
+        );
     }
     // An issuer configured but no secret: HS256 has no key to be checked against.
     let rs_only = config(|c| {

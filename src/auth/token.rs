@@ -94,19 +94,21 @@ pub fn split(token: &str) -> Result<Parts<'_>, AuthError> {
     let (Some(h), Some(p), Some(s), None) = (it.next(), it.next(), it.next(), it.next()) else {
         return Err(AuthError::Malformed);
     };
-    let b64url = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let b64url = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     if h.is_empty() || p.is_empty() || !b64url(h) || !b64url(p) || !b64url(s) {
         return Err(AuthError::Malformed);
     }
-    let raw = URL_SAFE_NO_PAD.decode(h).map_err(|_| AuthError::Malformed)?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(h)
+        .map_err(|_| AuthError::Malformed)?;
     let header: JoseHeader = serde_json::from_slice(&raw).map_err(|_| AuthError::Malformed)?;
     if header.crit.is_some() {
         return Err(AuthError::Malformed);
     }
-    Ok(Parts {
-        header,
-        payload: p,
-    })
+    Ok(Parts { header, payload: p })
 }
 
 /// Decodes the claims part as a JSON object, without verifying anything (passthrough mode,
@@ -207,10 +209,22 @@ mod tests {
         assert_eq!(credential(&headers(&[])), Ok(Credential::Absent));
         assert_eq!(credential(&headers(&[""])), Ok(Credential::Absent));
         assert_eq!(credential(&headers(&["Bearer "])), Ok(Credential::Absent));
-        assert_eq!(credential(&headers(&["bearer a.b.c"])), Ok(Credential::Bearer("a.b.c")));
-        assert_eq!(credential(&headers(&["Basic dXNlcjpwYXNz"])), Err(AuthError::BadScheme));
-        assert_eq!(credential(&headers(&["Bearer a b"])), Err(AuthError::Malformed));
-        assert_eq!(credential(&headers(&["Bearer x", "Bearer y"])), Err(AuthError::BadScheme));
+        assert_eq!(
+            credential(&headers(&["bearer a.b.c"])),
+            Ok(Credential::Bearer("a.b.c"))
+        );
+        assert_eq!(
+            credential(&headers(&["Basic dXNlcjpwYXNz"])),
+            Err(AuthError::BadScheme)
+        );
+        assert_eq!(
+            credential(&headers(&["Bearer a b"])),
+            Err(AuthError::Malformed)
+        );
+        assert_eq!(
+            credential(&headers(&["Bearer x", "Bearer y"])),
+            Err(AuthError::BadScheme)
+        );
     }
 
     #[test]
@@ -235,7 +249,10 @@ mod tests {
             format!("{h}.e3=.c2ln"),
             format!("{h}.e30.c2+n"),
             "bm90IGpzb24.e30.c2ln".into(),
-            format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","crit":["b64"]}"#)),
+            format!(
+                "{}.e30.c2ln",
+                URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","crit":["b64"]}"#)
+            ),
             format!("{h}.{}.c2ln", "A".repeat(MAX_TOKEN_LEN)),
         ] {
             assert!(split(&bad).is_err(), "{bad}");
@@ -250,8 +267,10 @@ mod tests {
             audience: Some("api"),
             require_exp: true,
         };
-        let check = |v: serde_json::Value| serde_json::from_value::<Claims>(v).unwrap().check(&rules);
-        let good = serde_json::json!({"sub": "u", "exp": 1, "iss": "https://idp/", "aud": ["x", "api"]});
+        let check =
+            |v: serde_json::Value| serde_json::from_value::<Claims>(v).unwrap().check(&rules);
+        let good =
+            serde_json::json!({"sub": "u", "exp": 1, "iss": "https://idp/", "aud": ["x", "api"]});
         assert_eq!(check(good.clone()), Ok("u".into()));
         let with = |k: &str, v: Value| {
             let mut c = good.clone();
@@ -259,13 +278,25 @@ mod tests {
             check(c)
         };
         assert_eq!(with("exp", "1".into()), Err(AuthError::InvalidClaim("exp")));
-        assert_eq!(with("iss", "https://evil/".into()), Err(AuthError::BadIssuer));
-        assert_eq!(with("iss", Value::Null), Err(AuthError::MissingClaim("iss")));
+        assert_eq!(
+            with("iss", "https://evil/".into()),
+            Err(AuthError::BadIssuer)
+        );
+        assert_eq!(
+            with("iss", Value::Null),
+            Err(AuthError::MissingClaim("iss"))
+        );
         assert_eq!(with("aud", "other".into()), Err(AuthError::BadAudience));
         assert_eq!(with("aud", 5.into()), Err(AuthError::InvalidClaim("aud")));
-        assert_eq!(with("aud", Value::Null), Err(AuthError::MissingClaim("aud")));
+        assert_eq!(
+            with("aud", Value::Null),
+            Err(AuthError::MissingClaim("aud"))
+        );
         assert_eq!(with("sub", "".into()), Err(AuthError::InvalidClaim("sub")));
         assert_eq!(with("sub", 7.into()), Err(AuthError::InvalidClaim("sub")));
-        assert_eq!(with("sub", Value::Null), Err(AuthError::MissingClaim("sub")));
+        assert_eq!(
+            with("sub", Value::Null),
+            Err(AuthError::MissingClaim("sub"))
+        );
     }
 }

@@ -204,7 +204,7 @@ pub(crate) async fn entity_gate(
         .extensions()
         .get::<Identity>()
         .and_then(|i| i.user.clone());
-    // Judged here, after any delay, so a session forgotten meanwhile counts as unknown.
+    // Judged here, after the global delay, so a session forgotten meanwhile is unknown.
     let session_header = req.headers().get(SESSION).and_then(|v| v.to_str().ok());
     let check = match &sub {
         Some(sub) => st.sessions.check(session_header, sub, now_ms()),

@@ -1,26 +1,71 @@
-//! The edge of `/mcp`, before any MCP processing: the session cap and the caller.
-//! (Host/Origin checks and the body limit are enforced by rmcp's transport, configured in
-//! [`super::mcp_config`].)
+//! The edge of `/mcp`: everything a request must pass before any MCP processing and before
+//! any upstream request, in this order:
+//!
+//! 1. Host and Origin allow-lists (400/403), so a DNS-rebinding page learns nothing more;
+//! 2. the bearer token (401 with a `WWW-Authenticate` challenge pointing at the RFC 9728
+//!    metadata): never in the query string, verified by [`crate::auth::Verifier`];
+//! 3. a declared `Content-Length` over the body limit (413, without reading the body;
+//!    rmcp enforces the same limit on bodies of unknown length while reading them);
+//! 4. the session cap (503).
+//!
+//! A request that passes carries [`Caller`] (the credential forwarded to the API) and
+//! [`Identity`] (the `sub`) in its extensions. Nothing here logs a header map or a token.
+
+pub(super) mod rebinding;
 
 use axum::{
     extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use http::{StatusCode, header};
+use http::{HeaderValue, StatusCode, header, uri::Authority};
+use serde_json::json;
 
-use super::AppState;
-use crate::{mcp::Caller, secret::Secret};
+use super::{AppState, wellknown::Resource};
+use crate::{
+    auth::{
+        AuthError, Identity,
+        token::{self, Credential},
+    },
+    config::Config,
+    mcp::Caller,
+    secret::Secret,
+};
+use rebinding::Refusal;
 
 /// Header rmcp uses for the MCP session id.
 const MCP_SESSION_ID: &str = "mcp-session-id";
 
-/// Refuses new sessions past the cap and records the caller for the tool handlers.
+/// The `/mcp` middleware: Host/Origin, token, body size, session cap, then the caller.
 pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let cfg = &state.config;
+    let host = match rebinding::check(cfg, req.uri(), req.headers()) {
+        Ok(host) => host,
+        Err(refusal) => return refused(refusal),
+    };
+    match authenticate(&state, req.uri(), req.headers()).await {
+        Ok(Some((caller, identity))) => {
+            req.extensions_mut().insert(caller);
+            req.extensions_mut().insert(identity);
+        }
+        Ok(None) => {}
+        Err(e) => return unauthorized(cfg, &host, &e),
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cfg.max_body_bytes as u64) {
+        metrics::counter!("toolbridge_edge_refused_total", "reason" => "body_too_large")
+            .increment(1);
+        let msg = format!("request body larger than {} bytes", cfg.max_body_bytes);
+        return (StatusCode::PAYLOAD_TOO_LARGE, msg).into_response();
+    }
     let opens_session = req.method() == http::Method::POST
-        && !state.config.stateless
+        && !cfg.stateless
         && !req.headers().contains_key(MCP_SESSION_ID);
-    if opens_session && state.session_count().await >= state.config.max_sessions {
+    if opens_session && state.session_count().await >= cfg.max_sessions {
         metrics::counter!("toolbridge_sessions_refused_total").increment(1);
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -29,16 +74,106 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
         )
             .into_response();
     }
-    if let Some(auth) = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.trim().is_empty())
-    {
-        let caller = Caller {
-            authorization: Secret::new(auth),
-        };
-        req.extensions_mut().insert(caller);
-    }
     next.run(req).await
+}
+
+/// The caller of `req`, `None` when it sent no token and none is required.
+// Takes the URI and headers, not the request: the body is not `Sync`, so a `&Request`
+// held across the JWKS await would make the middleware future non-`Send`.
+async fn authenticate(
+    state: &AppState,
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+) -> Result<Option<(Caller, Identity)>, AuthError> {
+    let verifier = &state.verifier;
+    let fail = |e: AuthError| {
+        e.record();
+        Err(e)
+    };
+    if token::token_in_query(uri.query()) {
+        return fail(AuthError::TokenInQuery);
+    }
+    match token::credential(headers) {
+        Err(e) => fail(e),
+        Ok(Credential::Absent) if verifier.required() => fail(AuthError::MissingToken),
+        Ok(Credential::Absent) => Ok(None),
+        Ok(Credential::Bearer(t)) => {
+            let identity = verifier.verify(t).await?;
+            // Forwarded in canonical form: the API matches the scheme case-sensitively.
+            let caller = Caller {
+                authorization: Secret::new(format!("Bearer {t}")),
+            };
+            Ok(Some((caller, identity)))
+        }
+    }
+}
+
+fn refused(refusal: Refusal) -> Response {
+    let (status, reason, msg) = match refusal {
+        Refusal::BadHost => (
+            StatusCode::BAD_REQUEST,
+            "bad_host",
+            "Bad Request: missing or invalid Host header",
+        ),
+        Refusal::ForeignHost => (
+            StatusCode::FORBIDDEN,
+            "host",
+            "Forbidden: Host header is not allowed",
+        ),
+        Refusal::ForeignOrigin => (
+            StatusCode::FORBIDDEN,
+            "origin",
+            "Forbidden: Origin header is not allowed",
+        ),
+    };
+    metrics::counter!("toolbridge_edge_refused_total", "reason" => reason).increment(1);
+    tracing::debug!(reason, status = status.as_u16(), "refused at the edge");
+    (status, msg).into_response()
+}
+
+/// A 401 with the RFC 6750 / RFC 9728 challenge. `error="invalid_token"` only when a
+/// credential was offered; the description is one of [`AuthError`]'s fixed texts.
+fn unauthorized(cfg: &Config, host: &Authority, e: &AuthError) -> Response {
+    tracing::debug!(reason = e.reason(), "refused at the edge: 401");
+    let metadata = Resource::new(cfg, host).metadata_url();
+    let mut challenge = format!(r#"Bearer resource_metadata="{}""#, quotable(&metadata));
+    let scopes: Vec<&str> = cfg
+        .scopes_supported
+        .iter()
+        .map(String::as_str)
+        .filter(|s| is_scope_token(s))
+        .collect();
+    if !scopes.is_empty() {
+        challenge.push_str(&format!(r#", scope="{}""#, scopes.join(" ")));
+    }
+    let code = if e.token_given() {
+        challenge.push_str(&format!(
+            r#", error="invalid_token", error_description="{}""#,
+            e.description()
+        ));
+        "invalid_token"
+    } else {
+        "unauthorized"
+    };
+    let value = HeaderValue::from_str(&challenge)
+        .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer error="invalid_token""#));
+    let body = json!({ "error": code, "error_description": e.description() });
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, value)],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+/// Drops the characters that would end or escape a quoted-string.
+fn quotable(s: &str) -> String {
+    s.chars().filter(|c| *c != '"' && *c != '\\').collect()
+}
+
+/// RFC 6749 §3.3 scope-token characters, so a configured scope cannot break the header.
+fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }

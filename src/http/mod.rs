@@ -1,9 +1,11 @@
 //! The axum side: the router ([`app`]), its edge layers, health endpoints, and the
 //! server loop ([`serve`]) with header-read timeouts and graceful shutdown.
 
+mod disconnect;
 mod edge;
 mod health;
 mod serve;
+mod wellknown;
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,6 +16,7 @@ use rmcp::transport::streamable_http_server::{
 };
 use tokio_util::sync::CancellationToken;
 
+pub use disconnect::ClientGone;
 pub use serve::{InFlight, InFlightGuard, ServeOptions, serve};
 
 use crate::{config::Config, mcp::Gateway, upstream::Upstream};
@@ -34,6 +37,8 @@ pub struct AppState {
     pub mcp_cancel: CancellationToken,
     /// Tool calls in progress, for graceful shutdown.
     pub in_flight: InFlight,
+    /// Checks bearer tokens at the edge (built once: keys, JWKS cache).
+    pub verifier: crate::auth::Verifier,
     sessions: Arc<LocalSessionManager>,
     readiness: Arc<health::Readiness>,
 }
@@ -44,6 +49,8 @@ impl AppState {
         // Install the recorder before the first metric is recorded.
         crate::telemetry::metrics_handle();
         let upstream = Upstream::new(&config)?;
+        let verifier = crate::auth::Verifier::new(&config)
+            .map_err(|e| crate::upstream::UpstreamError::Other(format!("auth setup: {e}")))?;
         let in_flight = InFlight::default();
         let gateway = Gateway::new(upstream, None).with_in_flight(in_flight.clone());
         let mut session_config = SessionConfig::default();
@@ -55,6 +62,7 @@ impl AppState {
             gateway,
             mcp_cancel: CancellationToken::new(),
             in_flight,
+            verifier,
             sessions: Arc::new(sessions),
             readiness: Default::default(),
         })
@@ -101,12 +109,19 @@ pub fn app(state: AppState) -> Router {
     );
     Router::new()
         .nest_service("/mcp", mcp)
+        // Inner to the edge guard: only requests that passed the edge get a watch.
+        .layer(axum::middleware::from_fn(disconnect::watch))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             edge::guard,
         ))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(wellknown::protected_resource),
+        )
+        .route(wellknown::METADATA_PATH, get(wellknown::protected_resource))
         .route("/metrics", get(health::metrics))
         .with_state(state)
 }

@@ -92,6 +92,15 @@ impl Gateway {
             .or_else(|| self.shared.default_token.clone())
     }
 
+    /// Cancelled when the HTTP client of this call went away (see `http::ClientGone`).
+    fn client_gone(ctx: &RequestContext<RoleServer>) -> tokio_util::sync::CancellationToken {
+        ctx.extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::http::ClientGone>())
+            .map(|g| g.0.clone())
+            .unwrap_or_default()
+    }
+
     /// `health_check`: is the API's /healthz answering? No secrets, no URLs.
     pub async fn health(&self) -> CallToolResult {
         let (api, detail) = match self.shared.upstream.healthz().await {
@@ -151,11 +160,13 @@ impl Gateway {
             )
             .await
         };
-        // When the client cancels (or goes away), dropping the future drops the in-flight
+        // When the client cancels or goes away, dropping the future drops the in-flight
         // upstream request with it.
+        let gone = Self::client_gone(&ctx);
         let outcome = tokio::select! {
             r = fut.instrument(span.clone()) => Some(r),
             _ = ctx.ct.cancelled() => None,
+            _ = gone.cancelled() => None,
         };
         let elapsed = started.elapsed();
         let mut upstream_status: Option<u16> = None;

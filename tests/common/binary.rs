@@ -18,10 +18,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A running gateway binary, killed on drop.
+/// A running gateway binary, killed on drop. Its stderr goes to a file (a pipe nobody
+/// drains would block the child once full).
 pub struct Gateway {
     pub child: Child,
     pub port: u16,
+    log: tempfile::NamedTempFile,
 }
 
 impl Gateway {
@@ -38,15 +40,21 @@ impl Gateway {
             .env("TOOLBRIDGE_HOST", "127.0.0.1")
             .env("TOOLBRIDGE_PORT", port.to_string())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdout(Stdio::null());
+        let log = tempfile::NamedTempFile::new().unwrap();
+        cmd.stderr(log.reopen().unwrap());
         for (k, v) in extra {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("binary starts");
-        let gw = Self { child, port };
+        let gw = Self { child, port, log };
         gw.wait_ready();
         gw
+    }
+
+    /// Everything the binary logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap()
     }
 
     pub fn url(&self) -> String {

@@ -200,3 +200,13 @@ impl Client {
         self.post(&format!("/v1/{entity}"), body).await.expect(201)
     }
 }
+
+/// The uids of a list page, in order.
+pub fn uids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["uid"].as_str().unwrap().to_owned())
+        .collect()
+}

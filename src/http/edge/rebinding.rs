@@ -133,7 +133,10 @@ mod tests {
     fn cfg() -> Config {
         Config {
             allowed_hosts: vec!["mcp.example.com".into(), "api.example.com:8443".into()],
-            allowed_origins: vec!["https://app.example.com".into(), "https://x.example:8443".into()],
+            allowed_origins: vec![
+                "https://app.example.com".into(),
+                "https://x.example:8443".into(),
+            ],
             ..Config::default()
         }
     }
@@ -144,10 +147,24 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in ["localhost", "LOCALHOST:8001", "127.0.0.1:1", "[::1]:80", "mcp.example.com", "mcp.example.com:443", "api.example.com:8443"] {
+        for ok in [
+            "localhost",
+            "LOCALHOST:8001",
+            "127.0.0.1:1",
+            "[::1]:80",
+            "mcp.example.com",
+            "mcp.example.com:443",
+            "api.example.com:8443",
+        ] {
             assert!(host(ok), "{ok}");
         }
-        for bad in ["evil.com", "api.example.com", "api.example.com:8444", "localhost.evil.com", "127.0.0.2"] {
+        for bad in [
+            "evil.com",
+            "api.example.com",
+            "api.example.com:8444",
+            "localhost.evil.com",
+            "127.0.0.2",
+        ] {
             assert!(!host(bad), "{bad}");
         }
     }
@@ -155,10 +172,25 @@ mod tests {
     #[test]
     fn origins() {
         let c = cfg();
-        for ok in ["http://localhost:6274", "http://127.0.0.1", "https://app.example.com", "https://APP.example.com:9", "https://x.example:8443"] {
+        for ok in [
+            "http://localhost:6274",
+            "http://127.0.0.1",
+            "https://app.example.com",
+            "https://APP.example.com:9",
+            "https://x.example:8443",
+        ] {
             assert!(origin_allowed(&c, ok), "{ok}");
         }
-        for bad in ["https://evil.com", "https://localhost:6274", "null", "garbage", "", "https://x.example", "http://app.example.com", "file://"] {
+        for bad in [
+            "https://evil.com",
+            "https://localhost:6274",
+            "null",
+            "garbage",
+            "",
+            "https://x.example",
+            "http://app.example.com",
+            "file://",
+        ] {
             assert!(!origin_allowed(&c, bad), "{bad}");
         }
     }
@@ -167,10 +199,16 @@ mod tests {
     fn missing_origin_passes_and_missing_host_fails() {
         let c = cfg();
         let mut h = HeaderMap::new();
-        assert_eq!(check(&c, &Uri::from_static("/mcp"), &h), Err(Refusal::BadHost));
+        assert_eq!(
+            check(&c, &Uri::from_static("/mcp"), &h),
+            Err(Refusal::BadHost)
+        );
         h.insert(header::HOST, "localhost:8001".parse().unwrap());
         assert!(check(&c, &Uri::from_static("/mcp"), &h).is_ok());
         h.insert(header::ORIGIN, "https://evil.com".parse().unwrap());
-        assert_eq!(check(&c, &Uri::from_static("/mcp"), &h), Err(Refusal::ForeignOrigin));
+        assert_eq!(
+            check(&c, &Uri::from_static("/mcp"), &h),
+            Err(Refusal::ForeignOrigin)
+        );
     }
 }

@@ -1,0 +1,243 @@
+//! Resilience with the emulator's fault injection, on real sockets: API restarts, epoch
+//! bumps, single-flight sessions, broken answers, rate limits.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use serde_json::json;
+use toolbridge_mcp::{
+    config::SessionMode,
+    emulator::{Fault, RateLimit},
+};
+
+fn no_rate_limit() -> toolbridge_mcp::emulator::EmulatorConfig {
+    toolbridge_mcp::emulator::EmulatorConfig {
+        rate_limit: None,
+        ..emulator_config()
+    }
+}
+
+fn entity_requests(stack: &Stack) -> usize {
+    stack
+        .emulator()
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/") && !r.path.starts_with("/v1/sync"))
+        .count()
+}
+
+/// An API restart forgets every session: no call fails, in either mode; in `reuse` mode
+/// exactly one new session is opened per caller that calls again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_restart_loses_no_call_in_either_mode() {
+    for mode in [SessionMode::PerCall, SessionMode::Reuse] {
+        let stack = Stack::start_with(no_rate_limit(), |c| c.session_mode = mode).await;
+        let users = ["u1", "u2", "u3"];
+        let mut clients = Vec::new();
+        for u in users {
+            clients.push(stack.client(u).await);
+        }
+        for c in &clients {
+            for i in 0..3 {
+                ok(
+                    c,
+                    "create_note",
+                    json!({"title": format!("{i}"), "content": "x"}),
+                )
+                .await;
+            }
+        }
+        let before = stack.emulator().sessions_opened();
+        if mode == SessionMode::Reuse {
+            assert_eq!(before, 3, "one session per caller in reuse mode");
+        }
+        stack.emulator().forget_sessions();
+        for c in &clients {
+            for _ in 0..3 {
+                ok(c, "list_notes", json!({})).await;
+            }
+        }
+        let opened = stack.emulator().sessions_opened() - before;
+        match mode {
+            SessionMode::Reuse => {
+                assert_eq!(opened, 3, "exactly one extra session per affected caller")
+            }
+            SessionMode::PerCall => assert_eq!(opened, 9),
+        }
+        for c in clients {
+            c.cancel().await.ok();
+        }
+        stack.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_epoch_bump_costs_one_retry_and_a_persistent_409_gives_up_after_two() {
+    for mode in [SessionMode::PerCall, SessionMode::Reuse] {
+        let stack = Stack::start_with(no_rate_limit(), |c| c.session_mode = mode).await;
+        let client = stack.client("wiped").await;
+        ok(&client, "list_tasks", json!({})).await;
+        let epoch = stack.emulator().bump_epoch("wiped");
+        let before = entity_requests(&stack);
+        ok(&client, "list_tasks", json!({})).await;
+        // A reused session still carries the old epoch: one 409, one retry. A per-call
+        // session is opened after the bump and already carries the new one.
+        let want = if mode == SessionMode::Reuse { 2 } else { 1 };
+        assert_eq!(entity_requests(&stack) - before, want, "{mode:?}");
+        let last = stack.emulator().requests().pop().unwrap();
+        assert_eq!(
+            last.header("x-sync-epoch"),
+            Some(epoch.to_string().as_str())
+        );
+        // A wipe between opening the session and using it: one 409, one retry, both modes.
+        stack.emulator().faults().push(Fault::EpochMismatch);
+        let before = entity_requests(&stack);
+        ok(&client, "list_tasks", json!({})).await;
+        assert_eq!(
+            entity_requests(&stack) - before,
+            2,
+            "{mode:?}: one 409, one retry"
+        );
+        // The adopted epoch sticks: the next call needs no retry.
+        let before = entity_requests(&stack);
+        ok(&client, "list_tasks", json!({})).await;
+        assert_eq!(entity_requests(&stack) - before, 1, "{mode:?}");
+
+        stack
+            .emulator()
+            .faults()
+            .set_persistent(Some(Fault::EpochMismatch));
+        let before = entity_requests(&stack);
+        let msg = err(&client, "list_tasks", json!({})).await;
+        assert!(msg.contains("epoch"), "{msg}");
+        assert_eq!(
+            entity_requests(&stack) - before,
+            2,
+            "exactly two attempts, never a loop"
+        );
+        stack.emulator().faults().set_persistent(None);
+        ok(&client, "list_tasks", json!({})).await;
+        client.cancel().await.ok();
+        stack.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_calls_share_one_session_in_reuse_mode() {
+    for (mode, want) in [(SessionMode::Reuse, 1), (SessionMode::PerCall, 200)] {
+        let stack = Stack::start_with(no_rate_limit(), |c| c.session_mode = mode).await;
+        let client = Arc::new(stack.client("busy").await);
+        let calls = (0..200).map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                call(&client, "create_task", json!({"title": format!("t{i}")})).await
+            })
+        });
+        let results = futures::future::join_all(calls).await;
+        let failed = results
+            .iter()
+            .filter(|r| r.as_ref().unwrap().is_error == Some(true))
+            .count();
+        assert_eq!(failed, 0, "{mode:?}");
+        assert_eq!(stack.emulator().sessions_opened(), want, "{mode:?}");
+        Arc::try_unwrap(client).ok().unwrap().cancel().await.ok();
+        stack.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_answers_are_explained_and_the_next_call_works() {
+    let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
+    let client = stack.client("faulty").await;
+    let cases = [
+        (
+            Fault::Status {
+                status: 503,
+                json_error: "database is down".into(),
+            },
+            "database is down",
+        ),
+        (Fault::Html502, "HTML error page"),
+        (Fault::NonJson200, "non-JSON body"),
+        (Fault::TruncatedJson, "broke before the answer was complete"),
+    ];
+    for (fault, needle) in cases {
+        stack.emulator().faults().push(fault.clone());
+        let msg = err(&client, "list_notes", json!({})).await;
+        assert!(msg.contains(needle), "{fault:?}: {msg}");
+        assert!(
+            !msg.contains("127.0.0.1") && !msg.contains("http://"),
+            "no internal URL: {msg}"
+        );
+        assert!(msg.contains("correlation id"), "{msg}");
+        ok(&client, "list_notes", json!({})).await;
+    }
+    client.cancel().await.ok();
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_api_is_an_error_and_the_gateway_keeps_serving() {
+    let dead = format!("http://127.0.0.1:{}", common::binary::free_port());
+    let stack = Stack::start_with(no_rate_limit(), |c| c.go_api_base_url = dead).await;
+    let client = stack.client("lonely").await;
+    for _ in 0..3 {
+        let msg = err(&client, "list_chats", json!({})).await;
+        assert!(msg.contains("unreachable"), "{msg}");
+        assert!(!msg.contains("127.0.0.1"), "{msg}");
+    }
+    let h = ok(&client, "health_check", json!({})).await;
+    assert_eq!(h["api"], json!("unreachable"));
+    assert_eq!(h["gateway"], json!("up"));
+    client.cancel().await.ok();
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_waited_out_once_when_short_and_explained_when_long() {
+    let stack = Stack::start_with(no_rate_limit(), |c| c.retry_after_max_seconds = 1.0).await;
+    let client = stack.client("hasty").await;
+    stack.emulator().faults().push(Fault::RateLimited {
+        retry_after_secs: 1,
+    });
+    let before = entity_requests(&stack);
+    ok(&client, "list_notes", json!({})).await;
+    assert_eq!(entity_requests(&stack) - before, 2, "one 429, one retry");
+
+    stack.emulator().faults().push(Fault::RateLimited {
+        retry_after_secs: 30,
+    });
+    let before = entity_requests(&stack);
+    let msg = err(&client, "list_notes", json!({})).await;
+    assert!(msg.contains("30 seconds"), "{msg}");
+    assert_eq!(
+        entity_requests(&stack) - before,
+        1,
+        "too long to wait: no retry"
+    );
+    client.cancel().await.ok();
+    stack.stop().await;
+
+    // The contract's own limiter (burst 3 here) answers 429 with Retry-After too.
+    let limited = toolbridge_mcp::emulator::EmulatorConfig {
+        rate_limit: Some(RateLimit {
+            per_minute: 6,
+            burst: 3,
+        }),
+        ..emulator_config()
+    };
+    let stack = Stack::start_with(limited, |c| c.retry_after_max_seconds = 0.0).await;
+    let client = stack.client("burst").await;
+    for _ in 0..3 {
+        ok(&client, "list_notes", json!({})).await;
+    }
+    let msg = err(&client, "list_notes", json!({})).await;
+    assert!(
+        msg.contains("Rate limited") && msg.contains("seconds"),
+        "{msg}"
+    );
+    client.cancel().await.ok();
+    stack.stop().await;
+}
