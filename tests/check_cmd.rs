@@ -33,12 +33,7 @@ fn failing_line(report: &str) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_each_cause() {
-    let emu = toolbridge_mcp::emulator::Emulator::spawn(
-        emulator_config(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let emu = api(emulator_config()).await;
     let api = emu.base_url();
     let good = token("ops");
 

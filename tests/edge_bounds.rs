@@ -132,12 +132,7 @@ async fn send_huge(port: u16, auth: &str, chunked: bool) -> (String, Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_100_mib_body_gets_413_quickly_and_memory_stays_flat() {
-    let emu = toolbridge_mcp::emulator::Emulator::spawn(
-        emulator_config(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let emu = api(emulator_config()).await;
     let gw = Gateway::start(
         &emu.base_url(),
         &[("TOOLBRIDGE_JWT_HS256_SECRET", JWT_SECRET)],

@@ -31,13 +31,7 @@ fn run_python(args: &[&str], envs: &[(&str, String)]) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_over_streamable_http() {
-    toolbridge_mcp::upstream::install_crypto_provider();
-    let emu = toolbridge_mcp::emulator::Emulator::spawn(
-        emulator_config(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let emu = api(emulator_config()).await;
     let gw = Gateway::start(&emu.base_url(), &[]);
     let url = gw.url();
     let seen =
@@ -62,13 +56,7 @@ async fn python_sdk_over_streamable_http() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_over_stdio() {
-    toolbridge_mcp::upstream::install_crypto_provider();
-    let emu = toolbridge_mcp::emulator::Emulator::spawn(
-        emulator_config(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let emu = api(emulator_config()).await;
     let envs = vec![
         ("TOOLBRIDGE_TENANT_ID", TENANT.to_owned()),
         ("TENANT_HEADER_SECRET", TENANT_SECRET.to_owned()),

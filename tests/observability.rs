@@ -28,13 +28,7 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_json_logs_tell_the_same_story_as_the_api() {
-    toolbridge_mcp::upstream::install_crypto_provider();
-    let emu = toolbridge_mcp::emulator::Emulator::spawn(
-        emulator_config(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let emu = api(emulator_config()).await;
     let metrics_port = free_port();
     let mut gw = Gateway::start(
         &emu.base_url(),

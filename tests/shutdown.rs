@@ -38,9 +38,7 @@ async fn sigterm_lets_fifty_in_flight_calls_finish() {
         rate_limit: None,
         ..emulator_config()
     };
-    let emu = toolbridge_mcp::emulator::Emulator::spawn(emu_cfg, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let emu = api(emu_cfg).await;
     let mut gw = Gateway::start(
         &emu.base_url(),
         &[("TOOLBRIDGE_SHUTDOWN_GRACE_SECONDS", "20")],

@@ -79,17 +79,17 @@ impl Gateway {
         &self.shared.upstream
     }
 
+    /// The credential to forward. Over HTTP it is only what the edge checked and put in
+    /// the request as [`Caller`] (never a raw header the edge did not see); over stdio,
+    /// where there is no HTTP request, it is the configured token.
     fn caller(&self, ctx: &RequestContext<RoleServer>) -> Option<Secret> {
-        let parts = ctx.extensions.get::<http::request::Parts>();
-        if let Some(caller) = parts.and_then(|p| p.extensions.get::<Caller>()) {
-            return Some(caller.authorization.clone());
+        match ctx.extensions.get::<http::request::Parts>() {
+            Some(parts) => parts
+                .extensions
+                .get::<Caller>()
+                .map(|c| c.authorization.clone()),
+            None => self.shared.default_token.clone(),
         }
-        parts
-            .and_then(|p| p.headers.get(http::header::AUTHORIZATION))
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.trim().is_empty())
-            .map(Secret::new)
-            .or_else(|| self.shared.default_token.clone())
     }
 
     /// Cancelled when the HTTP client of this call went away (see `http::ClientGone`).

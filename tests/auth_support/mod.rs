@@ -4,10 +4,9 @@
 #![allow(dead_code)]
 
 use std::{
-    io::Write,
     net::SocketAddr,
     sync::{
-        Arc, OnceLock,
+        Arc,
         atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
@@ -187,33 +186,9 @@ pub async fn post_init(client: &reqwest::Client, url: &str, headers: &[(&str, &s
 }
 
 /// Every log line of this test process, at TRACE level for every crate, from the first
-/// call on. Tests search it for secrets.
+/// call on (shared with the suite-wide leak watch). Tests search it for secrets.
 pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let sink = buf.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || Sink(sink.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-        buf
-    })
-    .clone()
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    crate::common::leaks::capture()
 }
 
 /// The pieces of `token` that must never be logged: the whole token and every

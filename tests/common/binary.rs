@@ -23,7 +23,9 @@ pub fn free_port() -> u16 {
 pub struct Gateway {
     pub child: Child,
     pub port: u16,
-    log: tempfile::NamedTempFile,
+    log: std::path::PathBuf,
+    /// Kept for the leak scan; otherwise removed on drop.
+    keep_log: bool,
 }
 
 impl Gateway {
@@ -41,20 +43,45 @@ impl Gateway {
             .env("TOOLBRIDGE_PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null());
-        let log = tempfile::NamedTempFile::new().unwrap();
-        cmd.stderr(log.reopen().unwrap());
+        let (log, keep_log) = match super::leaks::binary_log_path() {
+            // Watching for leaks: debug logs, kept in the leak folder for the scan.
+            Some(path) => {
+                cmd.env("RUST_LOG", "debug");
+                (path, true)
+            }
+            None => (
+                tempfile::NamedTempFile::new()
+                    .unwrap()
+                    .into_temp_path()
+                    .keep()
+                    .unwrap(),
+                false,
+            ),
+        };
+        cmd.stderr(std::fs::File::create(&log).unwrap());
         for (k, v) in extra {
             cmd.env(k, v);
         }
+        super::leaks::record(
+            extra
+                .iter()
+                .filter(|(k, _)| k.contains("SECRET") || k.contains("TOKEN"))
+                .map(|(_, v)| *v),
+        );
         let child = cmd.spawn().expect("binary starts");
-        let gw = Self { child, port, log };
+        let gw = Self {
+            child,
+            port,
+            log,
+            keep_log,
+        };
         gw.wait_ready();
         gw
     }
 
     /// Everything the binary logged so far.
     pub fn logs(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap()
+        std::fs::read_to_string(&self.log).unwrap()
     }
 
     pub fn url(&self) -> String {
@@ -77,6 +104,9 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !self.keep_log {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 

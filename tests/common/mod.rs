@@ -28,10 +28,11 @@ pub const JWT_SECRET: &str = "jwt-secret-for-tests-abcdefghijklmnop";
 pub type Client = RunningService<RoleClient, ()>;
 
 pub mod binary;
+pub mod leaks;
 
 /// The emulator plus a gateway wired to it.
 pub struct Stack {
-    pub emu: EmulatorHandle,
+    pub emu: Api,
     pub gateway: SocketAddr,
     pub config: Config,
     stop: Option<oneshot::Sender<()>>,
@@ -60,7 +61,35 @@ pub fn gateway_config(api: &str) -> Config {
 
 /// A token for `sub`, valid for an hour.
 pub fn token(sub: &str) -> String {
-    mint_hs256(JWT_SECRET, sub, Duration::from_secs(3600))
+    let t = mint_hs256(JWT_SECRET, sub, Duration::from_secs(3600));
+    leaks::record([t.as_str()]);
+    t
+}
+
+/// An emulator on 127.0.0.1:0 whose received signatures are written down for the leak
+/// watch when it is dropped.
+pub struct Api(pub EmulatorHandle);
+
+impl std::ops::Deref for Api {
+    type Target = EmulatorHandle;
+    fn deref(&self) -> &EmulatorHandle {
+        &self.0
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        leaks::record_signatures(&self.0.emulator);
+    }
+}
+
+/// Starts an emulator (see [`Api`]).
+pub async fn api(cfg: EmulatorConfig) -> Api {
+    toolbridge_mcp::upstream::install_crypto_provider();
+    leaks::watch();
+    Api(Emulator::spawn(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("emulator starts"))
 }
 
 impl Stack {
@@ -70,9 +99,7 @@ impl Stack {
 
     pub async fn start_with(emu: EmulatorConfig, tweak: impl FnOnce(&mut Config)) -> Self {
         toolbridge_mcp::upstream::install_crypto_provider();
-        let emu = Emulator::spawn(emu, "127.0.0.1:0".parse().unwrap())
-            .await
-            .expect("emulator starts");
+        let emu = api(emu).await;
         let mut config = gateway_config(&emu.base_url());
         tweak(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
