@@ -28,46 +28,72 @@ fn entity_requests(stack: &Stack) -> usize {
         .count()
 }
 
-/// An API restart forgets every session: no call fails, in either mode; in `reuse` mode
-/// exactly one new session is opened per caller that calls again.
+/// An API restart forgets every session in the middle of a run: no call fails, in either
+/// mode; in `reuse` mode exactly one new session is opened per caller.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_restart_loses_no_call_in_either_mode() {
+async fn api_restart_mid_run_loses_no_call_in_either_mode() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const CALLERS: usize = 3;
+    const CALLS: usize = 30;
     for mode in [SessionMode::PerCall, SessionMode::Reuse] {
         let stack = Stack::start_with(no_rate_limit(), |c| c.session_mode = mode).await;
-        let users = ["u1", "u2", "u3"];
-        let mut clients = Vec::new();
-        for u in users {
-            clients.push(stack.client(u).await);
+        let done = Arc::new(AtomicUsize::new(0));
+        let restarted = Arc::new(tokio::sync::Notify::new());
+        let mut tasks = Vec::new();
+        for u in 0..CALLERS {
+            let client = stack.client(&format!("caller{u}")).await;
+            let (done, restarted) = (done.clone(), restarted.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut failures = Vec::new();
+                for i in 0..CALLS {
+                    if i == CALLS / 2 {
+                        // Half-way: wait until the API has "restarted".
+                        restarted.notified().await;
+                    }
+                    let r = call(
+                        &client,
+                        "create_note",
+                        json!({"title": format!("{i}"), "content": "x"}),
+                    )
+                    .await;
+                    if r.is_error == Some(true) {
+                        failures.push(text(&r));
+                    }
+                    done.fetch_add(1, Ordering::SeqCst);
+                }
+                client.cancel().await.ok();
+                failures
+            }));
         }
-        for c in &clients {
-            for i in 0..3 {
-                ok(
-                    c,
-                    "create_note",
-                    json!({"title": format!("{i}"), "content": "x"}),
-                )
-                .await;
-            }
+        while done.load(Ordering::SeqCst) < CALLERS * CALLS / 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         let before = stack.emulator().sessions_opened();
-        if mode == SessionMode::Reuse {
-            assert_eq!(before, 3, "one session per caller in reuse mode");
-        }
         stack.emulator().forget_sessions();
-        for c in &clients {
-            for _ in 0..3 {
-                ok(c, "list_notes", json!({})).await;
-            }
+        restarted.notify_waiters();
+        // Late waiters (a task that had not reached the half-way point) are woken too.
+        for _ in 0..10 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            restarted.notify_waiters();
         }
+        let mut failures = Vec::new();
+        for t in tasks {
+            failures.extend(t.await.unwrap());
+        }
+        assert!(failures.is_empty(), "{mode:?}: {failures:?}");
         let opened = stack.emulator().sessions_opened() - before;
         match mode {
             SessionMode::Reuse => {
-                assert_eq!(opened, 3, "exactly one extra session per affected caller")
+                assert_eq!(
+                    before, CALLERS as u64,
+                    "one session per caller before the restart"
+                );
+                assert_eq!(
+                    opened, CALLERS as u64,
+                    "exactly one extra session per affected caller"
+                );
             }
-            SessionMode::PerCall => assert_eq!(opened, 9),
-        }
-        for c in clients {
-            c.cancel().await.ok();
+            SessionMode::PerCall => assert_eq!(opened, (CALLERS * CALLS / 2) as u64),
         }
         stack.stop().await;
     }
@@ -150,6 +176,10 @@ async fn two_hundred_concurrent_calls_share_one_session_in_reuse_mode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_answers_are_explained_and_the_next_call_works() {
     let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
+    let ready = reqwest::get(format!("http://{}/readyz", stack.gateway))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200, "ready when the API answers");
     let client = stack.client("faulty").await;
     let cases = [
         (
@@ -191,6 +221,18 @@ async fn an_unreachable_api_is_an_error_and_the_gateway_keeps_serving() {
     let h = ok(&client, "health_check", json!({})).await;
     assert_eq!(h["api"], json!("unreachable"));
     assert_eq!(h["gateway"], json!("up"));
+    // The process is up, but not ready: the API does not answer.
+    let base = format!("http://{}", stack.gateway);
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(!ready.text().await.unwrap().contains("127.0.0.1"));
     client.cancel().await.ok();
     stack.stop().await;
 }
