@@ -46,7 +46,7 @@ async fn check_reports_each_cause() {
     assert!(ok, "{report}");
     assert_eq!(
         report.lines().filter(|l| l.starts_with("[PASS]")).count(),
-        3,
+        4,
         "{report}"
     );
     assert!(

@@ -61,6 +61,30 @@ fn session_failure(e: &UpstreamError) -> String {
     }
 }
 
+/// Tenant signatures carry our clock; the API refuses them outside its window.
+fn clock_line(api_clock: Option<chrono::DateTime<chrono::Utc>>, window: u64) -> CheckLine {
+    let Some(api) = api_clock else {
+        return line("clock", true, "the API sent no Date header; skipped");
+    };
+    // `Date` has whole seconds, so allow one second of rounding.
+    let skew = (chrono::Utc::now() - api).num_milliseconds().abs() as f64 / 1000.0;
+    if skew <= window as f64 - 1.0 {
+        line(
+            "clock",
+            true,
+            format!("within {skew:.0} s of the API's (window {window} s)"),
+        )
+    } else {
+        line(
+            "clock",
+            false,
+            format!(
+                "{skew:.0} s from the API's clock, beyond its {window} s window: fix NTP on one side"
+            ),
+        )
+    }
+}
+
 /// Runs every check; the lines come back in order, with later ones skipped when an
 /// earlier one makes them meaningless.
 pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -> Vec<CheckLine> {
@@ -93,12 +117,15 @@ pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -
         }
     };
     let started = Instant::now();
-    match upstream.healthz().await {
-        Ok(()) => lines.push(line(
-            "API health",
-            true,
-            format!("/healthz answered in {} ms", started.elapsed().as_millis()),
-        )),
+    match upstream.healthz_clock().await {
+        Ok(api_clock) => {
+            lines.push(line(
+                "API health",
+                true,
+                format!("/healthz answered in {} ms", started.elapsed().as_millis()),
+            ));
+            lines.push(clock_line(api_clock, config.max_timestamp_skew_seconds));
+        }
         Err(e) => {
             lines.push(line(
                 "API health",
@@ -149,4 +176,19 @@ pub async fn check_main(config_file: Option<&Path>, token: Option<String>) -> bo
         }
     );
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_skew_beyond_the_window_fails_and_names_the_window() {
+        let now = chrono::Utc::now();
+        assert!(clock_line(Some(now), 300).ok);
+        assert!(clock_line(None, 300).ok);
+        let off = clock_line(Some(now - chrono::Duration::seconds(400)), 300);
+        assert!(!off.ok);
+        assert!(off.detail.contains("300 s window"), "{}", off.detail);
+    }
 }

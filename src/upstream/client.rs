@@ -242,6 +242,14 @@ impl Upstream {
 
     /// `GET /healthz` of the API: `Ok` when it answers 200.
     pub async fn healthz(&self) -> Result<(), UpstreamError> {
+        self.healthz_clock().await.map(|_| ())
+    }
+
+    /// `GET /healthz`, also returning the API's clock from its `Date` header (for `check`:
+    /// tenant signatures only pass within the API's clock window).
+    pub async fn healthz_clock(
+        &self,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, UpstreamError> {
         let resp = self
             .inner
             .http
@@ -253,7 +261,11 @@ impl Upstream {
         let headers = resp.headers().clone();
         let bytes = read_capped(resp, 64 * 1024, self.inner.timeout_secs).await?;
         if status.is_success() {
-            Ok(())
+            Ok(headers
+                .get(header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+                .map(|d| d.with_timezone(&chrono::Utc)))
         } else {
             Err(error_from(status, &headers, &bytes))
         }
