@@ -126,6 +126,10 @@ pub async fn serve(
             "grace period over; cancelling remaining calls"
         );
     }
+    // A call counts as done when its handler returns; rmcp then still has to hand the
+    // result to the response stream. A short pause lets those last answers leave before
+    // the sessions (and their streams) are cancelled.
+    tokio::time::sleep(Duration::from_millis(100)).await;
     mcp_cancel.cancel();
     if tokio::time::timeout(Duration::from_secs(2), graceful.shutdown())
         .await

@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::common::binary::{BIN, free_port};
+use crate::common::{
+    binary::{BIN, free_port},
+    leaks,
+};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -78,10 +81,6 @@ impl Supervisor {
             ("/tmp/", tmp.as_str()),
             // The test may run as root, with no `toolbridge` user to switch to.
             ("\nuser=toolbridge\n", "\n"),
-            (
-                "priority=20\nautostart=true\nautorestart=true",
-                "priority=20\nautostart=true\nautorestart=false",
-            ),
         ] {
             assert!(
                 conf.contains(from),
@@ -103,8 +102,18 @@ impl Supervisor {
             .env(
                 "TOOLBRIDGE_GO_API_BASE_URL",
                 format!("http://127.0.0.1:{api_port}"),
-            )
-            .envs(env.iter().copied())
+            );
+        if leaks::dir().is_some() {
+            // Watching for leaks: both programs log at debug, and all of it is kept.
+            cmd.env("RUST_LOG", "debug");
+        }
+        leaks::watch();
+        leaks::record(
+            env.iter()
+                .filter(|(k, _)| k.contains("SECRET") || k.contains("TOKEN"))
+                .map(|(_, v)| *v),
+        );
+        cmd.envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -249,6 +258,10 @@ impl Drop for Supervisor {
             if self.wait_exit(Duration::from_secs(30)).is_none() {
                 let _ = self.child.kill();
             }
+        }
+        // What supervisord and both programs wrote, for the leak scan.
+        if let Some(path) = leaks::binary_log_path() {
+            let _ = std::fs::write(path, self.output());
         }
     }
 }
