@@ -169,32 +169,10 @@ impl Gateway {
             _ = gone.cancelled() => None,
         };
         let elapsed = started.elapsed();
-        let mut upstream_status: Option<u16> = None;
-        let (result, label) = match outcome {
-            None => {
-                tracing::info!(parent: &span, "tool call cancelled by the client");
-                (error_result("cancelled".into()), "cancelled")
-            }
-            Some(Ok(resp)) => {
-                upstream_status = Some(resp.status.as_u16());
-                (CallToolResult::structured(resp.body), "ok")
-            }
-            Some(Err(err)) => {
-                let label = match &err {
-                    ToolError::Invalid(_) => "invalid_arguments",
-                    ToolError::Upstream(u) => u.kind(),
-                };
-                if let ToolError::Upstream(u) = &err
-                    && let Some(status) = u.status()
-                {
-                    upstream_status = Some(status.as_u16());
-                }
-                (
-                    error_result(describe(&err, Some((entity, verb)), &call.correlation_id)),
-                    label,
-                )
-            }
-        };
+        if outcome.is_none() {
+            tracing::info!(parent: &span, "tool call cancelled by the client");
+        }
+        let (result, label, upstream_status) = shape(outcome, (entity, verb), &call.correlation_id);
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
         span.record("outcome", label);
         if let Some(status) = upstream_status {
@@ -217,6 +195,37 @@ impl Gateway {
         metrics::histogram!("toolbridge_tool_call_duration_seconds", "tool" => name.to_owned())
             .record(elapsed.as_secs_f64());
         Ok(result)
+    }
+}
+
+/// A call's outcome (`None`: cancelled) as a tool result, a metrics label and the API's
+/// status when there was one.
+fn shape(
+    outcome: Option<Result<crate::upstream::ApiResponse, ToolError>>,
+    target: (
+        &'static crate::mcp::catalog::Entity,
+        crate::mcp::catalog::Verb,
+    ),
+    correlation_id: &str,
+) -> (CallToolResult, &'static str, Option<u16>) {
+    match outcome {
+        None => (error_result("cancelled".into()), "cancelled", None),
+        Some(Ok(resp)) => (
+            CallToolResult::structured(resp.body),
+            "ok",
+            Some(resp.status.as_u16()),
+        ),
+        Some(Err(err)) => {
+            let (label, status) = match &err {
+                ToolError::Invalid(_) => ("invalid_arguments", None),
+                ToolError::Upstream(u) => (u.kind(), u.status().map(|s| s.as_u16())),
+            };
+            (
+                error_result(describe(&err, Some(target), correlation_id)),
+                label,
+                status,
+            )
+        }
     }
 }
 
