@@ -62,9 +62,8 @@ fn banner(addr: SocketAddr, api: &str, token: &str) -> String {
                  (HS256, sub=demo-user, valid 24 h)
 
 MCP Inspector (UI):
-  npx @modelcontextprotocol/inspector
-  -> Transport: Streamable HTTP, URL http://{addr}/mcp
-  -> Authentication: header "Authorization", value "Bearer {token}"
+  npx @modelcontextprotocol/inspector --transport http --server-url http://{addr}/mcp \
+    --header "Authorization: Bearer {token}"
 
 MCP Inspector (CLI):
   npx @modelcontextprotocol/inspector --cli http://{addr}/mcp --transport http \
