@@ -26,6 +26,17 @@ const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1", "[::1]"];
 /// Loopback origins every deployment accepts (any port).
 const LOOPBACK_ORIGINS: &[&str] = &["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
 
+/// Why the HTTP side could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The upstream client.
+    #[error(transparent)]
+    Upstream(#[from] crate::upstream::UpstreamError),
+    /// The token verifier (a bad JWKS URL, say).
+    #[error("token verification: {0}")]
+    Auth(#[from] crate::auth::SetupError),
+}
+
 /// Everything the router needs, built once from the config.
 #[derive(Clone)]
 pub struct AppState {
@@ -44,13 +55,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the upstream client and the gateway from a config.
-    pub fn new(config: Config) -> Result<Self, crate::upstream::UpstreamError> {
+    /// Builds the upstream client, the token verifier and the gateway from a config.
+    pub fn new(config: Config) -> Result<Self, StartError> {
         // Install the recorder before the first metric is recorded.
         crate::telemetry::metrics_handle();
         let upstream = Upstream::new(&config)?;
-        let verifier = crate::auth::Verifier::new(&config)
-            .map_err(|e| crate::upstream::UpstreamError::Other(format!("auth setup: {e}")))?;
+        let verifier = crate::auth::Verifier::new(&config)?;
         let in_flight = InFlight::default();
         let gateway = Gateway::new(upstream, None).with_in_flight(in_flight.clone());
         let mut session_config = SessionConfig::default();

@@ -26,6 +26,9 @@ pub enum RunError {
     /// The upstream client could not be built.
     #[error("{0}")]
     Upstream(#[from] crate::upstream::UpstreamError),
+    /// The HTTP side (client, verifier) could not be built.
+    #[error("{0}")]
+    Start(#[from] crate::http::StartError),
     /// A socket could not be bound or served.
     #[error("{context}: {source}")]
     Io {
