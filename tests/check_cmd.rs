@@ -7,10 +7,15 @@ use std::process::Command;
 
 use common::{binary::*, *};
 
-fn check(api: &str, secret: &str, token: &str) -> (bool, String) {
-    let out = Command::new(BIN)
+/// Runs `check`; with `jwt_secret` the gateway is in `verify` mode.
+fn check(api: &str, secret: &str, token: &str, jwt_secret: Option<&str>) -> (bool, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear();
+    if let Some(s) = jwt_secret {
+        cmd.env("JWT_HS256_SECRET", s);
+    }
+    let out = cmd
         .arg("check")
-        .env_clear()
         .env("TOOLBRIDGE_TENANT_ID", TENANT)
         .env("TENANT_HEADER_SECRET", secret)
         .env("TOOLBRIDGE_GO_API_BASE_URL", api)
@@ -39,14 +44,14 @@ async fn check_reports_each_cause() {
 
     let (ok, report) = tokio::task::spawn_blocking({
         let (api, good) = (api.clone(), good.clone());
-        move || check(&api, TENANT_SECRET, &good)
+        move || check(&api, TENANT_SECRET, &good, Some(JWT_SECRET))
     })
     .await
     .unwrap();
     assert!(ok, "{report}");
     assert_eq!(
         report.lines().filter(|l| l.starts_with("[PASS]")).count(),
-        4,
+        5,
         "{report}"
     );
     assert!(
@@ -54,13 +59,14 @@ async fn check_reports_each_cause() {
         "no secrets printed"
     );
 
-    let cases: Vec<(String, String, String, &str, &str)> = vec![
+    let cases: Vec<(String, String, String, &str, &str, Option<&str>)> = vec![
         (
             api.clone(),
             "wrong-secret".into(),
             good.clone(),
             "signature and token",
             "tenant headers",
+            None,
         ),
         (
             api.clone(),
@@ -68,6 +74,15 @@ async fn check_reports_each_cause() {
             token_signed_by("not-the-jwt-secret"),
             "signature and token",
             "refused the token",
+            None,
+        ),
+        (
+            api.clone(),
+            TENANT_SECRET.into(),
+            token_signed_by("not-the-jwt-secret"),
+            "token at the gateway",
+            "would refuse it",
+            Some(JWT_SECRET),
         ),
         (
             format!("http://127.0.0.1:{}", free_port()),
@@ -75,10 +90,11 @@ async fn check_reports_each_cause() {
             good.clone(),
             "API health",
             "unreachable",
+            None,
         ),
     ];
-    for (api, secret, tok, name, cause) in cases {
-        let (ok, report) = tokio::task::spawn_blocking(move || check(&api, &secret, &tok))
+    for (api, secret, tok, name, cause, jwt) in cases {
+        let (ok, report) = tokio::task::spawn_blocking(move || check(&api, &secret, &tok, jwt))
             .await
             .unwrap();
         assert!(!ok, "{report}");

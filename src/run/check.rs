@@ -85,6 +85,37 @@ fn clock_line(api_clock: Option<chrono::DateTime<chrono::Utc>>, window: u64) -> 
     }
 }
 
+/// Whether the gateway's own edge would accept the token (in `verify` mode).
+async fn gateway_token_line(config: &Config, token: &Secret) -> CheckLine {
+    let verifier = match crate::auth::Verifier::new(config) {
+        Ok(v) => v,
+        Err(e) => return line("token at the gateway", false, e.to_string()),
+    };
+    if verifier.mode() != crate::config::AuthMode::Verify {
+        return line(
+            "token at the gateway",
+            true,
+            "passthrough mode: the API verifies tokens",
+        );
+    }
+    let raw = token
+        .expose()
+        .split_once(' ')
+        .map_or(token.expose(), |(_, t)| t.trim());
+    match verifier.verify(raw).await {
+        Ok(id) => line(
+            "token at the gateway",
+            true,
+            format!("valid, for user {}", id.sub),
+        ),
+        Err(e) => line(
+            "token at the gateway",
+            false,
+            format!("the gateway would refuse it: {e}"),
+        ),
+    }
+}
+
 /// Runs every check; the lines come back in order, with later ones skipped when an
 /// earlier one makes them meaningless.
 pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -> Vec<CheckLine> {
@@ -144,6 +175,7 @@ pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -
         ));
         return lines;
     };
+    lines.push(gateway_token_line(&config, &token).await);
     match upstream.open_session(&CallContext::new(Some(token))).await {
         Ok(s) => lines.push(line(
             "signature and token",
