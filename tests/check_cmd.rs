@@ -59,7 +59,16 @@ async fn check_reports_each_cause() {
         "no secrets printed"
     );
 
-    let cases: Vec<(String, String, String, &str, &str, Option<&str>)> = vec![
+    // (API, tenant secret, token, failing line, cause named, gateway JWT secret)
+    type Case = (
+        String,
+        String,
+        String,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             api.clone(),
             "wrong-secret".into(),
