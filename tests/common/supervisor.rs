@@ -75,10 +75,11 @@ impl Supervisor {
             .expect("supervisord.conf");
         let tmp = format!("{}/", dir.path().display());
         let api = format!("{BIN} emulator --host 127.0.0.1 --port {api_port}");
+        // `/tmp/` first: the binary's own path may lie below /tmp (a CI checkout there).
         for (from, to) in [
+            ("/tmp/", tmp.as_str()),
             ("/usr/local/bin/toolbridge-api", api.as_str()),
             ("/usr/local/bin/toolbridge-mcp", BIN),
-            ("/tmp/", tmp.as_str()),
             // The test may run as root, with no `toolbridge` user to switch to.
             ("\nuser=toolbridge\n", "\n"),
         ] {
