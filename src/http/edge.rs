@@ -51,6 +51,17 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
         Ok(None) => {}
         Err(e) => return unauthorized(cfg, &host, &e),
     }
+    if !protocol_version_well_formed(req.headers()) {
+        // rmcp logs a mismatching version header verbatim; a malformed one (a token pasted
+        // into the wrong header, say) is refused here, without echoing or logging it.
+        metrics::counter!("toolbridge_edge_refused_total", "reason" => "bad_protocol_version")
+            .increment(1);
+        return (
+            StatusCode::BAD_REQUEST,
+            "malformed MCP-Protocol-Version header (expected a date such as 2025-06-18)",
+        )
+            .into_response();
+    }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -75,6 +86,21 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
             .into_response();
     }
     next.run(req).await
+}
+
+/// An absent `MCP-Protocol-Version`, or one shaped like a protocol revision (`YYYY-MM-DD`).
+fn protocol_version_well_formed(headers: &http::HeaderMap) -> bool {
+    headers.get_all("mcp-protocol-version").iter().all(|v| {
+        let b = v.as_bytes();
+        b.len() == 10
+            && b.iter().enumerate().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    *c == b'-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+    })
 }
 
 /// The caller of `req`, `None` when it sent no token and none is required.
@@ -176,4 +202,32 @@ fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+#[cfg(test)]
+mod protocol_version_tests {
+    use super::*;
+
+    #[test]
+    fn only_revision_dates_pass() {
+        let check = |v: Option<&'static str>| {
+            let mut h = http::HeaderMap::new();
+            if let Some(v) = v {
+                h.insert("mcp-protocol-version", http::HeaderValue::from_static(v));
+            }
+            protocol_version_well_formed(&h)
+        };
+        assert!(check(None));
+        assert!(check(Some("2025-06-18")));
+        assert!(check(Some("2026-07-28")));
+        for bad in [
+            "Bearer eyJ0eXAi",
+            "2025-6-18",
+            "2025/06/18",
+            "",
+            "2025-06-18x",
+        ] {
+            assert!(!check(Some(bad)), "{bad}");
+        }
+    }
 }
