@@ -31,7 +31,7 @@ impl CallContext {
     pub fn new(authorization: Option<Secret>) -> Self {
         Self {
             authorization,
-            correlation_id: uuid::Uuid::new_v4().to_string().into(),
+            correlation_id: super::correlation::new_id(),
         }
     }
 }
@@ -226,9 +226,11 @@ impl Upstream {
             "status" => status_label
         )
         .record(started.elapsed().as_secs_f64());
-        let resp = sent.map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
+        let mut resp =
+            sent.map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
         let status = resp.status();
-        let headers = resp.headers().clone();
+        // Moved out, not cloned: reading the body needs no headers.
+        let headers = std::mem::take(resp.headers_mut());
         let bytes = read_capped(resp, self.inner.max_body, self.inner.timeout_secs).await?;
         if !status.is_success() {
             return Err(error_from(status, &headers, &bytes));

@@ -19,19 +19,17 @@ pub(crate) struct EntityRequest;
 
 /// Adds fresh `X-TB-*` headers to every request, replacing any already there.
 pub(crate) struct TenantSigner {
-    tenant: String,
     tenant_header: HeaderValue,
-    secret: Secret,
+    signer: signing::Signer,
 }
 
 impl TenantSigner {
     pub(crate) fn new(tenant: &str, secret: Secret) -> Self {
         Self {
-            tenant: tenant.to_owned(),
             // from_bytes accepts UTF-8 tenant ids (obs-text); config validation refuses
             // control characters, so this cannot fail for a validated config.
             tenant_header: HeaderValue::from_bytes(tenant.as_bytes()).expect("validated tenant id"),
-            secret,
+            signer: signing::Signer::new(secret.expose().as_bytes(), tenant),
         }
     }
 }
@@ -46,12 +44,12 @@ impl Middleware for TenantSigner {
     ) -> Result<Response> {
         // Signed afresh for every request (retries included): a signature expires with
         // its timestamp, so none is ever cached.
-        let ts = signing::now_millis().to_string();
-        let sig = signing::sign(self.secret.expose().as_bytes(), &self.tenant, &ts);
+        let ts = HeaderValue::from(signing::now_millis());
+        let sig = self.signer.sign(ts.to_str().expect("digits"));
         let h = req.headers_mut();
         h.insert(TENANT_ID, self.tenant_header.clone());
-        h.insert(TIMESTAMP, HeaderValue::from_str(&ts).expect("digits"));
-        h.insert(SIGNATURE, HeaderValue::from_str(&sig).expect("hex"));
+        h.insert(TIMESTAMP, ts);
+        h.insert(SIGNATURE, HeaderValue::from_bytes(&sig).expect("hex"));
         next.run(req, ext).await
     }
 }
@@ -75,8 +73,9 @@ impl Middleware for RetryAfter {
         let Some(retry) = req.try_clone() else {
             return next.run(req, ext).await;
         };
-        let mut first_ext = ext.clone();
-        let resp = next.clone().run(req, &mut first_ext).await?;
+        // The middlewares below leave the extensions as they found them, so the retry can
+        // reuse them without a copy.
+        let resp = next.clone().run(req, ext).await?;
         if resp.status() != StatusCode::TOO_MANY_REQUESTS {
             return Ok(resp);
         }

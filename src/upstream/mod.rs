@@ -3,6 +3,7 @@
 //! session. Handlers call [`Upstream::call`]; they never build headers themselves.
 
 mod client;
+mod correlation;
 mod error;
 mod middleware;
 mod sessions;

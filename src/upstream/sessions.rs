@@ -112,12 +112,13 @@ fn mw(e: UpstreamError) -> Error {
 
 /// Reads a `201` session answer.
 pub(crate) async fn parse_session(
-    resp: Response,
+    mut resp: Response,
     max_body: usize,
     timeout_secs: f64,
 ) -> std::result::Result<SessionInfo, UpstreamError> {
     let status = resp.status();
-    let headers = resp.headers().clone();
+    // Moved out, not cloned: reading the body needs no headers.
+    let headers = std::mem::take(resp.headers_mut());
     let bytes = read_capped(resp, max_body, timeout_secs).await?;
     if !status.is_success() {
         return Err(error_from(status, &headers, &bytes));
@@ -270,7 +271,8 @@ impl Middleware for SyncSessions {
                 })?,
             );
             h.insert(SYNC_EPOCH, HeaderValue::from(session.epoch));
-            let resp = next.clone().run(attempt, &mut ext.clone()).await?;
+            // No middleware below this one changes the extensions: no copy per attempt.
+            let resp = next.clone().run(attempt, ext).await?;
             match resp.status() {
                 StatusCode::PRECONDITION_REQUIRED if !retried_session => {
                     retried_session = true;
