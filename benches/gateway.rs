@@ -45,7 +45,8 @@ pub struct Options {
     pub bin: String,
     /// Where the emulator runs.
     pub emu: EmuSpawn,
-    /// `--only TEXT`: only the lines whose name contains it (for profiling one line).
+    /// `--only A,B`: only the lines whose name contains one of these (for profiling one line;
+    /// the phases are named `sessions`, `stateless` and `+5ms`).
     pub only: Option<String>,
     /// `--window SECS`: measure each line this long instead.
     pub window: Option<f64>,
@@ -53,7 +54,9 @@ pub struct Options {
 
 impl Options {
     fn wants(&self, line: &str) -> bool {
-        self.only.as_ref().is_none_or(|o| line.contains(o.as_str()))
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.split(',').any(|part| line.contains(part)))
     }
 }
 

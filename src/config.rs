@@ -46,6 +46,7 @@ pub const KEYS: &[&str] = &[
     "connect_timeout_seconds",
     "request_timeout_seconds",
     "upstream_max_body_bytes",
+    "upstream_max_in_flight",
     "retry_after_max_seconds",
     "max_body_bytes",
     "max_sessions",
@@ -135,6 +136,10 @@ pub struct Config {
     pub request_timeout_seconds: f64,
     /// Largest API response body the gateway reads, in bytes.
     pub upstream_max_body_bytes: usize,
+    /// Most API requests in flight at once; further tool calls wait (up to the request
+    /// timeout) for a slot. Bounds the connections, buffers and load the gateway puts on
+    /// the API when many clients call at once.
+    pub upstream_max_in_flight: usize,
     /// A 429's `Retry-After` is honoured once when it is at most this many seconds.
     pub retry_after_max_seconds: f64,
 
@@ -205,6 +210,7 @@ impl Default for Config {
             connect_timeout_seconds: 2.0,
             request_timeout_seconds: 30.0,
             upstream_max_body_bytes: 8 * 1024 * 1024,
+            upstream_max_in_flight: 64,
             retry_after_max_seconds: 2.0,
             max_body_bytes: 4 * 1024 * 1024,
             max_sessions: 5000,
@@ -392,6 +398,7 @@ impl Config {
         for (key, n) in [
             ("max_body_bytes", self.max_body_bytes),
             ("upstream_max_body_bytes", self.upstream_max_body_bytes),
+            ("upstream_max_in_flight", self.upstream_max_in_flight),
             ("max_sessions", self.max_sessions),
         ] {
             if n == 0 {

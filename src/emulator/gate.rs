@@ -84,7 +84,9 @@ pub(crate) async fn front(State(st): State<Arc<Shared>>, mut req: Request, next:
         user: st.auth.user(req.headers()),
         tenant_valid: st.auth.tenant_valid(req.headers(), now),
     };
-    st.in_flight.fetch_add(1, Ordering::Relaxed);
+    let now_in_flight = st.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    st.peak_in_flight
+        .fetch_max(now_in_flight, Ordering::Relaxed);
     let record = st.cfg.record_requests.then(|| RecordedRequest {
         method: req.method().as_str().to_owned(),
         path: req.uri().path().to_owned(),

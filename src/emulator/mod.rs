@@ -71,6 +71,7 @@ pub(crate) struct Shared {
     sessions_opened: AtomicU64,
     aborted: AtomicU64,
     in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
 }
 
 /// The current Unix time in milliseconds (the one clock of the emulator).
@@ -96,6 +97,7 @@ impl Emulator {
             sessions_opened: AtomicU64::new(0),
             aborted: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            peak_in_flight: AtomicU64::new(0),
             cfg,
         };
         Self {
@@ -206,6 +208,11 @@ impl Emulator {
     /// Requests being handled right now.
     pub fn in_flight(&self) -> u64 {
         self.shared.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The most requests ever handled at once.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.shared.peak_in_flight.load(Ordering::Relaxed)
     }
 }
 

@@ -65,6 +65,11 @@ impl AppState {
         let gateway = Gateway::new(upstream, None).with_in_flight(in_flight.clone());
         let mut session_config = SessionConfig::default();
         session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
+        // rmcp keeps every answered request's SSE messages (the whole tool result) for a
+        // late `Last-Event-ID` resume, 60 s by default: at thousands of calls a second that
+        // is most of the process's memory. A call whose client leaves is cancelled here
+        // (http::disconnect), so there is nothing worth resuming: drop them at once.
+        session_config.completed_cache_ttl = Duration::ZERO;
         let mut sessions = LocalSessionManager::default();
         sessions.session_config = session_config;
         Ok(Self {

@@ -90,6 +90,9 @@ struct Inner {
     max_body: usize,
     timeout_secs: f64,
     stats: Arc<SessionStats>,
+    /// One permit per tool call's API exchange (`upstream_max_in_flight`).
+    slots: tokio::sync::Semaphore,
+    max_in_flight: usize,
 }
 
 /// The pooled, signing, session-wrapping client of the ToolBridge API. Cheap to clone.
@@ -120,7 +123,8 @@ pub(crate) fn base_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(cfg.connect_timeout())
         .timeout(cfg.request_timeout())
-        .pool_max_idle_per_host(512)
+        // More idle connections than requests ever in flight would never be used.
+        .pool_max_idle_per_host(cfg.upstream_max_in_flight)
         .tcp_nodelay(true)
         // The API is on loopback or a private network: a proxy from the environment would
         // be a surprise, and a redirect would be a bug; neither may carry the user's token.
@@ -163,6 +167,8 @@ impl Upstream {
                 max_body,
                 timeout_secs,
                 stats,
+                slots: tokio::sync::Semaphore::new(cfg.upstream_max_in_flight),
+                max_in_flight: cfg.upstream_max_in_flight,
             }),
         })
     }
@@ -186,7 +192,28 @@ impl Upstream {
         url
     }
 
+    /// Waits for an API request slot, at most as long as a request may take: past the
+    /// limit calls queue here instead of each opening a connection (and the API seeing a
+    /// thundering herd).
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, UpstreamError> {
+        let inner = &self.inner;
+        let busy = || UpstreamError::Busy {
+            limit: inner.max_in_flight,
+            waited: inner.timeout_secs,
+        };
+        if let Ok(permit) = inner.slots.try_acquire() {
+            return Ok(permit);
+        }
+        let wait = std::time::Duration::from_secs_f64(inner.timeout_secs);
+        match tokio::time::timeout(wait, inner.slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // Never closed; and a timeout means every slot stayed taken.
+            Ok(Err(_)) | Err(_) => Err(busy()),
+        }
+    }
+
     /// Sends one request (with session, signature and correlation id) and reads its answer.
+    /// The session request, the request itself and its body all happen inside one slot.
     pub async fn call(
         &self,
         ctx: &CallContext,
@@ -195,6 +222,7 @@ impl Upstream {
         let auth = ctx.authorization.as_ref().ok_or(UpstreamError::NoToken)?;
         let auth = HeaderValue::from_str(auth.expose())
             .map_err(|_| UpstreamError::Other("the Authorization header is not valid".into()))?;
+        let _slot = self.slot().await?;
         let method = req.method.clone();
         let mut builder = self
             .inner

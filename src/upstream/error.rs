@@ -41,6 +41,17 @@ pub enum UpstreamError {
         /// `Retry-After`, in seconds, on a 429.
         retry_after: Option<u64>,
     },
+    /// Every API request slot stayed taken for as long as a request may take: nothing was
+    /// sent upstream.
+    #[error(
+        "the gateway is at its limit of {limit} concurrent API requests and none freed up within {waited} s"
+    )]
+    Busy {
+        /// The configured limit (`TOOLBRIDGE_UPSTREAM_MAX_IN_FLIGHT`).
+        limit: usize,
+        /// Seconds this call waited.
+        waited: f64,
+    },
     /// The caller sent no bearer token, so nothing was sent upstream.
     #[error("no bearer token")]
     NoToken,
@@ -94,6 +105,7 @@ impl UpstreamError {
             Self::Unreachable => "unreachable",
             Self::Timeout(_) => "timeout",
             Self::Broken => "broken",
+            Self::Busy { .. } => "busy",
             Self::TooLarge { .. } => "too_large",
             Self::NotJson { .. } => "not_json",
             Self::Status { .. } => "status",
