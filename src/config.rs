@@ -50,6 +50,7 @@ pub const KEYS: &[&str] = &[
     "retry_after_max_seconds",
     "max_body_bytes",
     "max_sessions",
+    "max_concurrent_requests",
     "header_read_timeout_seconds",
     "session_idle_timeout_seconds",
     "allowed_hosts",
@@ -147,6 +148,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most concurrent MCP sessions (then 503).
     pub max_sessions: usize,
+    /// Most MCP POSTs handled at once; more wait (up to the request timeout, then 503).
+    pub max_concurrent_requests: usize,
     /// Seconds a client has to send its request headers.
     pub header_read_timeout_seconds: f64,
     /// Seconds an idle MCP session is kept.
@@ -214,6 +217,7 @@ impl Default for Config {
             retry_after_max_seconds: 2.0,
             max_body_bytes: 4 * 1024 * 1024,
             max_sessions: 5000,
+            max_concurrent_requests: 256,
             header_read_timeout_seconds: 10.0,
             session_idle_timeout_seconds: 600,
             allowed_hosts: Vec::new(),
@@ -400,6 +404,7 @@ impl Config {
             ("upstream_max_body_bytes", self.upstream_max_body_bytes),
             ("upstream_max_in_flight", self.upstream_max_in_flight),
             ("max_sessions", self.max_sessions),
+            ("max_concurrent_requests", self.max_concurrent_requests),
         ] {
             if n == 0 {
                 return Err(invalid(key, "must be positive".into()));

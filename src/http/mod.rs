@@ -1,6 +1,7 @@
 //! The axum side: the router ([`app`]), its edge layers, health endpoints, and the
 //! server loop ([`serve`]) with header-read timeouts and graceful shutdown.
 
+mod admission;
 mod disconnect;
 mod edge;
 mod health;
@@ -51,6 +52,7 @@ pub struct AppState {
     /// Checks bearer tokens at the edge (built once: keys, JWKS cache).
     pub verifier: crate::auth::Verifier,
     sessions: Arc<LocalSessionManager>,
+    slots: admission::Slots,
     readiness: Arc<health::Readiness>,
 }
 
@@ -72,6 +74,10 @@ impl AppState {
         session_config.completed_cache_ttl = Duration::ZERO;
         let mut sessions = LocalSessionManager::default();
         sessions.session_config = session_config;
+        let slots = admission::Slots::new(
+            config.max_concurrent_requests,
+            Duration::from_secs_f64(config.request_timeout_seconds),
+        );
         Ok(Self {
             config: Arc::new(config),
             gateway,
@@ -79,6 +85,7 @@ impl AppState {
             in_flight,
             verifier,
             sessions: Arc::new(sessions),
+            slots,
             readiness: Default::default(),
         })
     }
@@ -126,6 +133,11 @@ pub fn app(state: AppState) -> Router {
         .nest_service("/mcp", mcp)
         // Inner to the edge guard: only requests that passed the edge get a watch.
         .layer(axum::middleware::from_fn(disconnect::watch))
+        // Inner to the edge guard too: a request the edge refuses never waits for a slot.
+        .layer(axum::middleware::from_fn_with_state(
+            state.slots.clone(),
+            admission::admit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             edge::guard,
