@@ -89,6 +89,14 @@ fn describe() {
         "toolbridge_sessions_refused_total",
         "MCP sessions refused at the cap."
     );
+    describe_counter!(
+        "toolbridge_requests_queued_total",
+        "MCP requests that waited for a slot (TOOLBRIDGE_MAX_CONCURRENT_REQUESTS)."
+    );
+    describe_counter!(
+        "toolbridge_requests_refused_total",
+        "MCP requests answered 503 after waiting for a slot as long as a request may take."
+    );
     describe_gauge!("toolbridge_build_info", "Build information.");
 }
 
