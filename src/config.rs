@@ -51,6 +51,7 @@ pub const KEYS: &[&str] = &[
     "max_body_bytes",
     "max_sessions",
     "max_concurrent_requests",
+    "max_connections",
     "header_read_timeout_seconds",
     "session_idle_timeout_seconds",
     "allowed_hosts",
@@ -150,6 +151,8 @@ pub struct Config {
     pub max_sessions: usize,
     /// Most MCP POSTs handled at once; more wait (up to the request timeout, then 503).
     pub max_concurrent_requests: usize,
+    /// Most client connections open at once; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
     /// Seconds a client has to send its request headers.
     pub header_read_timeout_seconds: f64,
     /// Seconds an idle MCP session is kept.
@@ -218,6 +221,7 @@ impl Default for Config {
             max_body_bytes: 4 * 1024 * 1024,
             max_sessions: 5000,
             max_concurrent_requests: 256,
+            max_connections: 10_000,
             header_read_timeout_seconds: 10.0,
             session_idle_timeout_seconds: 600,
             allowed_hosts: Vec::new(),
@@ -405,6 +409,7 @@ impl Config {
             ("upstream_max_in_flight", self.upstream_max_in_flight),
             ("max_sessions", self.max_sessions),
             ("max_concurrent_requests", self.max_concurrent_requests),
+            ("max_connections", self.max_connections),
         ] {
             if n == 0 {
                 return Err(invalid(key, "must be positive".into()));

@@ -228,5 +228,29 @@ async fn the_session_cap_answers_503() {
     stack.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_a_client_waits_until_a_connection_closes() {
+    let stack = Stack::start_with(emulator_config(), |c| c.max_connections = 2).await;
+    let healthz = format!("http://{}/healthz", stack.gateway);
+    // Two idle connections take both places (the header timeout is 10 s).
+    let first = tokio::net::TcpStream::connect(stack.gateway).await.unwrap();
+    let _second = tokio::net::TcpStream::connect(stack.gateway).await.unwrap();
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let refused = impatient.get(&healthz).send().await;
+    assert!(
+        refused.as_ref().is_err_and(reqwest::Error::is_timeout),
+        "a third connection was served past a cap of 2: {refused:?}"
+    );
+    drop(first);
+    let served = reqwest::get(&healthz)
+        .await
+        .expect("served once a place is free");
+    assert_eq!(served.status(), 200);
+    stack.stop().await;
+}
+
 #[path = "edge_bounds/fuzz.rs"]
 mod fuzz;

@@ -16,7 +16,7 @@ use hyper_util::{
     server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Tool calls in progress. Shutdown waits for it to reach zero (within the grace period).
@@ -73,6 +73,8 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// In-flight calls get this long to finish after shutdown begins.
     pub shutdown_grace: Duration,
+    /// Most connections served at once.
+    pub max_connections: usize,
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets
@@ -91,7 +93,14 @@ pub async fn serve(
         .header_read_timeout(opts.header_read_timeout)
         .keep_alive(true);
     tokio::pin!(shutdown);
+    // Each connection costs buffers and a task; past the cap the loop stops accepting, so
+    // further clients wait in the kernel's listen backlog (itself bounded) instead.
+    let connections = Arc::new(Semaphore::new(opts.max_connections));
     loop {
+        let slot = tokio::select! {
+            slot = connections.clone().acquire_owned() => slot.expect("never closed"),
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = match accepted {
@@ -111,6 +120,7 @@ pub async fn serve(
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,

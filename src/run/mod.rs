@@ -70,6 +70,7 @@ pub async fn serve_gateway(
     let opts = ServeOptions {
         header_read_timeout: Duration::from_secs_f64(config.header_read_timeout_seconds),
         shutdown_grace: Duration::from_secs_f64(config.shutdown_grace_seconds),
+        max_connections: config.max_connections,
     };
     let metrics_addr = config.metrics_port.map(|p| SocketAddr::new(config.host, p));
     let state = AppState::new(config)?;
