@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, Method, StatusCode, header};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::Value;
 
 use super::{
     UpstreamError,
+    answer::{content_type, error_from, read_capped},
     middleware::{EntityRequest, RetryAfter, TenantSigner},
     sessions::{SessionInfo, SessionStats, SyncSessions},
 };
@@ -331,77 +332,4 @@ fn route_label(method: &Method, path: &str) -> String {
         });
     }
     label
-}
-
-/// The `Content-Type` of an answer, for error messages.
-pub(crate) fn content_type(headers: &HeaderMap) -> String {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("no content type")
-        .to_owned()
-}
-
-/// Reads a body, refusing to hold more than `max` bytes whatever `Content-Length` says.
-pub(crate) async fn read_capped(
-    mut resp: reqwest::Response,
-    max: usize,
-    timeout_secs: f64,
-) -> Result<Bytes, UpstreamError> {
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(UpstreamError::TooLarge { limit: max });
-    }
-    let mut buf = bytes::BytesMut::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if buf.len() + chunk.len() > max {
-                    return Err(UpstreamError::TooLarge { limit: max });
-                }
-                // The common case is a single chunk: hand it over without a copy.
-                if buf.is_empty() {
-                    buf = bytes::BytesMut::from(chunk.as_ref());
-                } else {
-                    buf.extend_from_slice(&chunk);
-                }
-            }
-            Ok(None) => return Ok(buf.freeze()),
-            Err(e) => return Err(UpstreamError::from_reqwest(&e, timeout_secs)),
-        }
-    }
-}
-
-/// Turns an error answer into an [`UpstreamError::Status`] that keeps the API's message.
-pub(crate) fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> UpstreamError {
-    let json: Option<Value> = serde_json::from_slice(body).ok();
-    let message = match &json {
-        Some(Value::Object(map)) => map
-            .get("error")
-            .or_else(|| map.get("message"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_else(|| "(no message)".into()),
-        _ => {
-            let text = String::from_utf8_lossy(body);
-            let text = text.trim();
-            if text.starts_with('<') {
-                // An HTML error page from a proxy: its markup helps nobody.
-                format!("an HTML error page ({})", content_type(headers))
-            } else if text.is_empty() {
-                "(empty body)".into()
-            } else {
-                text.chars().take(300).collect()
-            }
-        }
-    };
-    let retry_after = headers
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok());
-    UpstreamError::Status {
-        status,
-        message,
-        body: json,
-        retry_after,
-    }
 }

@@ -2,6 +2,7 @@
 //! signs every request with the tenant headers and wraps every entity request in a sync
 //! session. Handlers call [`Upstream::call`]; they never build headers themselves.
 
+mod answer;
 mod client;
 mod correlation;
 mod error;

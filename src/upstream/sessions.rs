@@ -27,7 +27,8 @@ use sha2::{Digest, Sha256};
 
 use super::{
     UpstreamError,
-    client::{CORRELATION_ID, error_from, read_capped},
+    answer::{content_type, error_from, read_capped},
+    client::CORRELATION_ID,
     middleware::EntityRequest,
 };
 use crate::config::SessionMode;
@@ -126,7 +127,7 @@ pub(crate) async fn parse_session(
     let mut info: SessionInfo =
         serde_json::from_slice(&bytes).map_err(|_| UpstreamError::NotJson {
             status,
-            content_type: super::client::content_type(&headers),
+            content_type: content_type(&headers),
         })?;
     if let Some(epoch) = header_epoch(&headers) {
         info.epoch = epoch;

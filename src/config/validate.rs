@@ -1,0 +1,92 @@
+//! [`Config::validate`]: every value checked once, at start; an error names the variable.
+
+use super::*;
+
+impl Config {
+    /// Checks every value once, at start, and names the variable of the first bad one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: String| ConfigError::Invalid {
+            var: env_name(key),
+            why,
+        };
+        if self.tenant_id.trim().is_empty() {
+            return Err(ConfigError::Missing {
+                var: env_name("tenant_id"),
+                why: "the tenant this deployment serves",
+            });
+        }
+        if self.tenant_id.chars().any(|c| c.is_control()) {
+            return Err(invalid("tenant_id", "contains control characters".into()));
+        }
+        if self.tenant_header_secret.is_empty() {
+            return Err(ConfigError::Missing {
+                var: format!(
+                    "{} (or TENANT_HEADER_SECRET)",
+                    env_name("tenant_header_secret")
+                ),
+                why: "the shared secret that signs the tenant headers",
+            });
+        }
+        let url = reqwest::Url::parse(&self.go_api_base_url)
+            .map_err(|e| invalid("go_api_base_url", format!("not a URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(invalid("go_api_base_url", "must be an http(s) URL".into()));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map_err(|e| invalid("log_level", e.to_string()))?;
+        for (key, secs) in [
+            ("connect_timeout_seconds", self.connect_timeout_seconds),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+        ] {
+            if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+                return Err(invalid(key, "must be between 0 and 3600 seconds".into()));
+            }
+        }
+        for (key, secs) in [
+            ("retry_after_max_seconds", self.retry_after_max_seconds),
+            ("shutdown_grace_seconds", self.shutdown_grace_seconds),
+        ] {
+            if !(secs.is_finite() && (0.0..=600.0).contains(&secs)) {
+                return Err(invalid(key, "must be between 0 and 600 seconds".into()));
+            }
+        }
+        for (key, n) in [
+            ("max_body_bytes", self.max_body_bytes),
+            ("upstream_max_body_bytes", self.upstream_max_body_bytes),
+            ("upstream_max_in_flight", self.upstream_max_in_flight),
+            ("max_sessions", self.max_sessions),
+            ("max_concurrent_requests", self.max_concurrent_requests),
+            ("max_connections", self.max_connections),
+        ] {
+            if n == 0 {
+                return Err(invalid(key, "must be positive".into()));
+            }
+        }
+        if self.jwt_leeway_seconds > 60 {
+            return Err(invalid("jwt_leeway_seconds", "at most 60".into()));
+        }
+        for (key, value) in [
+            ("public_url", &self.public_url),
+            ("oidc_issuer", &self.oidc_issuer),
+            ("jwks_url", &self.jwks_url),
+        ] {
+            if let Some(v) = value {
+                let u = reqwest::Url::parse(v).map_err(|e| invalid(key, e.to_string()))?;
+                if !matches!(u.scheme(), "http" | "https") {
+                    return Err(invalid(key, "must be an http(s) URL".into()));
+                }
+            }
+        }
+        if self.auth_mode == Some(AuthMode::Verify) && !self.has_verification_key() {
+            return Err(invalid(
+                "auth_mode",
+                "verify needs TOOLBRIDGE_JWT_HS256_SECRET or TOOLBRIDGE_OIDC_ISSUER".into(),
+            ));
+        }
+        Ok(())
+    }
+}
