@@ -16,51 +16,54 @@ pub const SIGNATURE: &str = "x-tb-signature";
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn mac(secret: &[u8], tenant_id: &str, timestamp: &str) -> HmacSha256 {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(tenant_id.as_bytes());
-    mac.update(b":");
-    mac.update(timestamp.as_bytes());
-    mac
-}
-
-/// The signature for `tenant_id` at `timestamp` (both exactly as sent), lowercase hex.
-pub fn sign(secret: &[u8], tenant_id: &str, timestamp: &str) -> String {
-    hex::encode(mac(secret, tenant_id, timestamp).finalize().into_bytes())
-}
-
-/// [`sign`] for one tenant and secret, with the fixed part done once: HMAC's key schedule
-/// (two SHA-256 blocks) and the `"{tenant_id}:"` prefix are absorbed at start, so each
-/// request hashes only its timestamp. Holds key material: never printed.
+/// Signs for one tenant with one secret. HMAC's key schedule (two SHA-256 blocks) and the
+/// `"{tenant_id}:"` prefix are absorbed once, so each signature hashes only its timestamp.
+/// Holds key material: never printed.
 #[derive(Clone)]
 pub struct Signer(HmacSha256);
 
 impl Signer {
     /// A signer for `tenant_id` with `secret`.
     pub fn new(secret: &[u8], tenant_id: &str) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
         mac.update(tenant_id.as_bytes());
         mac.update(b":");
         Self(mac)
     }
 
-    /// The lowercase hex signature for `timestamp` (exactly as sent), as [`sign`] makes it.
-    pub fn sign(&self, timestamp: &str) -> [u8; 64] {
+    fn mac(&self, timestamp: &str) -> HmacSha256 {
         let mut mac = self.0.clone();
         mac.update(timestamp.as_bytes());
+        mac
+    }
+
+    /// The lowercase hex signature for `timestamp` (exactly as sent).
+    pub fn sign(&self, timestamp: &str) -> [u8; 64] {
         let mut hex = [0u8; 64];
-        hex::encode_to_slice(mac.finalize().into_bytes(), &mut hex).expect("32 bytes fit 64");
+        hex::encode_to_slice(self.mac(timestamp).finalize().into_bytes(), &mut hex)
+            .expect("32 bytes fit 64");
         hex
+    }
+
+    /// Checks a hex signature in constant time. A malformed hex string is simply invalid.
+    pub fn verify(&self, timestamp: &str, signature_hex: &str) -> bool {
+        match hex::decode(signature_hex) {
+            Ok(raw) => self.mac(timestamp).verify_slice(&raw).is_ok(),
+            Err(_) => false,
+        }
     }
 }
 
-/// Checks a hex signature in constant time. A malformed hex string is simply invalid.
+/// The signature for `tenant_id` at `timestamp` (both exactly as sent), lowercase hex.
+pub fn sign(secret: &[u8], tenant_id: &str, timestamp: &str) -> String {
+    let hex = Signer::new(secret, tenant_id).sign(timestamp);
+    String::from_utf8(hex.to_vec()).expect("hex is ASCII")
+}
+
+/// [`Signer::verify`] for a one-off check.
 pub fn verify(secret: &[u8], tenant_id: &str, timestamp: &str, signature_hex: &str) -> bool {
-    match hex::decode(signature_hex) {
-        Ok(raw) => mac(secret, tenant_id, timestamp).verify_slice(&raw).is_ok(),
-        Err(_) => false,
-    }
+    Signer::new(secret, tenant_id).verify(timestamp, signature_hex)
 }
 
 /// The current Unix time in milliseconds, as the API expects it.
