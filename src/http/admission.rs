@@ -7,22 +7,14 @@
 //! no slot frees within the request timeout. The slot is held until the response body has
 //! been sent (or abandoned), because in stateful mode the tool runs while the SSE body streams.
 
-use std::{
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
-    body::Body,
     extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use bytes::Bytes;
 use http::{StatusCode, header};
-use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The request slots, shared by every connection.
@@ -67,38 +59,5 @@ pub(crate) async fn admit(State(slots): State<Slots>, req: Request, next: Next) 
         )
             .into_response();
     };
-    let (parts, body) = next.run(req).await.into_parts();
-    Response::from_parts(
-        parts,
-        Body::new(Held {
-            inner: body,
-            _slot: slot,
-        }),
-    )
-}
-
-/// A response body that keeps its request's slot until it is finished or dropped.
-struct Held {
-    inner: Body,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl HttpBody for Held {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
+    super::body::tie(next.run(req).await, slot, drop)
 }

@@ -7,15 +7,8 @@
 //! dropped before its last byte was sent (or before it was produced at all). The tool
 //! handler finds it in the request's `Parts` and drops its upstream request.
 
-use std::{
-    pin::Pin,
-    task::{Context, Poll},
-};
-
-use axum::{body::Body, extract::Request, middleware::Next, response::Response};
-use bytes::Bytes;
-use http_body::{Body as HttpBody, Frame, SizeHint};
-use tokio_util::sync::{CancellationToken, DropGuard};
+use axum::{extract::Request, middleware::Next, response::Response};
+use tokio_util::sync::CancellationToken;
 
 /// Cancelled when the client of this HTTP request is gone.
 #[derive(Clone, Debug)]
@@ -27,45 +20,8 @@ pub async fn watch(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(ClientGone(token.clone()));
     // Dropped (and so cancelling) if this future is dropped before a response exists.
     let guard = token.drop_guard();
-    let resp = next.run(req).await;
-    let (parts, body) = resp.into_parts();
-    Response::from_parts(
-        parts,
-        Body::new(Guarded {
-            inner: body,
-            guard: Some(guard),
-        }),
-    )
-}
-
-/// A body that disarms its guard once it has been sent to the end.
-struct Guarded {
-    inner: Body,
-    guard: Option<DropGuard>,
-}
-
-impl HttpBody for Guarded {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(None) = polled
-            && let Some(g) = self.guard.take()
-        {
-            g.disarm();
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
+    // Disarmed once the body has been sent to the end: the client got everything.
+    super::body::tie(next.run(req).await, guard, |g| {
+        g.disarm();
+    })
 }

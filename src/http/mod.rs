@@ -2,6 +2,7 @@
 //! server loop ([`serve`]) with header-read timeouts and graceful shutdown.
 
 mod admission;
+mod body;
 mod disconnect;
 mod edge;
 mod health;
