@@ -123,10 +123,9 @@ impl Gateway {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let name = request.name.as_ref();
-        let Some(spec) = catalog().get(name) else {
+        let Some((name, spec)) = catalog().get(&request.name) else {
             return Err(ErrorData::invalid_params(
-                format!("unknown tool: {name}"),
+                format!("unknown tool: {}", request.name),
                 None,
             ));
         };
@@ -191,8 +190,9 @@ impl Gateway {
                 "tool call finished"
             )
         });
-        metrics::counter!("toolbridge_tool_calls_total", "tool" => name.to_owned(), "outcome" => label).increment(1);
-        metrics::histogram!("toolbridge_tool_call_duration_seconds", "tool" => name.to_owned())
+        metrics::counter!("toolbridge_tool_calls_total", "tool" => name, "outcome" => label)
+            .increment(1);
+        metrics::histogram!("toolbridge_tool_call_duration_seconds", "tool" => name)
             .record(elapsed.as_secs_f64());
         Ok(result)
     }

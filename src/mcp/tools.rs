@@ -28,9 +28,12 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Resolves a tool name.
-    pub fn get(&self, name: &str) -> Option<&ToolSpec> {
-        self.by_name.get(name)
+    /// Resolves a tool name; also returns the catalog's own copy of the name, which lives as
+    /// long as the catalog (a `&'static str` for [`catalog()`]: a metric label without a copy).
+    pub fn get(&self, name: &str) -> Option<(&str, &ToolSpec)> {
+        self.by_name
+            .get_key_value(name)
+            .map(|(name, spec)| (name.as_str(), spec))
     }
 }
 
