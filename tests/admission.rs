@@ -101,9 +101,7 @@ async fn a_request_that_finds_no_slot_in_time_gets_503_and_is_not_run() {
             .await
         })
     };
-    while stack.emulator().in_flight() == 0 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_api_busy(stack.emulator()).await;
     let (status, retry, body) = raw_call(
         &url,
         2,

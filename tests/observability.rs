@@ -6,24 +6,14 @@ mod common;
 
 use std::{collections::HashMap, process::Command};
 
-use common::{binary::*, *};
+use common::{binary::*, metrics::*, *};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ServiceExt, transport::StreamableHttpClientTransport};
 use serde_json::{Value, json};
 
-async fn scrape(port: u16) -> String {
-    let resp = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.text().await.unwrap()
-}
-
-/// The value of one sample line, e.g. `name{a="b"} 3`.
+/// The value of the first sample line of `name` with all of `labels`.
 fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(name) && labels.iter().all(|lab| l.contains(lab)))
-        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+    samples(text, name, labels).next()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{binary::*, *};
+use common::{binary::*, metrics::*, *};
 use rmcp::{
     ServiceExt,
     transport::{
@@ -18,15 +18,9 @@ use rmcp::{
 use serde_json::json;
 
 async fn in_flight(port: u16) -> f64 {
-    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| l.starts_with("toolbridge_tool_calls_in_flight"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    let text = scrape(port).await;
+    samples(&text, "toolbridge_tool_calls_in_flight", &[])
+        .next()
         .unwrap_or(0.0)
 }
 
@@ -179,11 +173,7 @@ async fn a_client_that_goes_away_aborts_the_upstream_request() {
         let (http, url, session) = (http.clone(), url.clone(), session.clone());
         async move { post(&http, &url, Some(&session), call).await.text().await }
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while stack.emulator().in_flight() == 0 {
-        assert!(Instant::now() < deadline, "the call never reached the API");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_api_busy(stack.emulator()).await;
     // The client goes away: its connection is dropped mid-call.
     pending.abort();
     let gone_at = Instant::now();

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{binary::*, *};
+use common::{binary::*, metrics::*, *};
 use rmcp::{
     ServiceExt,
     transport::{
@@ -116,16 +116,7 @@ impl Drop for Nginx {
 
 /// The sum of every `toolbridge_tool_calls_total` sample of a replica.
 async fn calls_served(port: u16) -> f64 {
-    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("toolbridge_tool_calls_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    samples(&scrape(port).await, "toolbridge_tool_calls_total{", &[]).sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,9 +63,7 @@ async fn a_call_that_finds_no_slot_in_time_is_told_nothing_was_sent() {
         })
     };
     // Let the first call take the slot.
-    while stack.emulator().in_flight() == 0 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_api_busy(stack.emulator()).await;
     stack.emulator().clear_requests();
     let text = err(&client, "get_note", json!({"uid": uuid::Uuid::new_v4()})).await;
     assert!(

@@ -29,6 +29,7 @@ pub type Client = RunningService<RoleClient, ()>;
 
 pub mod binary;
 pub mod leaks;
+pub mod metrics;
 
 /// The emulator plus a gateway wired to it.
 pub struct Stack {
@@ -201,4 +202,17 @@ pub fn text(r: &CallToolResult) -> String {
         .filter_map(|c| c.as_text().map(|t| t.text.clone()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Waits until the emulator is handling a request, i.e. a call got through to the API
+/// (at most 10 s).
+pub async fn until_api_busy(emu: &Emulator) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while emu.in_flight() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call never reached the API"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
