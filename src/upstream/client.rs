@@ -198,10 +198,7 @@ impl Upstream {
     /// thundering herd).
     async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, UpstreamError> {
         let inner = &self.inner;
-        let busy = || UpstreamError::Busy {
-            limit: inner.max_in_flight,
-            waited: inner.timeout_secs,
-        };
+        // The usual case, a free slot, needs no timer.
         if let Ok(permit) = inner.slots.try_acquire() {
             return Ok(permit);
         }
@@ -209,7 +206,10 @@ impl Upstream {
         match tokio::time::timeout(wait, inner.slots.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
             // Never closed; and a timeout means every slot stayed taken.
-            Ok(Err(_)) | Err(_) => Err(busy()),
+            Ok(Err(_)) | Err(_) => Err(UpstreamError::Busy {
+                limit: inner.max_in_flight,
+                waited: inner.timeout_secs,
+            }),
         }
     }
 
