@@ -3,15 +3,17 @@
 
 mod admission;
 mod body;
+mod challenge;
 mod disconnect;
 mod edge;
 mod health;
+mod scopes;
 mod serve;
 mod wellknown;
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Router, routing::get};
+use axum::{Router, middleware::from_fn_with_state, routing::get};
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService,
     session::local::{LocalSessionManager, SessionConfig},
@@ -52,6 +54,8 @@ pub struct AppState {
     pub in_flight: InFlight,
     /// Checks bearer tokens at the edge (built once: keys, JWKS cache).
     pub verifier: crate::auth::Verifier,
+    /// Which scope each tool needs, and whether that is enforced.
+    scopes: Arc<crate::auth::scopes::ScopePolicy>,
     sessions: Arc<LocalSessionManager>,
     slots: admission::Slots,
     readiness: Arc<health::Readiness>,
@@ -80,6 +84,7 @@ impl AppState {
             Duration::from_secs_f64(config.request_timeout_seconds),
         );
         Ok(Self {
+            scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(&config)),
             config: Arc::new(config),
             gateway,
             mcp_cancel: CancellationToken::new(),
@@ -122,7 +127,12 @@ pub fn metrics_app() -> Router {
     Router::new().route("/metrics", get(health::metrics))
 }
 
-/// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`, `/metrics`.
+/// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`, `/metrics`, the RFC 9728
+/// metadata, and a 404 for everything else.
+///
+/// Routing comes before authentication: the edge layers wrap the `/mcp` routes only
+/// (`route_layer`), so an unknown path, or an authorization server's path a client tries on
+/// the gateway, answers 404 and never asks for a token.
 pub fn app(state: AppState) -> Router {
     let gateway = state.gateway.clone();
     let mcp = StreamableHttpService::new(
@@ -130,26 +140,24 @@ pub fn app(state: AppState) -> Router {
         state.sessions.clone(),
         mcp_config(&state),
     );
+    let wellknown = get(wellknown::protected_resource).options(wellknown::preflight);
     Router::new()
-        .nest_service("/mcp", mcp)
+        // `/mcp/` too: clients configured with the trailing slash worked before.
+        .route_service("/mcp", mcp.clone())
+        .route_service("/mcp/", mcp)
         // Inner to the edge guard: only requests that passed the edge get a watch.
-        .layer(axum::middleware::from_fn(disconnect::watch))
+        .route_layer(axum::middleware::from_fn(disconnect::watch))
         // Inner to the edge guard too: a request the edge refuses never waits for a slot.
-        .layer(axum::middleware::from_fn_with_state(
-            state.slots.clone(),
-            admission::admit,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            edge::guard,
-        ))
+        .route_layer(from_fn_with_state(state.slots.clone(), admission::admit))
+        // After the token check (it needs the verified scopes), before the slot: a call
+        // the token may not make is refused before it waits for anything.
+        .route_layer(from_fn_with_state(state.clone(), scopes::check))
+        .route_layer(from_fn_with_state(state.clone(), edge::guard))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route(
-            "/.well-known/oauth-protected-resource",
-            get(wellknown::protected_resource),
-        )
-        .route(wellknown::METADATA_PATH, get(wellknown::protected_resource))
+        .route(wellknown::ROOT_METADATA_PATH, wellknown.clone())
+        .route(wellknown::METADATA_PATH, wellknown)
         .route("/metrics", get(health::metrics))
+        .fallback(wellknown::not_found)
         .with_state(state)
 }

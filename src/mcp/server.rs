@@ -242,9 +242,19 @@ impl ServerHandler for Gateway {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(catalog().tools.clone()))
+        let mut tools = catalog().tools.clone();
+        // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the token's grant into the
+        // request (`http::scopes`): list only what it may call.
+        let grant = ctx
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::auth::scopes::Grant>());
+        if let Some(grant) = grant {
+            tools.retain(|t| grant.permits(&t.name));
+        }
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
