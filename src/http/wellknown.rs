@@ -42,7 +42,7 @@ const AS_PATHS: &[&str] = &[
 
 /// What a client is told when the gateway offers no sign-in.
 pub const NO_SIGN_IN: &str = "This gateway offers no OAuth sign-in (no authorization server is \
-configured). Send a bearer token yourself, e.g. --header \"Authorization: Bearer <token>\" \
+configured): send a valid bearer token yourself, e.g. --header \"Authorization: Bearer <token>\" \
 (toolbridge-mcp demo prints one; an operator mints one with toolbridge-mcp token --sub <user>).";
 
 /// Where the protected resource lives, as clients must name it.
