@@ -6,6 +6,7 @@
 //! Every value put into a quoted parameter is a fixed text, a catalog tool name, a scope
 //! token checked by `is_scope_token`, or a URL with quotes and backslashes removed.
 
+use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header, uri::Authority};
 use serde_json::json;
 
@@ -46,12 +47,7 @@ fn header_value(challenge: &str) -> HeaderValue {
 /// A 401 with the RFC 6750 / RFC 9728 challenge. `error="invalid_token"` only when a
 /// credential was offered; the description is one of [`AuthError`]'s fixed texts. Without
 /// an authorization server, the body also says how to send a token by hand.
-pub(super) fn unauthorized(
-    state: &AppState,
-    host: &Authority,
-    e: &AuthError,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
+pub(super) fn unauthorized(state: &AppState, host: &Authority, e: &AuthError) -> Response {
     tracing::debug!(reason = e.reason(), "refused at the edge: 401");
     let mut challenge = start(state, host);
     challenge.push_str(&scope_param(state.scopes.advertised()));
@@ -84,8 +80,7 @@ pub(super) fn insufficient_scope(
     tool: &str,
     needed: &str,
     scope: &[String],
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
+) -> Response {
     metrics::counter!("toolbridge_edge_refused_total", "reason" => "insufficient_scope")
         .increment(1);
     tracing::debug!(tool, needed, "refused at the edge: 403 insufficient_scope");
