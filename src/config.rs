@@ -30,6 +30,7 @@ pub const ENV_PREFIX: &str = "TOOLBRIDGE_";
 pub const ALIASES: &[(&str, &str)] = &[
     ("TENANT_HEADER_SECRET", "tenant_header_secret"),
     ("JWT_HS256_SECRET", "jwt_hs256_secret"),
+    ("TOKEN_EXCHANGE_CLIENT_SECRET", "token_exchange_client_secret"),
 ];
 
 /// Every config key (`TOOLBRIDGE_<KEY>` in the environment). `.env.example` documents each;
@@ -43,12 +44,20 @@ pub const KEYS: &[&str] = &[
     "log_level",
     "log_format",
     "max_timestamp_skew_seconds",
+    "api_generation",
+    "tenant_mode",
+    "tenant_cache_seconds",
+    "backend_auth",
+    "token_exchange_url",
+    "token_exchange_resource",
+    "token_exchange_client_id",
+    "token_exchange_client_secret",
     "session_mode",
     "connect_timeout_seconds",
     "request_timeout_seconds",
     "upstream_max_body_bytes",
     "upstream_max_in_flight",
-    "retry_after_max_seconds",
+    "retry_budget_seconds",
     "max_body_bytes",
     "max_sessions",
     "max_concurrent_requests",
@@ -77,11 +86,85 @@ pub const KEYS: &[&str] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionMode {
-    /// A fresh sync session for every tool call (what the sidecar did).
-    #[default]
+    /// A fresh sync session for every entity request, closed when it is done (what the
+    /// sidecar did, without the close). Costs two rate-limited session requests per call.
     PerCall,
-    /// One cached session per bearer token, renewed before it expires.
+    /// One cached session per caller, opened single-flight and renewed before it expires.
+    #[default]
     Reuse,
+}
+
+/// A generation of the ToolBridge API (contract sections 1–6 and 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Generation {
+    /// The first one: HMAC-signed tenant headers, five entities.
+    Seed,
+    /// Today's: a plain tenant header checked against organization membership, tenant
+    /// lookup, token exchange, rate-limited auth routes, task lists and categories.
+    Current,
+}
+
+impl Generation {
+    /// Its name in configuration and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Seed => "seed",
+            Self::Current => "current",
+        }
+    }
+}
+
+/// Which API generation to speak: fixed, or found out from what the API answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiGeneration {
+    /// Decided from `/v1/sync/info`, at start and whenever readiness is re-checked.
+    #[default]
+    Auto,
+    /// Always the seed generation.
+    Seed,
+    /// Always the current generation.
+    Current,
+}
+
+impl ApiGeneration {
+    /// The fixed generation, `None` for `auto`.
+    pub fn fixed(self) -> Option<Generation> {
+        match self {
+            Self::Auto => None,
+            Self::Seed => Some(Generation::Seed),
+            Self::Current => Some(Generation::Current),
+        }
+    }
+}
+
+/// How the tenant header is made (contract sections 2 and 7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantMode {
+    /// `X-TB-Tenant-ID` plus the HMAC timestamp and signature (seed; the current API reads
+    /// the id and ignores the rest, so this works against both).
+    Signed,
+    /// `X-TB-Tenant-ID` alone.
+    Plain,
+    /// Per user, the tenant the API names at `GET /v1/auth/tenant` (cached, single-flight);
+    /// `TOOLBRIDGE_TENANT_ID` is the fallback where the API has no lookup. Signed when a
+    /// tenant secret is set.
+    Resolve,
+}
+
+/// Which credential the gateway sends to the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendAuth {
+    /// The caller's verified token, unchanged.
+    #[default]
+    Passthrough,
+    /// A backend token exchanged for the caller's token (RFC 8693 at
+    /// `TOOLBRIDGE_TOKEN_EXCHANGE_URL`, else the API's `POST /auth/token-exchange`),
+    /// cached per caller until shortly before it expires.
+    Exchange,
 }
 
 /// How incoming bearer tokens are checked.
@@ -109,8 +192,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// The tenant this deployment serves. Sent (signed) on every API request; never taken
-    /// from a client.
+    /// The tenant this deployment serves (the fallback in `resolve` mode). Sent on every
+    /// API request; never taken from a client.
     #[serde(deserialize_with = "string_like")]
     pub tenant_id: String,
     /// Shared secret for the HMAC tenant headers (also read from `TENANT_HEADER_SECRET`).
@@ -131,7 +214,28 @@ pub struct Config {
     /// clock is further off than this.
     pub max_timestamp_skew_seconds: u64,
 
-    /// `per_call` (default) or `reuse`.
+    /// `auto` (default), `seed` or `current`.
+    pub api_generation: ApiGeneration,
+    /// `signed` (default when a tenant secret is set), `plain` (default otherwise) or `resolve`.
+    pub tenant_mode: Option<TenantMode>,
+    /// How long a resolved tenant is kept per caller, in seconds (`resolve` mode).
+    pub tenant_cache_seconds: u64,
+    /// `passthrough` (default) or `exchange`.
+    pub backend_auth: BackendAuth,
+    /// RFC 8693 token endpoint for `exchange`; unset: the API's `POST /auth/token-exchange`.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub token_exchange_url: Option<String>,
+    /// The `resource` (RFC 8693/8707) or `audience` asked for in an exchange; default the
+    /// API base URL.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub token_exchange_resource: Option<String>,
+    /// Client id for HTTP Basic authentication at `token_exchange_url`.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub token_exchange_client_id: Option<String>,
+    /// Client secret for HTTP Basic authentication at `token_exchange_url` (also read from
+    /// `TOKEN_EXCHANGE_CLIENT_SECRET`).
+    pub token_exchange_client_secret: Secret,
+    /// `reuse` (default) or `per_call`.
     pub session_mode: SessionMode,
     /// Seconds to wait for a TCP connection to the API.
     pub connect_timeout_seconds: f64,
@@ -143,8 +247,9 @@ pub struct Config {
     /// timeout) for a slot. Bounds the connections, buffers and load the gateway puts on
     /// the API when many clients call at once.
     pub upstream_max_in_flight: usize,
-    /// A 429's `Retry-After` is honoured once when it is at most this many seconds.
-    pub retry_after_max_seconds: f64,
+    /// Seconds one API request may spend waiting out `429`s (`Retry-After` plus jitter)
+    /// before the call gives up and says when to retry.
+    pub retry_budget_seconds: f64,
 
     /// Largest request body accepted on `/mcp`, in bytes (then 413).
     pub max_body_bytes: usize,
@@ -213,12 +318,20 @@ impl Default for Config {
             log_level: "info".into(),
             log_format: LogFormat::Text,
             max_timestamp_skew_seconds: 300,
-            session_mode: SessionMode::PerCall,
+            api_generation: ApiGeneration::Auto,
+            tenant_mode: None,
+            tenant_cache_seconds: 300,
+            backend_auth: BackendAuth::Passthrough,
+            token_exchange_url: None,
+            token_exchange_resource: None,
+            token_exchange_client_id: None,
+            token_exchange_client_secret: Secret::default(),
+            session_mode: SessionMode::Reuse,
             connect_timeout_seconds: 2.0,
             request_timeout_seconds: 30.0,
             upstream_max_body_bytes: 8 * 1024 * 1024,
             upstream_max_in_flight: 64,
-            retry_after_max_seconds: 2.0,
+            retry_budget_seconds: 15.0,
             max_body_bytes: 4 * 1024 * 1024,
             max_sessions: 5000,
             max_concurrent_requests: 256,
@@ -371,6 +484,16 @@ impl Config {
     pub fn effective_auth_required(&self) -> bool {
         self.auth_required
             .unwrap_or(self.effective_auth_mode() == AuthMode::Verify)
+    }
+
+    /// The effective tenant mode: `signed` when a tenant secret is set, else `plain`.
+    pub fn effective_tenant_mode(&self) -> TenantMode {
+        self.tenant_mode
+            .unwrap_or(if self.tenant_header_secret.is_empty() {
+                TenantMode::Plain
+            } else {
+                TenantMode::Signed
+            })
     }
 
     /// The API base URL without a trailing slash.

@@ -266,6 +266,8 @@ async fn every_entity_lives_its_whole_life() {
 async fn bad_arguments_never_reach_the_api() {
     let stack = Stack::start().await;
     let client = stack.client("bob").await;
+    // The generation check happens once, at the first list or call.
+    client.list_all_tools().await.unwrap();
     let before = stack.emulator().requests().len();
     let cases = [
         ("get_note", json!({"uid": "not-a-uuid"}), "UUID"),
@@ -303,7 +305,17 @@ async fn bad_arguments_never_reach_the_api() {
         (
             "create_note",
             json!({"title": "t", "content": "c", "additional_fields": {"sync": 1}}),
-            "server owns",
+            "may not set `sync`",
+        ),
+        (
+            "patch_note",
+            json!({"uid": "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a", "updates": {"deletedAt": "2026-01-01T00:00:00Z"}}),
+            "may not set `deletedAt`",
+        ),
+        (
+            "list_notes",
+            json!({"cursor": "x".repeat(100_000)}),
+            "longer than any value the API hands out",
         ),
     ];
     for (tool, args, needle) in cases {
@@ -359,7 +371,15 @@ async fn a_call_without_a_token_is_refused_before_the_api() {
     assert_eq!(client.list_all_tools().await.unwrap().len(), 41);
     let msg = err(&client, "list_notes", json!({})).await;
     assert!(msg.contains("Bearer"), "{msg}");
-    assert!(stack.emulator().requests().is_empty());
+    // Only the unauthenticated generation check may have reached the API.
+    let reached: Vec<_> = stack
+        .emulator()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != "/v1/sync/info")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(reached.is_empty(), "{reached:?}");
     // health_check needs no token and leaks no address.
     let h = ok(&client, "health_check", json!({})).await;
     assert_eq!(h["status"], json!("ok"));

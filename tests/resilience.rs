@@ -112,7 +112,13 @@ async fn an_epoch_bump_costs_one_retry_and_a_persistent_409_gives_up_after_two()
         // session is opened after the bump and already carries the new one.
         let want = if mode == SessionMode::Reuse { 2 } else { 1 };
         assert_eq!(entity_requests(&stack) - before, want, "{mode:?}");
-        let last = stack.emulator().requests().pop().unwrap();
+        // (per_call: the last request of all closes the session.)
+        let requests = stack.emulator().requests();
+        let last = requests
+            .iter()
+            .rev()
+            .find(|r| r.path == "/v1/tasks")
+            .unwrap();
         assert_eq!(
             last.header("x-sync-epoch"),
             Some(epoch.to_string().as_str())
@@ -238,8 +244,8 @@ async fn an_unreachable_api_is_an_error_and_the_gateway_keeps_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limits_are_waited_out_once_when_short_and_explained_when_long() {
-    let stack = Stack::start_with(no_rate_limit(), |c| c.retry_after_max_seconds = 1.0).await;
+async fn rate_limits_are_waited_out_within_the_budget_and_explained_past_it() {
+    let stack = Stack::start_with(no_rate_limit(), |c| c.retry_budget_seconds = 5.0).await;
     let client = stack.client("hasty").await;
     stack.emulator().faults().push(Fault::RateLimited {
         retry_after_secs: 1,
@@ -253,7 +259,8 @@ async fn rate_limits_are_waited_out_once_when_short_and_explained_when_long() {
     });
     let before = entity_requests(&stack);
     let msg = err(&client, "list_notes", json!({})).await;
-    assert!(msg.contains("30 seconds"), "{msg}");
+    assert!(msg.contains("wait 30 seconds"), "{msg}");
+    assert!(msg.contains("past the 5 s this call may spend waiting"), "{msg}");
     assert_eq!(
         entity_requests(&stack) - before,
         1,
@@ -270,14 +277,14 @@ async fn rate_limits_are_waited_out_once_when_short_and_explained_when_long() {
         }),
         ..emulator_config()
     };
-    let stack = Stack::start_with(limited, |c| c.retry_after_max_seconds = 0.0).await;
+    let stack = Stack::start_with(limited, |c| c.retry_budget_seconds = 0.0).await;
     let client = stack.client("burst").await;
     for _ in 0..3 {
         ok(&client, "list_notes", json!({})).await;
     }
     let msg = err(&client, "list_notes", json!({})).await;
     assert!(
-        msg.contains("Rate limited") && msg.contains("seconds"),
+        msg.contains("rate limiting this user") && msg.contains("seconds"),
         "{msg}"
     );
     client.cancel().await.ok();

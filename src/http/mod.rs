@@ -46,6 +46,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The MCP server (cheap clone per session).
     pub gateway: Gateway,
+    /// The API client (readiness asks it directly, not through the MCP server).
+    pub upstream: Upstream,
     /// Cancelled at shutdown: ends every MCP session.
     pub mcp_cancel: CancellationToken,
     /// Tool calls in progress, for graceful shutdown.
@@ -54,7 +56,6 @@ pub struct AppState {
     pub verifier: crate::auth::Verifier,
     sessions: Arc<LocalSessionManager>,
     slots: admission::Slots,
-    readiness: Arc<health::Readiness>,
 }
 
 impl AppState {
@@ -65,7 +66,7 @@ impl AppState {
         let upstream = Upstream::new(&config)?;
         let verifier = crate::auth::Verifier::new(&config)?;
         let in_flight = InFlight::default();
-        let gateway = Gateway::new(upstream, None).with_in_flight(in_flight.clone());
+        let gateway = Gateway::new(upstream.clone(), &config, None, in_flight.clone());
         let mut session_config = SessionConfig::default();
         session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
         // rmcp keeps every answered request's SSE messages (the whole tool result) for a
@@ -82,12 +83,12 @@ impl AppState {
         Ok(Self {
             config: Arc::new(config),
             gateway,
+            upstream,
             mcp_cancel: CancellationToken::new(),
             in_flight,
             verifier,
             sessions: Arc::new(sessions),
             slots,
-            readiness: Default::default(),
         })
     }
 
