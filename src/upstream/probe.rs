@@ -197,32 +197,42 @@ impl HealthCache {
     }
 }
 
-/// The probe request and what its answer means.
-pub(crate) async fn probe(up: &Upstream, token: Secret) -> Credentials {
-    let ctx = CallContext::new(Some(token));
-    match up.send_raw(&ctx, Method::GET, "/v1/notes").await {
-        Ok(resp) => {
-            let status = resp.status();
-            if status == StatusCode::PRECONDITION_REQUIRED || status.is_success() {
-                return Credentials::Accepted;
-            }
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.unwrap_or_default();
-            let err = error_from(status, &headers, &body);
-            if err.is_tenant_refusal() {
-                Credentials::Refused(format!("the API refuses this deployment's tenant: {err}"))
-            } else if status == StatusCode::UNAUTHORIZED {
-                Credentials::Refused(format!(
-                    "the API refuses the gateway's probe token (JWT secret, issuer or audience differ): {err}"
-                ))
-            } else {
-                Credentials::Unchecked(format!("the probe got an unexpected answer: {err}"))
-            }
+/// What the probe's outcome means for readiness.
+fn judge(outcome: Result<(), UpstreamError>) -> Credentials {
+    match outcome {
+        Ok(()) => Credentials::Accepted,
+        Err(e) if e.is_tenant_refusal() => {
+            Credentials::Refused(format!("the API refuses this deployment's tenant: {e}"))
+        }
+        Err(e @ UpstreamError::Status { status: StatusCode::UNAUTHORIZED, .. }) => {
+            Credentials::Refused(format!(
+                "the API refuses the gateway's probe token (JWT secret, issuer or audience differ): {e}"
+            ))
         }
         Err(e @ (UpstreamError::Exchange { .. } | UpstreamError::NoTenant(_))) => {
             Credentials::Refused(e.to_string())
         }
         Err(e) => Credentials::Unchecked(format!("the probe failed: {e}")),
+    }
+}
+
+async fn probe(up: &Upstream, token: Secret) -> Credentials {
+    judge(up.probe(token).await)
+}
+
+impl Upstream {
+    /// The credential probe with `token`: `Ok` when the API let it past the token, the
+    /// backend credential and the tenant checks (a `428` for the missing session).
+    pub async fn probe(&self, token: Secret) -> Result<(), UpstreamError> {
+        let ctx = CallContext::new(Some(token));
+        let resp = self.send_raw(&ctx, Method::GET, "/v1/notes").await?;
+        let status = resp.status();
+        if status == StatusCode::PRECONDITION_REQUIRED || status.is_success() {
+            return Ok(());
+        }
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.unwrap_or_default();
+        Err(error_from(status, &headers, &body))
     }
 }
 
