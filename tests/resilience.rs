@@ -290,3 +290,54 @@ async fn rate_limits_are_waited_out_within_the_budget_and_explained_past_it() {
     client.cancel().await.ok();
     stack.stop().await;
 }
+
+/// Readiness tells the truth: with a wrong tenant secret the API refuses every entity call,
+/// so the gateway is not ready and says why (without the secret); with the right one it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_tenant_secret_makes_the_gateway_not_ready_and_health_check_says_why() {
+    for (secret, probe_token) in [
+        ("not-the-tenant-secret", true),
+        ("not-the-tenant-secret", false),
+        (TENANT_SECRET, true),
+    ] {
+        let stack = Stack::start_with(emulator_config(), |c| {
+            c.tenant_header_secret = toolbridge_mcp::secret::Secret::new(secret);
+            if probe_token {
+                // The HS256 secret the gateway shares with the API mints the probe token.
+                c.jwt_hs256_secret = toolbridge_mcp::secret::Secret::new(JWT_SECRET);
+            }
+        })
+        .await;
+        let client = stack.client("ready").await;
+        let wrong = secret != TENANT_SECRET;
+        if !probe_token {
+            // No probe token: a refusal seen on a real call stands in for the probe.
+            let msg = err(&client, "list_notes", json!({})).await;
+            assert!(msg.contains("TOOLBRIDGE_TENANT_ID"), "{msg}");
+            assert!(!msg.contains("sign in"), "{msg}");
+        }
+        let ready = reqwest::get(format!("http://{}/readyz", stack.gateway))
+            .await
+            .unwrap();
+        let status = ready.status().as_u16();
+        let body = ready.text().await.unwrap();
+        assert_eq!(status, if wrong { 503 } else { 200 }, "{body}");
+        let health = ok(&client, "health_check", json!({})).await;
+        if wrong {
+            assert!(body.contains("tenant"), "{body}");
+            assert_eq!(health["status"], json!("degraded"), "{health}");
+            assert_eq!(health["credentials"], json!("refused"), "{health}");
+            assert!(health["detail"].as_str().unwrap().contains("tenant"), "{health}");
+        } else {
+            assert_eq!(health["status"], json!("ok"), "{health}");
+            assert_eq!(health["credentials"], json!("accepted"), "{health}");
+        }
+        assert_eq!(health["api_generation"], json!("seed"), "{health}");
+        for text in [body.as_str(), &health.to_string()] {
+            assert!(!text.contains(secret) && !text.contains(TENANT_SECRET), "{text}");
+            assert!(!text.contains("127.0.0.1"), "{text}");
+        }
+        client.cancel().await.ok();
+        stack.stop().await;
+    }
+}
