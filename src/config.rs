@@ -30,7 +30,10 @@ pub const ENV_PREFIX: &str = "TOOLBRIDGE_";
 pub const ALIASES: &[(&str, &str)] = &[
     ("TENANT_HEADER_SECRET", "tenant_header_secret"),
     ("JWT_HS256_SECRET", "jwt_hs256_secret"),
-    ("TOKEN_EXCHANGE_CLIENT_SECRET", "token_exchange_client_secret"),
+    (
+        "TOKEN_EXCHANGE_CLIENT_SECRET",
+        "token_exchange_client_secret",
+    ),
 ];
 
 /// Every config key (`TOOLBRIDGE_<KEY>` in the environment). `.env.example` documents each;

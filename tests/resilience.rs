@@ -260,7 +260,10 @@ async fn rate_limits_are_waited_out_within_the_budget_and_explained_past_it() {
     let before = entity_requests(&stack);
     let msg = err(&client, "list_notes", json!({})).await;
     assert!(msg.contains("wait 30 seconds"), "{msg}");
-    assert!(msg.contains("past the 5 s this call may spend waiting"), "{msg}");
+    assert!(
+        msg.contains("past the 5 s this call may spend waiting"),
+        "{msg}"
+    );
     assert_eq!(
         entity_requests(&stack) - before,
         1,
@@ -327,14 +330,20 @@ async fn a_wrong_tenant_secret_makes_the_gateway_not_ready_and_health_check_says
             assert!(body.contains("tenant"), "{body}");
             assert_eq!(health["status"], json!("degraded"), "{health}");
             assert_eq!(health["credentials"], json!("refused"), "{health}");
-            assert!(health["detail"].as_str().unwrap().contains("tenant"), "{health}");
+            assert!(
+                health["detail"].as_str().unwrap().contains("tenant"),
+                "{health}"
+            );
         } else {
             assert_eq!(health["status"], json!("ok"), "{health}");
             assert_eq!(health["credentials"], json!("accepted"), "{health}");
         }
         assert_eq!(health["api_generation"], json!("seed"), "{health}");
         for text in [body.as_str(), &health.to_string()] {
-            assert!(!text.contains(secret) && !text.contains(TENANT_SECRET), "{text}");
+            assert!(
+                !text.contains(secret) && !text.contains(TENANT_SECRET),
+                "{text}"
+            );
             assert!(!text.contains("127.0.0.1"), "{text}");
         }
         client.cancel().await.ok();

@@ -62,7 +62,10 @@ fn generation_tenant_and_backend_modes_parse() {
             ("TOOLBRIDGE_API_GENERATION", "current"),
             ("TOOLBRIDGE_TENANT_MODE", "plain"),
             ("TOOLBRIDGE_BACKEND_AUTH", "exchange"),
-            ("TOOLBRIDGE_TOKEN_EXCHANGE_URL", "https://as.example.com/token"),
+            (
+                "TOOLBRIDGE_TOKEN_EXCHANGE_URL",
+                "https://as.example.com/token",
+            ),
             ("TOOLBRIDGE_TOKEN_EXCHANGE_CLIENT_ID", "gw"),
             ("TOKEN_EXCHANGE_CLIENT_SECRET", "cs"),
         ]),
@@ -78,7 +81,10 @@ fn generation_tenant_and_backend_modes_parse() {
         None,
         env(&[
             ("TOOLBRIDGE_TENANT_ID", "t"),
-            ("TOOLBRIDGE_TOKEN_EXCHANGE_URL", "https://as.example.com/token"),
+            (
+                "TOOLBRIDGE_TOKEN_EXCHANGE_URL",
+                "https://as.example.com/token",
+            ),
         ]),
     )
     .unwrap_err()
@@ -87,7 +93,10 @@ fn generation_tenant_and_backend_modes_parse() {
     let err = Config::load_from(
         None,
         None,
-        env(&[("TOOLBRIDGE_TENANT_ID", "t"), ("TOOLBRIDGE_API_GENERATION", "newest")]),
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "t"),
+            ("TOOLBRIDGE_API_GENERATION", "newest"),
+        ]),
     )
     .unwrap_err()
     .to_string();

@@ -100,7 +100,9 @@ impl Gateway {
     /// accepts this gateway's credentials). No secrets, no URLs.
     pub async fn health(&self) -> CallToolResult {
         let report = self.shared.upstream.health().await;
-        CallToolResult::structured(report.to_json(&self.shared.tenant_mode, &self.shared.backend_auth))
+        CallToolResult::structured(
+            report.to_json(&self.shared.tenant_mode, &self.shared.backend_auth),
+        )
     }
 
     async fn call(
@@ -211,7 +213,11 @@ impl ServerHandler for Gateway {
     fn get_info(&self) -> ServerConfig {
         // get_info cannot wait for a detection: the generation known so far (seed until
         // the API has answered once).
-        let generation = self.shared.upstream.generation().unwrap_or(Generation::Seed);
+        let generation = self
+            .shared
+            .upstream
+            .generation()
+            .unwrap_or(Generation::Seed);
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(
                 "toolbridge-mcp",
@@ -226,12 +232,22 @@ impl ServerHandler for Gateway {
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let generation = self.shared.upstream.generation_or_detect().await;
-        Ok(ListToolsResult::with_all_items(tools(generation).tools.clone()))
+        Ok(ListToolsResult::with_all_items(
+            tools(generation).tools.clone(),
+        ))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        let generation = self.shared.upstream.generation().unwrap_or(Generation::Seed);
-        tools(generation).tools.iter().find(|t| t.name == name).cloned()
+        let generation = self
+            .shared
+            .upstream
+            .generation()
+            .unwrap_or(Generation::Seed);
+        tools(generation)
+            .tools
+            .iter()
+            .find(|t| t.name == name)
+            .cloned()
     }
 
     async fn call_tool(

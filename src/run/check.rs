@@ -70,19 +70,48 @@ fn mode_lines(config: &Config, probe: &Result<(), UpstreamError>, lines: &mut Ve
         Err(e @ UpstreamError::Exchange { .. }) => {
             lines.push(line("backend credential", false, format!("{backend}: {e}")));
         }
-        Err(e @ UpstreamError::Status { status: StatusCode::UNAUTHORIZED, .. })
-            if !e.is_tenant_refusal() =>
-        {
-            lines.push(line("backend credential", false, format!("{backend}: {}", failure(e, window))));
+        Err(
+            e @ UpstreamError::Status {
+                status: StatusCode::UNAUTHORIZED,
+                ..
+            },
+        ) if !e.is_tenant_refusal() => {
+            lines.push(line(
+                "backend credential",
+                false,
+                format!("{backend}: {}", failure(e, window)),
+            ));
         }
-        Err(e) if e.is_tenant_refusal() || matches!(e, UpstreamError::TenantSelection { .. } | UpstreamError::NoTenant(_)) => {
-            lines.push(line("backend credential", true, format!("{backend}: accepted")));
-            lines.push(line("tenant", false, format!("{tenant}: {}", failure(e, window))));
+        Err(e)
+            if e.is_tenant_refusal()
+                || matches!(
+                    e,
+                    UpstreamError::TenantSelection { .. } | UpstreamError::NoTenant(_)
+                ) =>
+        {
+            lines.push(line(
+                "backend credential",
+                true,
+                format!("{backend}: accepted"),
+            ));
+            lines.push(line(
+                "tenant",
+                false,
+                format!("{tenant}: {}", failure(e, window)),
+            ));
         }
         Err(e) => lines.push(line("backend credential", false, format!("{backend}: {e}"))),
         Ok(()) => {
-            lines.push(line("backend credential", true, format!("{backend}: accepted")));
-            lines.push(line("tenant", true, format!("{tenant}: accepted for this user")));
+            lines.push(line(
+                "backend credential",
+                true,
+                format!("{backend}: accepted"),
+            ));
+            lines.push(line(
+                "tenant",
+                true,
+                format!("{tenant}: accepted for this user"),
+            ));
         }
     }
 }
@@ -203,7 +232,11 @@ pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -
         "detected from /v1/sync/info"
     };
     match upstream.detect_generation().await {
-        Ok(g) => lines.push(line("API generation", true, format!("{} ({how})", g.as_str()))),
+        Ok(g) => lines.push(line(
+            "API generation",
+            true,
+            format!("{} ({how})", g.as_str()),
+        )),
         Err(e) => lines.push(line("API generation", false, format!("cannot tell: {e}"))),
     }
     let token = token.or_else(|| bearer(&config.token));

@@ -23,7 +23,7 @@ use super::{
     sessions::{SessionInfo, SessionStats, SyncSessions},
     slot::SlotLayer,
     tenant::TenantLayer,
-    wire::{CORRELATION_ID, CallerKey, EntityRequest},
+    wire::{CORRELATION_ID, CallerKey, EntityRequest, join},
 };
 use crate::{
     config::{Config, Generation},
@@ -106,7 +106,7 @@ struct Inner {
     timeout_secs: f64,
     stats: Arc<SessionStats>,
     generation: Arc<GenerationCell>,
-    health: super::probe::HealthCache,
+    health: super::health::HealthCache,
 }
 
 /// The pooled, signing, session-wrapping client of the ToolBridge API. Cheap to clone.
@@ -129,15 +129,6 @@ pub fn install_crypto_provider() {
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-}
-
-/// `path` (starting with `/`) below the base URL, keeping any path prefix of the base (an
-/// API mounted below `/api`, say).
-pub(crate) fn join(base: &reqwest::Url, path: &str) -> reqwest::Url {
-    let mut url = base.clone();
-    let prefix = url.path().trim_end_matches('/').to_owned();
-    url.set_path(&format!("{prefix}{path}"));
-    url
 }
 
 /// The shared transport settings, also used for the JWKS fetcher.
@@ -192,7 +183,7 @@ impl Upstream {
                 timeout_secs,
                 stats,
                 generation,
-                health: super::probe::HealthCache::new(cfg),
+                health: super::health::HealthCache::new(cfg),
             }),
         })
     }
@@ -230,9 +221,9 @@ impl Upstream {
         Ok(g)
     }
 
-    /// The readiness report (cached a few seconds): API health, generation, credentials.
-    pub async fn health(&self) -> super::probe::HealthReport {
-        self.inner.health.report(self).await
+    /// The readiness state (cached report, observed refusals).
+    pub(crate) fn health_cache(&self) -> &super::health::HealthCache {
+        &self.inner.health
     }
 
     /// Counters of sessions opened and retries made.
@@ -341,7 +332,9 @@ impl Upstream {
     /// Opens a sync session with the caller's token, through the credential and tenant
     /// layers (used by `check`).
     pub async fn open_session(&self, ctx: &CallContext) -> Result<SessionInfo, UpstreamError> {
-        let resp = self.send_raw(ctx, Method::POST, "/v1/sync/sessions").await?;
+        let resp = self
+            .send_raw(ctx, Method::POST, "/v1/sync/sessions")
+            .await?;
         super::sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs).await
     }
 

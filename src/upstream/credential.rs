@@ -59,7 +59,10 @@ struct Issued {
 pub(crate) struct CredentialLayer(Option<Exchanger>);
 
 impl CredentialLayer {
-    pub(crate) fn new(cfg: &Config, base: &reqwest::Url) -> std::result::Result<Self, UpstreamError> {
+    pub(crate) fn new(
+        cfg: &Config,
+        base: &reqwest::Url,
+    ) -> std::result::Result<Self, UpstreamError> {
         if cfg.backend_auth == BackendAuth::Passthrough {
             return Ok(Self(None));
         }
@@ -69,7 +72,7 @@ impl CredentialLayer {
             .unwrap_or_else(|| cfg.api_base().to_owned());
         let endpoint = match &cfg.token_exchange_url {
             None => Endpoint::Api {
-                url: super::client::join(base, "/auth/token-exchange"),
+                url: super::wire::join(base, "/auth/token-exchange"),
                 audience: resource,
             },
             Some(url) => {
@@ -79,14 +82,17 @@ impl CredentialLayer {
                 // RFC 6749 §2.3.1: id and secret are form-encoded before Base64.
                 let pair = format!(
                     "{}:{}",
-                    form(&[("", cfg.token_exchange_client_id.as_deref().unwrap_or(""))])[1..].to_owned(),
+                    form(&[("", cfg.token_exchange_client_id.as_deref().unwrap_or(""))])[1..]
+                        .to_owned(),
                     form(&[("", cfg.token_exchange_client_secret.expose())])[1..].to_owned()
                 );
                 let mut basic = HeaderValue::from_str(&format!(
                     "Basic {}",
                     base64::engine::general_purpose::STANDARD.encode(pair)
                 ))
-                .map_err(|_| UpstreamError::Other("bad token exchange client credentials".into()))?;
+                .map_err(|_| {
+                    UpstreamError::Other("bad token exchange client credentials".into())
+                })?;
                 basic.set_sensitive(true);
                 Endpoint::Rfc8693 {
                     url,
@@ -140,12 +146,19 @@ impl Exchanger {
                 let mut req = Request::new(http::Method::POST, url.clone());
                 let body = serde_json::json!({"grant_type": GRANT, "audience": audience});
                 *req.body_mut() = Some(body.to_string().into());
-                req.headers_mut().insert(header::AUTHORIZATION, caller.clone());
                 req.headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    .insert(header::AUTHORIZATION, caller.clone());
+                req.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
                 req
             }
-            Endpoint::Rfc8693 { url, resource, basic } => {
+            Endpoint::Rfc8693 {
+                url,
+                resource,
+                basic,
+            } => {
                 let mut req = Request::new(http::Method::POST, url.clone());
                 let body = form(&[
                     ("grant_type", GRANT),
@@ -155,7 +168,8 @@ impl Exchanger {
                     ("resource", resource),
                 ]);
                 *req.body_mut() = Some(body.into());
-                req.headers_mut().insert(header::AUTHORIZATION, basic.clone());
+                req.headers_mut()
+                    .insert(header::AUTHORIZATION, basic.clone());
                 req.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/x-www-form-urlencoded"),
@@ -182,7 +196,12 @@ impl Exchanger {
             Ok((issued, _)) => issued,
             // Rate limited: the retry layer waits it out; the rest says which step failed.
             Err(e) if e.retry_after().is_some() => return Err(e),
-            Err(UpstreamError::Status { status, message, body, .. }) => {
+            Err(UpstreamError::Status {
+                status,
+                message,
+                body,
+                ..
+            }) => {
                 let described = body
                     .as_ref()
                     .and_then(|b| b.get("error_description"))
@@ -201,10 +220,12 @@ impl Exchanger {
                 });
             }
         };
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", issued.access_token))
-            .map_err(|_| UpstreamError::Exchange {
-                step: self.step(),
-                detail: "the issued token is not a valid header value".into(),
+        let mut value =
+            HeaderValue::from_str(&format!("Bearer {}", issued.access_token)).map_err(|_| {
+                UpstreamError::Exchange {
+                    step: self.step(),
+                    detail: "the issued token is not a valid header value".into(),
+                }
             })?;
         value.set_sensitive(true);
         let ttl = issued.expires_in.map_or(DEFAULT_TTL, |s| {
@@ -237,10 +258,14 @@ impl Middleware for CredentialLayer {
                 .get(key, || ex.exchange(&caller, correlation.as_ref(), &next))
                 .await
                 .map_err(mw)?;
-            let mut attempt = req
-                .try_clone()
-                .ok_or_else(|| mw(UpstreamError::Other("request body cannot be retried".into())))?;
-            attempt.headers_mut().insert(header::AUTHORIZATION, backend.clone());
+            let mut attempt = req.try_clone().ok_or_else(|| {
+                mw(UpstreamError::Other(
+                    "request body cannot be retried".into(),
+                ))
+            })?;
+            attempt
+                .headers_mut()
+                .insert(header::AUTHORIZATION, backend.clone());
             let resp = next.clone().run(attempt, ext).await?;
             if resp.status() != StatusCode::UNAUTHORIZED || reexchanged {
                 return Ok(resp);
@@ -259,7 +284,10 @@ mod tests {
 
     #[test]
     fn form_encoding_escapes_what_it_must() {
-        assert_eq!(form(&[("a", "b c"), ("r", "http://x/y?z=1")]), "a=b+c&r=http%3A%2F%2Fx%2Fy%3Fz%3D1");
+        assert_eq!(
+            form(&[("a", "b c"), ("r", "http://x/y?z=1")]),
+            "a=b+c&r=http%3A%2F%2Fx%2Fy%3Fz%3D1"
+        );
         assert_eq!(&form(&[("", "id:with&odd")])[1..], "id%3Awith%26odd");
     }
 }

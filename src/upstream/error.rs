@@ -72,7 +72,9 @@ pub enum UpstreamError {
         organizations: Vec<(String, String)>,
     },
     /// `resolve` mode: the API names no tenant for the user and none is configured.
-    #[error("the ToolBridge API names no tenant for this user ({0}) and TOOLBRIDGE_TENANT_ID is not set")]
+    #[error(
+        "the ToolBridge API names no tenant for this user ({0}) and TOOLBRIDGE_TENANT_ID is not set"
+    )]
     NoTenant(String),
     /// `exchange` mode: the caller's token could not be exchanged for a backend token.
     #[error("exchanging the caller's token for a backend token failed at {step}: {detail}")]

@@ -10,6 +10,7 @@ mod credential;
 mod error;
 mod flight;
 mod generation;
+mod health;
 mod probe;
 mod retry;
 mod sessions;
@@ -20,6 +21,6 @@ mod wire;
 
 pub use client::{ApiRequest, ApiResponse, CallContext, Upstream, install_crypto_provider};
 pub use error::UpstreamError;
-pub use probe::{Credentials, HealthReport};
+pub use health::{Credentials, HealthReport};
 pub use sessions::{SessionInfo, SessionStats};
 pub use wire::{CORRELATION_ID, SYNC_EPOCH, SYNC_SESSION};

@@ -92,7 +92,11 @@ mod tests {
     #[test]
     fn jitter_never_comes_early_and_spreads_over_one_window() {
         let waits: Vec<Duration> = (0..200).map(|_| jittered(2)).collect();
-        assert!(waits.iter().all(|w| *w >= Duration::from_secs(2) && *w <= Duration::from_secs(4)));
+        assert!(
+            waits
+                .iter()
+                .all(|w| *w >= Duration::from_secs(2) && *w <= Duration::from_secs(4))
+        );
         let distinct: std::collections::BTreeSet<_> = waits.iter().map(|w| w.as_millis()).collect();
         assert!(distinct.len() > 100, "{} distinct waits", distinct.len());
     }

@@ -32,7 +32,6 @@ use super::{
 };
 use crate::config::SessionMode;
 
-
 /// A session is renewed this long before the API would expire it.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
 /// Most bearer tokens with a cached session; past it, expired entries are swept first.
@@ -192,7 +191,10 @@ impl SyncSessions {
         };
         metrics::counter!("toolbridge_sessions_closed_total", "outcome" => outcome).increment(1);
         if outcome != "ok" {
-            tracing::debug!(outcome, "closing a per-call sync session failed; it will expire");
+            tracing::debug!(
+                outcome,
+                "closing a per-call sync session failed; it will expire"
+            );
         }
     }
 

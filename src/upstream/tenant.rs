@@ -101,22 +101,17 @@ enum Source {
 }
 
 impl TenantLayer {
-    pub(crate) fn new(
-        cfg: &Config,
-        base: &reqwest::Url,
-        generation: Arc<GenerationCell>,
-    ) -> Self {
+    pub(crate) fn new(cfg: &Config, base: &reqwest::Url, generation: Arc<GenerationCell>) -> Self {
         let secret = (!cfg.tenant_header_secret.is_empty())
             .then(|| cfg.tenant_header_secret.expose().as_bytes().to_vec());
-        let fixed = |signed: bool| {
-            Tenant::new(&cfg.tenant_id, secret.as_deref().filter(|_| signed))
-        };
+        let fixed =
+            |signed: bool| Tenant::new(&cfg.tenant_id, secret.as_deref().filter(|_| signed));
         Self(match cfg.effective_tenant_mode() {
             // Config validation refused control characters in the tenant id.
             TenantMode::Signed => Source::Fixed(fixed(true).expect("validated tenant id")),
             TenantMode::Plain => Source::Fixed(fixed(false).expect("validated tenant id")),
             TenantMode::Resolve => Source::Resolve(Box::new(Resolver {
-                url: super::client::join(base, "/v1/auth/tenant"),
+                url: super::wire::join(base, "/v1/auth/tenant"),
                 fallback: Some(cfg.tenant_id.trim())
                     .filter(|t| !t.is_empty())
                     .and_then(|t| Tenant::new(t, secret.as_deref())),
@@ -153,7 +148,10 @@ impl Resolver {
             return self.fallback("the seed API has no tenant lookup");
         }
         let mut req = Request::new(http::Method::GET, self.url.clone());
-        for name in [header::AUTHORIZATION, super::wire::CORRELATION_ID.parse().expect("static")] {
+        for name in [
+            header::AUTHORIZATION,
+            super::wire::CORRELATION_ID.parse().expect("static"),
+        ] {
             if let Some(v) = template.headers().get(&name) {
                 req.headers_mut().insert(name, v.clone());
             }
@@ -173,21 +171,31 @@ impl Resolver {
         .increment(1);
         match answer {
             Ok((l, _)) if l.requires_selection => Ok((
-                Resolution::Selection(l.organizations.into_iter().map(|o| (o.id, o.name)).collect()),
+                Resolution::Selection(
+                    l.organizations
+                        .into_iter()
+                        .map(|o| (o.id, o.name))
+                        .collect(),
+                ),
                 self.ttl,
             )),
             Ok((l, _)) if l.tenant_id.is_empty() => self.fallback("the API named none"),
             Ok((l, _)) => match Tenant::new(&l.tenant_id, self.secret.as_deref()) {
                 Some(t) => Ok((Resolution::Tenant(t), self.ttl)),
-                None => Err(UpstreamError::NoTenant("the API named an unusable tenant id".into())),
+                None => Err(UpstreamError::NoTenant(
+                    "the API named an unusable tenant id".into(),
+                )),
             },
             // No lookup route (404) or no organization service behind it (503).
-            Err(UpstreamError::Status { status: StatusCode::NOT_FOUND, .. }) => {
-                self.fallback("the API has no tenant lookup")
-            }
-            Err(UpstreamError::Status { status: StatusCode::SERVICE_UNAVAILABLE, message, .. }) => {
-                self.fallback(&message)
-            }
+            Err(UpstreamError::Status {
+                status: StatusCode::NOT_FOUND,
+                ..
+            }) => self.fallback("the API has no tenant lookup"),
+            Err(UpstreamError::Status {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message,
+                ..
+            }) => self.fallback(&message),
             Err(e) => Err(e),
         }
     }
@@ -211,7 +219,11 @@ impl Middleware for TenantLayer {
                     .get::<CallerKey>()
                     .copied()
                     .unwrap_or_else(|| CallerKey::of(b""));
-                let resolution = r.cache.get(key, || r.lookup(&req, &next)).await.map_err(mw)?;
+                let resolution = r
+                    .cache
+                    .get(key, || r.lookup(&req, &next))
+                    .await
+                    .map_err(mw)?;
                 match resolution {
                     Resolution::Tenant(t) => t.apply(&mut req),
                     Resolution::Selection(organizations) => {

@@ -30,3 +30,12 @@ impl CallerKey {
         Self(sha2::Sha256::digest(credential).into())
     }
 }
+
+/// `path` (starting with `/`) below the base URL, keeping any path prefix of the base (an
+/// API mounted below `/api`, say).
+pub(crate) fn join(base: &reqwest::Url, path: &str) -> reqwest::Url {
+    let mut url = base.clone();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{prefix}{path}"));
+    url
+}

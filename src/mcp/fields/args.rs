@@ -108,7 +108,13 @@ mod tests {
         Field::param("additional_fields", Role::Extra, Kind::Object, false, "x"),
         Field {
             default: Some(100),
-            ..Field::param("limit", Role::Limit, Kind::Integer { min: 1, max: 1000 }, false, "l")
+            ..Field::param(
+                "limit",
+                Role::Limit,
+                Kind::Integer { min: 1, max: 1000 },
+                false,
+                "l",
+            )
         },
     ];
     const UID: &str = "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a";
@@ -133,16 +139,36 @@ mod tests {
 
     #[test]
     fn server_keys_are_refused_in_every_write_container() {
-        for key in ["uid", "sync", "version", "deletedAt", "isDeleted", "updatedTs"] {
-            let err = run(json!({"uid": UID, "title": "T", "additional_fields": {key: 1}}))
-                .unwrap_err();
+        for key in [
+            "uid",
+            "sync",
+            "version",
+            "deletedAt",
+            "isDeleted",
+            "updatedTs",
+        ] {
+            let err =
+                run(json!({"uid": UID, "title": "T", "additional_fields": {key: 1}})).unwrap_err();
             assert!(err.contains(&format!("may not set `{key}`")), "{err}");
         }
-        let updates = [Field::param("updates", Role::Updates, Kind::Object, true, "u")];
-        let err = decode(&updates, json!({"updates": {"version": 9}}).as_object().cloned())
-            .unwrap_err();
+        let updates = [Field::param(
+            "updates",
+            Role::Updates,
+            Kind::Object,
+            true,
+            "u",
+        )];
+        let err = decode(
+            &updates,
+            json!({"updates": {"version": 9}}).as_object().cloned(),
+        )
+        .unwrap_err();
         assert!(err.contains("`updates` may not set `version`"), "{err}");
-        let ok = decode(&updates, json!({"updates": {"title": "x"}}).as_object().cloned()).unwrap();
+        let ok = decode(
+            &updates,
+            json!({"updates": {"title": "x"}}).as_object().cloned(),
+        )
+        .unwrap();
         assert_eq!(Value::Object(ok.updates.unwrap()), json!({"title": "x"}));
     }
 }
