@@ -6,20 +6,20 @@
 //! checks them and names the variable of any bad one. Secrets live in [`Secret`], so
 //! printing a `Config` never prints them.
 
-use std::{net::IpAddr, path::Path, time::Duration};
+use std::{net::IpAddr, time::Duration};
 
-use figment::{
-    Figment, Metadata, Profile, Provider,
-    providers::{Format, Toml},
-    value::{Dict, Map, Value},
-};
 use serde::Deserialize;
 
 use crate::secret::Secret;
 
 mod de;
+mod load;
+mod modes;
 mod validate;
 pub use de::{list_like, string_like};
+pub use modes::{
+    ApiGeneration, AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode,
+};
 
 /// Every environment variable the binary reads, with the config key it sets.
 /// `.env.example` documents each of them; a test keeps the two in step.
@@ -84,112 +84,6 @@ pub const KEYS: &[&str] = &[
     "scopes_supported",
     "token",
 ];
-
-/// How the gateway treats sync sessions (contract section 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionMode {
-    /// A fresh sync session for every entity request, closed when it is done (what the
-    /// sidecar did, without the close). Costs two rate-limited session requests per call.
-    PerCall,
-    /// One cached session per caller, opened single-flight and renewed before it expires.
-    #[default]
-    Reuse,
-}
-
-/// A generation of the ToolBridge API (contract sections 1–6 and 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Generation {
-    /// The first one: HMAC-signed tenant headers, five entities.
-    Seed,
-    /// Today's: a plain tenant header checked against organization membership, tenant
-    /// lookup, token exchange, rate-limited auth routes, task lists and categories.
-    Current,
-}
-
-impl Generation {
-    /// Its name in configuration and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Seed => "seed",
-            Self::Current => "current",
-        }
-    }
-}
-
-/// Which API generation to speak: fixed, or found out from what the API answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ApiGeneration {
-    /// Decided from `/v1/sync/info`, at start and whenever readiness is re-checked.
-    #[default]
-    Auto,
-    /// Always the seed generation.
-    Seed,
-    /// Always the current generation.
-    Current,
-}
-
-impl ApiGeneration {
-    /// The fixed generation, `None` for `auto`.
-    pub fn fixed(self) -> Option<Generation> {
-        match self {
-            Self::Auto => None,
-            Self::Seed => Some(Generation::Seed),
-            Self::Current => Some(Generation::Current),
-        }
-    }
-}
-
-/// How the tenant header is made (contract sections 2 and 7.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TenantMode {
-    /// `X-TB-Tenant-ID` plus the HMAC timestamp and signature (seed; the current API reads
-    /// the id and ignores the rest, so this works against both).
-    Signed,
-    /// `X-TB-Tenant-ID` alone.
-    Plain,
-    /// Per user, the tenant the API names at `GET /v1/auth/tenant` (cached, single-flight);
-    /// `TOOLBRIDGE_TENANT_ID` is the fallback where the API has no lookup. Signed when a
-    /// tenant secret is set.
-    Resolve,
-}
-
-/// Which credential the gateway sends to the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum BackendAuth {
-    /// The caller's verified token, unchanged.
-    #[default]
-    Passthrough,
-    /// A backend token exchanged for the caller's token (RFC 8693 at
-    /// `TOOLBRIDGE_TOKEN_EXCHANGE_URL`, else the API's `POST /auth/token-exchange`),
-    /// cached per caller until shortly before it expires.
-    Exchange,
-}
-
-/// How incoming bearer tokens are checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMode {
-    /// Verify signature, expiry, issuer and audience at the gateway.
-    Verify,
-    /// Only read `sub`; the API verifies the token.
-    Passthrough,
-}
-
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
 
 /// The whole configuration of the gateway. Every field has a `TOOLBRIDGE_<FIELD>` variable.
 #[derive(Debug, Clone, Deserialize)]
@@ -390,85 +284,7 @@ pub fn env_name(key: &str) -> String {
     format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
 }
 
-/// Key-value pairs (the process environment or a `.env` file) as a figment provider.
-struct Pairs {
-    name: &'static str,
-    dict: Dict,
-}
-
-impl Pairs {
-    /// Keeps `TOOLBRIDGE_*` variables and the known aliases; the prefixed form wins.
-    fn new(name: &'static str, vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut prefixed = Dict::new();
-        let mut aliased = Dict::new();
-        for (k, v) in vars {
-            // An empty variable means "not set": `FOO=` in a .env file should not blank a default.
-            if v.is_empty() {
-                continue;
-            }
-            let value: Value = v.parse().expect("infallible");
-            if let Some(key) = k.strip_prefix(ENV_PREFIX) {
-                prefixed.insert(key.to_ascii_lowercase(), value);
-            } else if let Some((_, key)) = ALIASES.iter().find(|(alias, _)| *alias == k) {
-                aliased.insert((*key).to_string(), value);
-            }
-        }
-        aliased.extend(prefixed);
-        Self {
-            name,
-            dict: aliased,
-        }
-    }
-}
-
-impl Provider for Pairs {
-    fn metadata(&self) -> Metadata {
-        Metadata::named(self.name)
-    }
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        Ok(Profile::Default.collect(self.dict.clone()))
-    }
-}
-
 impl Config {
-    /// Loads from an optional TOML file, an optional `.env` file and the given environment,
-    /// in rising precedence, then validates.
-    pub fn load_from(
-        toml: Option<&Path>,
-        dotenv: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let mut fig = Figment::new();
-        if let Some(path) = toml {
-            if !path.exists() {
-                return Err(ConfigError::Parse(format!(
-                    "config file {} does not exist",
-                    path.display()
-                )));
-            }
-            fig = fig.merge(Toml::file(path));
-        }
-        if let Some(path) = dotenv.filter(|p| p.exists()) {
-            let vars = dotenvy::from_path_iter(path)
-                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?;
-            fig = fig.merge(Pairs::new(".env", vars));
-        }
-        fig = fig.merge(Pairs::new("environment", env));
-        let config: Config = fig.extract().map_err(|e| {
-            let var = e.path.first().map(|k| env_name(k)).unwrap_or_default();
-            ConfigError::Parse(format!("{var}: {}", e.kind))
-        })?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Loads from `--config`, `./.env` and the process environment.
-    pub fn load(toml: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_from(toml, Some(Path::new(".env")), std::env::vars())
-    }
-
     /// True when the gateway has a key to verify tokens with.
     pub fn has_verification_key(&self) -> bool {
         !self.jwt_hs256_secret.is_empty() || self.oidc_issuer.is_some() || self.jwks_url.is_some()
