@@ -216,7 +216,7 @@ fn no_file_is_long_and_no_files_import_each_other_in_a_circle() {
         let (reexports, rest) = split_reexports(&code(&std::fs::read_to_string(path).unwrap()));
         for line in reexports.lines() {
             let mut inner = line.to_owned();
-            inner.insert_str(0, " ");
+            inner.insert(0, ' ');
             for target in imports(&module, &children(&module), &inner) {
                 if let Some(last) = target.last() {
                     let mut alias = module.clone();
