@@ -5,7 +5,7 @@ mod demo;
 mod stdio;
 
 pub use check::{CheckLine, check_main, run_checks};
-pub use demo::{demo, emulator_main, token};
+pub use demo::{demo, emulator_main, read_memberships, token};
 pub use stdio::{bearer, stdio_main};
 
 use std::{future::Future, net::SocketAddr, time::Duration};
