@@ -24,7 +24,7 @@ fn entity_route(path: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_user_survives_the_real_limits_with_the_default_configuration() {
     let stack = Stack::start_with(current_emulator_config(), |_| {}).await;
-    let client = stack.client("busy").await;
+    let client = std::sync::Arc::new(stack.client("busy").await);
     let mut failed = 0;
     for i in 0..200 {
         let r = call(
@@ -63,7 +63,6 @@ async fn one_user_survives_the_real_limits_with_the_default_configuration() {
         limited > 0,
         "the limit was really met (else this proves nothing)"
     );
-    client.cancel().await.ok();
     stack.stop().await;
 }
 
@@ -178,7 +177,7 @@ async fn exchange_mode_sends_only_backend_tokens_and_exchanges_once_per_user() {
         c.backend_auth = BackendAuth::Exchange;
     })
     .await;
-    let client = stack.client("swap").await;
+    let client = std::sync::Arc::new(stack.client("swap").await);
     let mut tasks = Vec::new();
     for i in 0..100 {
         let client = client.clone();
@@ -201,6 +200,18 @@ async fn exchange_mode_sends_only_backend_tokens_and_exchanges_once_per_user() {
     );
     let caller = token("swap");
     let requests = stack.emulator().requests();
+    // Only the exchange itself carries the caller's token; sessions too use the backend one.
+    for r in &requests {
+        let auth = r.header("authorization").unwrap_or_default();
+        if r.path != "/auth/token-exchange" {
+            assert!(
+                !auth.contains(&caller),
+                "the caller's token reached {} {}",
+                r.method,
+                r.path
+            );
+        }
+    }
     let entity: Vec<_> = requests.iter().filter(|r| entity_route(&r.path)).collect();
     assert!(entity.len() >= 100);
     for r in &entity {
@@ -218,7 +229,6 @@ async fn exchange_mode_sends_only_backend_tokens_and_exchanges_once_per_user() {
             r.path
         );
     }
-    client.cancel().await.ok();
     stack.stop().await;
 }
 

@@ -123,6 +123,15 @@ fn header_epoch(headers: &http::HeaderMap) -> Option<i64> {
     headers.get(SYNC_EPOCH)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// The session requests go through the credential and tenant layers as the caller's own.
+fn caller_extensions(caller: Option<CallerKey>) -> Extensions {
+    let mut ext = Extensions::new();
+    if let Some(c) = caller {
+        ext.insert(c);
+    }
+    ext
+}
+
 /// Copies the caller's credential and correlation id onto a session request.
 fn session_request(method: http::Method, url: reqwest::Url, template: &Request) -> Request {
     let mut req = Request::new(method, url);
@@ -160,12 +169,13 @@ impl SyncSessions {
     async fn open(
         &self,
         template: &Request,
+        caller: Option<CallerKey>,
         next: &Next<'_>,
     ) -> std::result::Result<SessionInfo, UpstreamError> {
         let req = session_request(http::Method::POST, self.url.clone(), template);
         let resp = next
             .clone()
-            .run(req, &mut Extensions::new())
+            .run(req, &mut caller_extensions(caller))
             .await
             .map_err(|e| UpstreamError::from_middleware(e, self.timeout_secs))?;
         let info = parse_session(resp, self.max_body, self.timeout_secs).await?;
@@ -178,12 +188,18 @@ impl SyncSessions {
     /// `per_call`: ends a session that served its one request, so sessions do not pile up
     /// in the API's memory for their 30 minutes. Best effort: a failure is logged and
     /// counted, and the session expires on its own.
-    async fn close(&self, template: &Request, id: &str, next: &Next<'_>) {
+    async fn close(
+        &self,
+        template: &Request,
+        caller: Option<CallerKey>,
+        id: &str,
+        next: &Next<'_>,
+    ) {
         let Ok(url) = self.url.join(&format!("sessions/{id}")) else {
             return;
         };
         let req = session_request(http::Method::DELETE, url, template);
-        let outcome = match next.clone().run(req, &mut Extensions::new()).await {
+        let outcome = match next.clone().run(req, &mut caller_extensions(caller)).await {
             Ok(r) if r.status().is_success() => "ok",
             Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => "rate_limited",
             Ok(_) => "refused",
@@ -198,9 +214,11 @@ impl SyncSessions {
         }
     }
 
+    /// The caller's session: `reuse` (a `key`) from the cache, `per_call` a new one.
     async fn acquire(
         &self,
         req: &Request,
+        caller: Option<CallerKey>,
         key: Option<CallerKey>,
         next: &Next<'_>,
     ) -> Result<SessionInfo> {
@@ -208,12 +226,12 @@ impl SyncSessions {
             Some(key) => self
                 .cache
                 .get(key, || async {
-                    let info = self.open(req, next).await?;
+                    let info = self.open(req, caller, next).await?;
                     Ok((info.clone(), info.ttl()))
                 })
                 .await
                 .map_err(mw),
-            None => self.open(req, next).await.map_err(mw),
+            None => self.open(req, caller, next).await.map_err(mw),
         }
     }
 }
@@ -233,11 +251,12 @@ impl Middleware for SyncSessions {
         if ext.get::<EntityRequest>().is_none() {
             return next.run(req, ext).await;
         }
+        let caller = ext.get::<CallerKey>().copied();
         let key = match self.mode {
             SessionMode::PerCall => None,
-            SessionMode::Reuse => ext.get::<CallerKey>().copied(),
+            SessionMode::Reuse => caller,
         };
-        let mut session = self.acquire(&req, key, &next).await?;
+        let mut session = self.acquire(&req, caller, key, &next).await?;
         let (mut retried_session, mut retried_epoch) = (false, false);
         loop {
             let mut attempt = req.try_clone().ok_or_else(|| {
@@ -264,9 +283,9 @@ impl Middleware for SyncSessions {
                     );
                     match key {
                         Some(k) => self.cache.forget_if(k, |s| s.id == session.id),
-                        None => self.close(&req, &session.id, &next).await,
+                        None => self.close(&req, caller, &session.id, &next).await,
                     }
-                    session = self.acquire(&req, key, &next).await?;
+                    session = self.acquire(&req, caller, key, &next).await?;
                 }
                 StatusCode::CONFLICT if !retried_epoch => {
                     let status = resp.status();
@@ -299,7 +318,7 @@ impl Middleware for SyncSessions {
                     let status = resp.status();
                     let headers = resp.headers().clone();
                     let body = read_capped(resp, self.max_body, self.timeout_secs).await;
-                    self.close(&req, &session.id, &next).await;
+                    self.close(&req, caller, &session.id, &next).await;
                     let mut rebuilt = http::Response::new(body.map_err(mw)?);
                     *rebuilt.status_mut() = status;
                     *rebuilt.headers_mut() = headers;
