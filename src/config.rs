@@ -6,20 +6,20 @@
 //! checks them and names the variable of any bad one. Secrets live in [`Secret`], so
 //! printing a `Config` never prints them.
 
-use std::{net::IpAddr, path::Path, time::Duration};
+use std::{net::IpAddr, time::Duration};
 
-use figment::{
-    Figment, Metadata, Profile, Provider,
-    providers::{Format, Toml},
-    value::{Dict, Map, Value},
-};
 use serde::Deserialize;
 
 use crate::secret::Secret;
 
 mod de;
+mod load;
+mod modes;
 mod validate;
 pub use de::{list_like, string_like};
+pub use modes::{
+    ApiGeneration, AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode,
+};
 
 /// Every environment variable the binary reads, with the config key it sets.
 /// `.env.example` documents each of them; a test keeps the two in step.
@@ -30,6 +30,10 @@ pub const ENV_PREFIX: &str = "TOOLBRIDGE_";
 pub const ALIASES: &[(&str, &str)] = &[
     ("TENANT_HEADER_SECRET", "tenant_header_secret"),
     ("JWT_HS256_SECRET", "jwt_hs256_secret"),
+    (
+        "TOKEN_EXCHANGE_CLIENT_SECRET",
+        "token_exchange_client_secret",
+    ),
 ];
 
 /// Every config key (`TOOLBRIDGE_<KEY>` in the environment). `.env.example` documents each;
@@ -43,12 +47,20 @@ pub const KEYS: &[&str] = &[
     "log_level",
     "log_format",
     "max_timestamp_skew_seconds",
+    "api_generation",
+    "tenant_mode",
+    "tenant_cache_seconds",
+    "backend_auth",
+    "token_exchange_url",
+    "token_exchange_resource",
+    "token_exchange_client_id",
+    "token_exchange_client_secret",
     "session_mode",
     "connect_timeout_seconds",
     "request_timeout_seconds",
     "upstream_max_body_bytes",
     "upstream_max_in_flight",
-    "retry_after_max_seconds",
+    "retry_budget_seconds",
     "max_body_bytes",
     "max_sessions",
     "max_concurrent_requests",
@@ -78,44 +90,12 @@ pub const KEYS: &[&str] = &[
     "token",
 ];
 
-/// How the gateway treats sync sessions (contract section 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionMode {
-    /// A fresh sync session for every tool call (what the sidecar did).
-    #[default]
-    PerCall,
-    /// One cached session per bearer token, renewed before it expires.
-    Reuse,
-}
-
-/// How incoming bearer tokens are checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMode {
-    /// Verify signature, expiry, issuer and audience at the gateway.
-    Verify,
-    /// Only read `sub`; the API verifies the token.
-    Passthrough,
-}
-
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
 /// The whole configuration of the gateway. Every field has a `TOOLBRIDGE_<FIELD>` variable.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// The tenant this deployment serves. Sent (signed) on every API request; never taken
-    /// from a client.
+    /// The tenant this deployment serves (the fallback in `resolve` mode). Sent on every
+    /// API request; never taken from a client.
     #[serde(deserialize_with = "string_like")]
     pub tenant_id: String,
     /// Shared secret for the HMAC tenant headers (also read from `TENANT_HEADER_SECRET`).
@@ -136,7 +116,28 @@ pub struct Config {
     /// clock is further off than this.
     pub max_timestamp_skew_seconds: u64,
 
-    /// `per_call` (default) or `reuse`.
+    /// `auto` (default), `seed` or `current`.
+    pub api_generation: ApiGeneration,
+    /// `signed` (default when a tenant secret is set), `plain` (default otherwise) or `resolve`.
+    pub tenant_mode: Option<TenantMode>,
+    /// How long a resolved tenant is kept per caller, in seconds (`resolve` mode).
+    pub tenant_cache_seconds: u64,
+    /// `passthrough` (default) or `exchange`.
+    pub backend_auth: BackendAuth,
+    /// RFC 8693 token endpoint for `exchange`; unset: the API's `POST /auth/token-exchange`.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub token_exchange_url: Option<String>,
+    /// The `resource` (RFC 8693/8707) or `audience` asked for in an exchange; default the
+    /// API base URL.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub token_exchange_resource: Option<String>,
+    /// Client id for HTTP Basic authentication at `token_exchange_url`.
+    #[serde(deserialize_with = "de::opt_string_like")]
+    pub token_exchange_client_id: Option<String>,
+    /// Client secret for HTTP Basic authentication at `token_exchange_url` (also read from
+    /// `TOKEN_EXCHANGE_CLIENT_SECRET`).
+    pub token_exchange_client_secret: Secret,
+    /// `reuse` (default) or `per_call`.
     pub session_mode: SessionMode,
     /// Seconds to wait for a TCP connection to the API.
     pub connect_timeout_seconds: f64,
@@ -148,8 +149,9 @@ pub struct Config {
     /// timeout) for a slot. Bounds the connections, buffers and load the gateway puts on
     /// the API when many clients call at once.
     pub upstream_max_in_flight: usize,
-    /// A 429's `Retry-After` is honoured once when it is at most this many seconds.
-    pub retry_after_max_seconds: f64,
+    /// Seconds one API request may spend waiting out `429`s (`Retry-After` plus jitter)
+    /// before the call gives up and says when to retry.
+    pub retry_budget_seconds: f64,
 
     /// Largest request body accepted on `/mcp`, in bytes (then 413).
     pub max_body_bytes: usize,
@@ -235,12 +237,20 @@ impl Default for Config {
             log_level: "info".into(),
             log_format: LogFormat::Text,
             max_timestamp_skew_seconds: 300,
-            session_mode: SessionMode::PerCall,
+            api_generation: ApiGeneration::Auto,
+            tenant_mode: None,
+            tenant_cache_seconds: 300,
+            backend_auth: BackendAuth::Passthrough,
+            token_exchange_url: None,
+            token_exchange_resource: None,
+            token_exchange_client_id: None,
+            token_exchange_client_secret: Secret::default(),
+            session_mode: SessionMode::Reuse,
             connect_timeout_seconds: 2.0,
             request_timeout_seconds: 30.0,
             upstream_max_body_bytes: 8 * 1024 * 1024,
             upstream_max_in_flight: 64,
-            retry_after_max_seconds: 2.0,
+            retry_budget_seconds: 15.0,
             max_body_bytes: 4 * 1024 * 1024,
             max_sessions: 5000,
             max_concurrent_requests: 256,
@@ -301,85 +311,7 @@ pub fn env_name(key: &str) -> String {
     format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
 }
 
-/// Key-value pairs (the process environment or a `.env` file) as a figment provider.
-struct Pairs {
-    name: &'static str,
-    dict: Dict,
-}
-
-impl Pairs {
-    /// Keeps `TOOLBRIDGE_*` variables and the known aliases; the prefixed form wins.
-    fn new(name: &'static str, vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut prefixed = Dict::new();
-        let mut aliased = Dict::new();
-        for (k, v) in vars {
-            // An empty variable means "not set": `FOO=` in a .env file should not blank a default.
-            if v.is_empty() {
-                continue;
-            }
-            let value: Value = v.parse().expect("infallible");
-            if let Some(key) = k.strip_prefix(ENV_PREFIX) {
-                prefixed.insert(key.to_ascii_lowercase(), value);
-            } else if let Some((_, key)) = ALIASES.iter().find(|(alias, _)| *alias == k) {
-                aliased.insert((*key).to_string(), value);
-            }
-        }
-        aliased.extend(prefixed);
-        Self {
-            name,
-            dict: aliased,
-        }
-    }
-}
-
-impl Provider for Pairs {
-    fn metadata(&self) -> Metadata {
-        Metadata::named(self.name)
-    }
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        Ok(Profile::Default.collect(self.dict.clone()))
-    }
-}
-
 impl Config {
-    /// Loads from an optional TOML file, an optional `.env` file and the given environment,
-    /// in rising precedence, then validates.
-    pub fn load_from(
-        toml: Option<&Path>,
-        dotenv: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let mut fig = Figment::new();
-        if let Some(path) = toml {
-            if !path.exists() {
-                return Err(ConfigError::Parse(format!(
-                    "config file {} does not exist",
-                    path.display()
-                )));
-            }
-            fig = fig.merge(Toml::file(path));
-        }
-        if let Some(path) = dotenv.filter(|p| p.exists()) {
-            let vars = dotenvy::from_path_iter(path)
-                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?;
-            fig = fig.merge(Pairs::new(".env", vars));
-        }
-        fig = fig.merge(Pairs::new("environment", env));
-        let config: Config = fig.extract().map_err(|e| {
-            let var = e.path.first().map(|k| env_name(k)).unwrap_or_default();
-            ConfigError::Parse(format!("{var}: {}", e.kind))
-        })?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Loads from `--config`, `./.env` and the process environment.
-    pub fn load(toml: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_from(toml, Some(Path::new(".env")), std::env::vars())
-    }
-
     /// True when the gateway has a key to verify tokens with.
     pub fn has_verification_key(&self) -> bool {
         !self.jwt_hs256_secret.is_empty() || self.oidc_issuer.is_some() || self.jwks_url.is_some()
@@ -408,6 +340,16 @@ impl Config {
         } else {
             self.authorization_servers.clone()
         }
+    }
+
+    /// The effective tenant mode: `signed` when a tenant secret is set, else `plain`.
+    pub fn effective_tenant_mode(&self) -> TenantMode {
+        self.tenant_mode
+            .unwrap_or(if self.tenant_header_secret.is_empty() {
+                TenantMode::Plain
+            } else {
+                TenantMode::Signed
+            })
     }
 
     /// The API base URL without a trailing slash.

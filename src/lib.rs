@@ -20,6 +20,8 @@ pub mod auth;
 pub mod config;
 pub mod emulator;
 pub mod http;
+#[cfg(test)]
+mod layout_tests;
 pub mod mcp;
 pub mod run;
 pub mod secret;

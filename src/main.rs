@@ -5,7 +5,7 @@ use std::{net::IpAddr, path::PathBuf, process::ExitCode, time::Duration};
 use clap::{Parser, Subcommand};
 use toolbridge_mcp::{
     config::{Config, LogFormat},
-    emulator::{EmulatorConfig, RateLimit},
+    emulator::{EmulatorConfig, Generation},
     run, telemetry,
 };
 
@@ -64,36 +64,80 @@ enum Command {
         /// Port to listen on.
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// Turn the contract's per-user rate limit off.
+        /// The API generation to play: `seed` (signed tenant headers, five entities) or
+        /// `current` (plain tenant header, tenant lookup, token exchange, seven entities).
+        #[arg(long, default_value = "seed")]
+        generation: Generation,
+        /// current: the membership table standing in for WorkOS, a JSON file
+        /// `{"sub": [{"id": "org_1", "name": "Acme"}]}` (default: a service that knows nobody).
+        #[arg(long, value_name = "FILE")]
+        memberships: Option<PathBuf>,
+        /// Turn the contract's per-user rate limits off (entity routes and auth routes).
         #[arg(long)]
         no_rate_limit: bool,
     },
 }
 
-/// The emulator's settings, from the same variables the real API reads.
-fn emulator_config(no_rate_limit: bool) -> EmulatorConfig {
-    let var = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+/// The emulator's settings, from the same variables the real API of that generation reads.
+fn emulator_config(
+    generation: Generation,
+    memberships: Option<&std::path::Path>,
+    no_rate_limit: bool,
+) -> Result<EmulatorConfig, run::RunError> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let first = |names: &[&str]| names.iter().find_map(|n| var(n));
+    let mut cfg = match generation {
+        Generation::Seed => EmulatorConfig::default(),
+        Generation::Current => EmulatorConfig::current(),
     };
-    let mut cfg = EmulatorConfig::default();
-    if let Some(v) = var(&["JWT_HS256_SECRET", "TOOLBRIDGE_JWT_HS256_SECRET"]) {
+    if let Some(v) = first(&["JWT_HS256_SECRET", "TOOLBRIDGE_JWT_HS256_SECRET"]) {
         cfg.jwt_hs256_secret = v;
     }
-    if let Some(v) = var(&["TENANT_HEADER_SECRET", "TOOLBRIDGE_TENANT_HEADER_SECRET"]) {
-        cfg.tenant_header_secret = Some(v);
-    }
-    if let Some(v) = var(&["TOOLBRIDGE_TENANT_ID", "TENANT_ID"]) {
-        cfg.tenant_id = v;
-    }
-    cfg.dev_mode = var(&["ENV"]).as_deref() == Some("dev");
-    cfg.rate_limit = if no_rate_limit {
-        None
-    } else {
-        Some(RateLimit::default())
+    cfg.dev_mode = var("ENV").as_deref() == Some("dev");
+    let both_or_neither = |a: &str, b: &str| match (var(a), var(b)) {
+        (Some(x), Some(y)) => Ok(Some((x, y))),
+        (None, None) => Ok(None),
+        _ => Err(toolbridge_mcp::config::ConfigError::Invalid {
+            var: format!("{a} / {b}"),
+            why: "set both or neither (the API does not start with only one)".into(),
+        }),
     };
-    cfg
+    match generation {
+        Generation::Seed => {
+            if let Some(v) = first(&["TENANT_HEADER_SECRET", "TOOLBRIDGE_TENANT_HEADER_SECRET"]) {
+                cfg.tenant_header_secret = Some(v);
+            }
+            if let Some(v) = first(&["TOOLBRIDGE_TENANT_ID", "TENANT_ID"]) {
+                cfg.tenant_id = v;
+            }
+            if let Some((domain, audience)) = both_or_neither("AUTH0_DOMAIN", "AUTH0_AUDIENCE")? {
+                cfg.jwt_issuer = Some(format!("https://{domain}/"));
+                cfg.jwks_url = Some(format!("https://{domain}/.well-known/jwks.json"));
+                cfg.jwt_audiences = vec![audience];
+            }
+        }
+        Generation::Current => {
+            if let Some(v) = var("DEFAULT_TENANT_ID") {
+                cfg.default_tenant_id = v;
+            }
+            if let Some((issuer, jwks)) = both_or_neither("JWT_ISSUER", "JWT_JWKS_URL")? {
+                cfg.jwt_issuer = Some(issuer);
+                cfg.jwks_url = Some(jwks);
+            }
+            cfg.jwt_audiences = ["JWT_AUDIENCE", "MCP_OAUTH_AUDIENCE"]
+                .iter()
+                .filter_map(|n| var(n))
+                .collect();
+            if let Some(path) = memberships {
+                cfg.memberships = Some(run::read_memberships(path)?);
+            }
+        }
+    }
+    if no_rate_limit {
+        cfg.rate_limit = None;
+        cfg.auth_rate_limit = None;
+    }
+    Ok(cfg)
 }
 
 async fn dispatch(cli: Cli) -> Result<(), run::RunError> {
@@ -141,13 +185,16 @@ async fn dispatch(cli: Cli) -> Result<(), run::RunError> {
         Command::Emulator {
             host,
             port,
+            generation,
+            memberships,
             no_rate_limit,
         } => {
             telemetry::init(
                 &std::env::var("TOOLBRIDGE_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
                 LogFormat::Text,
             );
-            run::emulator_main(emulator_config(no_rate_limit), (host, port).into()).await
+            let cfg = emulator_config(generation, memberships.as_deref(), no_rate_limit)?;
+            run::emulator_main(cfg, (host, port).into()).await
         }
     }
 }

@@ -5,8 +5,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer};
-
 /// A redacting wrapper around a secret string.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -37,12 +35,6 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::config::string_like(d).map(Secret)
     }
 }
 

@@ -51,7 +51,7 @@ async fn check_reports_each_cause() {
     assert!(ok, "{report}");
     assert_eq!(
         report.lines().filter(|l| l.starts_with("[PASS]")).count(),
-        5,
+        8,
         "{report}"
     );
     assert!(
@@ -73,15 +73,15 @@ async fn check_reports_each_cause() {
             api.clone(),
             "wrong-secret".into(),
             good.clone(),
-            "signature and token",
-            "tenant headers",
+            "tenant",
+            "refused the tenant header",
             None,
         ),
         (
             api.clone(),
             TENANT_SECRET.into(),
             token_signed_by("not-the-jwt-secret"),
-            "signature and token",
+            "backend credential",
             "refused the token",
             None,
         ),

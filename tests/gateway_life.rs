@@ -1,11 +1,13 @@
 //! The whole life of every entity through the real gateway, driven by rmcp's client, with
-//! the emulator as the API. Expected values are written out here, not taken from the
-//! gateway's own catalog.
+//! the emulator of each API generation as the API and the default configuration. Expected
+//! values are written out here, not taken from the gateway's own catalog (only the count of
+//! tools is, so that it has one home).
 
 mod common;
 
 use common::*;
 use serde_json::{Value, json};
+use toolbridge_mcp::{config::Generation, mcp::catalog::tool_names};
 
 /// (singular, plural, archive effect (key, value), actions with their effect)
 struct Case {
@@ -15,8 +17,8 @@ struct Case {
     actions: Vec<(&'static str, &'static str, Value)>,
 }
 
-fn cases() -> Vec<Case> {
-    vec![
+fn cases(generation: Generation) -> Vec<Case> {
+    let mut cases = vec![
         Case {
             singular: "note",
             plural: "notes",
@@ -65,7 +67,25 @@ fn cases() -> Vec<Case> {
                 ("mark_delivered", "delivered", json!(true)),
             ],
         },
-    ]
+    ];
+    if generation == Generation::Current {
+        for (singular, plural) in [
+            ("task_list", "task_lists"),
+            ("task_list_category", "task_list_categories"),
+        ] {
+            cases.push(Case {
+                singular,
+                plural,
+                archive: ("archived", json!(true)),
+                actions: vec![("unarchive", "archived", json!(false))],
+            });
+        }
+        // The current API also keeps `done` in step with a task's status (§7.7).
+        let task = cases.iter_mut().find(|c| c.singular == "task").unwrap();
+        task.archive = ("done", json!(true));
+        task.actions[1] = ("complete", "done", json!(true));
+    }
+    cases
 }
 
 /// Create arguments and the payload keys they must produce (camelCase on the wire).
@@ -113,12 +133,22 @@ fn create_args(singular: &str, note: &str, chat: &str) -> (Value, Vec<(&'static 
                 ("sender", json!("ana")),
             ],
         ),
+        "task_list" => (
+            json!({"title": "Home", "color": "#336699", "icon": "house"}),
+            vec![("title", json!("Home")), ("color", json!("#336699"))],
+        ),
+        "task_list_category" => (
+            json!({"name": "Life", "order": 2}),
+            vec![("name", json!("Life")), ("order", json!(2))],
+        ),
         _ => unreachable!(),
     }
 }
 
 fn update_args(singular: &str, uid: &str, version: i64) -> Value {
     match singular {
+        "task_list" => json!({"uid": uid, "title": "Home2", "if_match": version}),
+        "task_list_category" => json!({"uid": uid, "name": "Life2", "if_match": version}),
         "note" => json!({"uid": uid, "title": "T2", "content": "C2", "if_match": version}),
         "task" => {
             json!({"uid": uid, "title": "Do2", "status": "open", "if_match": version.to_string()})
@@ -133,12 +163,30 @@ fn payload<'a>(item: &'a Value, key: &str) -> &'a Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_entity_lives_its_whole_life() {
-    let stack = Stack::start().await;
+async fn every_tool_lives_its_whole_life_on_the_seed_api() {
+    whole_life(Stack::start().await, Generation::Seed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tool_lives_its_whole_life_on_the_current_api() {
+    whole_life(
+        Stack::start_with(current_emulator_config(), |_| {}).await,
+        Generation::Current,
+    )
+    .await;
+}
+
+async fn whole_life(stack: Stack, generation: Generation) {
     let client = stack.client("alice").await;
 
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 41);
+    let names: std::collections::BTreeSet<String> =
+        tools.iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(tools.len(), tool_names(generation).len());
+    let cases = cases(generation);
+    // Every tool but health_check is exercised below: 8 per case.
+    assert_eq!(tools.len(), 1 + 8 * cases.len(), "{names:?}");
+    let mut called = std::collections::BTreeSet::new();
 
     // Parents for the linked entities.
     let note = ok(
@@ -150,8 +198,14 @@ async fn every_entity_lives_its_whole_life() {
     let chat = ok(&client, "create_chat", json!({"title": "parent chat"})).await;
     let (note_uid, chat_uid) = (note["uid"].as_str().unwrap(), chat["uid"].as_str().unwrap());
 
-    for case in cases() {
+    for case in cases {
         let (s, p) = (case.singular, case.plural);
+        for verb in [
+            "get", "create", "update", "patch", "delete", "archive", "process",
+        ] {
+            called.insert(format!("{verb}_{s}"));
+        }
+        called.insert(format!("list_{p}"));
         let (args, expect) = create_args(s, note_uid, chat_uid);
         let created = ok(&client, &format!("create_{s}"), args).await;
         let uid = created["uid"].as_str().unwrap().to_owned();
@@ -221,9 +275,11 @@ async fn every_entity_lives_its_whole_life() {
         let deleted = ok(&client, &format!("delete_{s}"), json!({"uid": uid})).await;
         assert_eq!(deleted["uid"], json!(uid));
         assert!(deleted["deletedAt"].is_string(), "{s}: {deleted}");
-        assert!(
-            deleted.get("payload").is_none(),
-            "the real delete shape has no payload"
+        // Seed answers {uid, version, updatedAt, deletedAt}; current the whole item.
+        assert_eq!(
+            deleted.get("payload").is_some(),
+            generation == Generation::Current,
+            "{s}: {deleted}"
         );
 
         let gone = err(&client, &format!("get_{s}"), json!({"uid": uid})).await;
@@ -258,6 +314,10 @@ async fn every_entity_lives_its_whole_life() {
                 .any(|i| i["uid"] == json!(uid))
         );
     }
+    called.insert("health_check".into());
+    let h = ok(&client, "health_check", json!({})).await;
+    assert_eq!(h["api_generation"], json!(generation.as_str()), "{h}");
+    assert_eq!(called, names, "every listed tool was called");
     client.cancel().await.ok();
     stack.stop().await;
 }
@@ -266,6 +326,8 @@ async fn every_entity_lives_its_whole_life() {
 async fn bad_arguments_never_reach_the_api() {
     let stack = Stack::start().await;
     let client = stack.client("bob").await;
+    // The generation check happens once, at the first list or call.
+    client.list_all_tools().await.unwrap();
     let before = stack.emulator().requests().len();
     let cases = [
         ("get_note", json!({"uid": "not-a-uuid"}), "UUID"),
@@ -303,7 +365,17 @@ async fn bad_arguments_never_reach_the_api() {
         (
             "create_note",
             json!({"title": "t", "content": "c", "additional_fields": {"sync": 1}}),
-            "server owns",
+            "may not set `sync`",
+        ),
+        (
+            "patch_note",
+            json!({"uid": "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a", "updates": {"deletedAt": "2026-01-01T00:00:00Z"}}),
+            "may not set `deletedAt`",
+        ),
+        (
+            "list_notes",
+            json!({"cursor": "x".repeat(100_000)}),
+            "longer than any value the API hands out",
         ),
     ];
     for (tool, args, needle) in cases {
@@ -356,10 +428,21 @@ async fn pagination_walks_every_item_once() {
 async fn a_call_without_a_token_is_refused_before_the_api() {
     let stack = Stack::start().await;
     let client = stack.client_with(None, Default::default()).await;
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 41);
+    assert_eq!(
+        client.list_all_tools().await.unwrap().len(),
+        tool_names(Generation::Seed).len()
+    );
     let msg = err(&client, "list_notes", json!({})).await;
     assert!(msg.contains("Bearer"), "{msg}");
-    assert!(stack.emulator().requests().is_empty());
+    // Only the unauthenticated generation check may have reached the API.
+    let reached: Vec<_> = stack
+        .emulator()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != "/v1/sync/info")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(reached.is_empty(), "{reached:?}");
     // health_check needs no token and leaks no address.
     let h = ok(&client, "health_check", json!({})).await;
     assert_eq!(h["status"], json!("ok"));

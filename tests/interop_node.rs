@@ -134,7 +134,7 @@ async fn drive(script: &'static str, route: Route, sub: &'static str) -> Value {
         .await
         .unwrap();
 
-    assert_eq!(seen["tools"], 41, "{seen}");
+    assert_eq!(seen["tools"], seed_tool_count(), "{seen}");
     let uid = seen["created"].as_str().expect("created uid");
     assert!(seen["deleted"].is_string(), "deletedAt: {seen}");
     let log = emu.emulator.requests();

@@ -38,7 +38,7 @@ async fn python_sdk_over_streamable_http() {
         tokio::task::spawn_blocking(move || run_python(&["http", &url, &token("py-user")], &[]))
             .await
             .unwrap();
-    assert_eq!(seen["tools"], 41);
+    assert_eq!(seen["tools"], seed_tool_count());
     assert_eq!(seen["server"], "toolbridge-mcp");
     let uid = seen["created"].as_str().unwrap();
     let log = emu.emulator.requests();
@@ -67,7 +67,7 @@ async fn python_sdk_over_stdio() {
     let seen = tokio::task::spawn_blocking(move || run_python(&["stdio", BIN], &envs))
         .await
         .unwrap();
-    assert_eq!(seen["tools"], 41);
+    assert_eq!(seen["tools"], seed_tool_count());
     let log = emu.emulator.requests();
     assert!(
         log.iter()

@@ -112,7 +112,13 @@ async fn an_epoch_bump_costs_one_retry_and_a_persistent_409_gives_up_after_two()
         // session is opened after the bump and already carries the new one.
         let want = if mode == SessionMode::Reuse { 2 } else { 1 };
         assert_eq!(entity_requests(&stack) - before, want, "{mode:?}");
-        let last = stack.emulator().requests().pop().unwrap();
+        // (per_call: the last request of all closes the session.)
+        let requests = stack.emulator().requests();
+        let last = requests
+            .iter()
+            .rev()
+            .find(|r| r.path == "/v1/tasks")
+            .unwrap();
         assert_eq!(
             last.header("x-sync-epoch"),
             Some(epoch.to_string().as_str())
@@ -238,8 +244,8 @@ async fn an_unreachable_api_is_an_error_and_the_gateway_keeps_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limits_are_waited_out_once_when_short_and_explained_when_long() {
-    let stack = Stack::start_with(no_rate_limit(), |c| c.retry_after_max_seconds = 1.0).await;
+async fn rate_limits_are_waited_out_within_the_budget_and_explained_past_it() {
+    let stack = Stack::start_with(no_rate_limit(), |c| c.retry_budget_seconds = 5.0).await;
     let client = stack.client("hasty").await;
     stack.emulator().faults().push(Fault::RateLimited {
         retry_after_secs: 1,
@@ -253,7 +259,11 @@ async fn rate_limits_are_waited_out_once_when_short_and_explained_when_long() {
     });
     let before = entity_requests(&stack);
     let msg = err(&client, "list_notes", json!({})).await;
-    assert!(msg.contains("30 seconds"), "{msg}");
+    assert!(msg.contains("wait 30 seconds"), "{msg}");
+    assert!(
+        msg.contains("past the 5 s this call may spend waiting"),
+        "{msg}"
+    );
     assert_eq!(
         entity_requests(&stack) - before,
         1,
@@ -270,16 +280,73 @@ async fn rate_limits_are_waited_out_once_when_short_and_explained_when_long() {
         }),
         ..emulator_config()
     };
-    let stack = Stack::start_with(limited, |c| c.retry_after_max_seconds = 0.0).await;
+    let stack = Stack::start_with(limited, |c| c.retry_budget_seconds = 0.0).await;
     let client = stack.client("burst").await;
     for _ in 0..3 {
         ok(&client, "list_notes", json!({})).await;
     }
     let msg = err(&client, "list_notes", json!({})).await;
     assert!(
-        msg.contains("Rate limited") && msg.contains("seconds"),
+        msg.contains("rate limiting this user") && msg.contains("seconds"),
         "{msg}"
     );
     client.cancel().await.ok();
     stack.stop().await;
+}
+
+/// Readiness tells the truth: with a wrong tenant secret the API refuses every entity call,
+/// so the gateway is not ready and says why (without the secret); with the right one it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_tenant_secret_makes_the_gateway_not_ready_and_health_check_says_why() {
+    for (secret, probe_token) in [
+        ("not-the-tenant-secret", true),
+        ("not-the-tenant-secret", false),
+        (TENANT_SECRET, true),
+    ] {
+        let stack = Stack::start_with(emulator_config(), |c| {
+            c.tenant_header_secret = toolbridge_mcp::secret::Secret::new(secret);
+            if probe_token {
+                // The HS256 secret the gateway shares with the API mints the probe token.
+                c.jwt_hs256_secret = toolbridge_mcp::secret::Secret::new(JWT_SECRET);
+            }
+        })
+        .await;
+        let client = stack.client("ready").await;
+        let wrong = secret != TENANT_SECRET;
+        if !probe_token {
+            // No probe token: a refusal seen on a real call stands in for the probe.
+            let msg = err(&client, "list_notes", json!({})).await;
+            assert!(msg.contains("TOOLBRIDGE_TENANT_ID"), "{msg}");
+            assert!(!msg.contains("sign in"), "{msg}");
+        }
+        let ready = reqwest::get(format!("http://{}/readyz", stack.gateway))
+            .await
+            .unwrap();
+        let status = ready.status().as_u16();
+        let body = ready.text().await.unwrap();
+        assert_eq!(status, if wrong { 503 } else { 200 }, "{body}");
+        let health = ok(&client, "health_check", json!({})).await;
+        if wrong {
+            assert!(body.contains("tenant"), "{body}");
+            assert_eq!(health["status"], json!("degraded"), "{health}");
+            assert_eq!(health["credentials"], json!("refused"), "{health}");
+            assert!(
+                health["detail"].as_str().unwrap().contains("tenant"),
+                "{health}"
+            );
+        } else {
+            assert_eq!(health["status"], json!("ok"), "{health}");
+            assert_eq!(health["credentials"], json!("accepted"), "{health}");
+        }
+        assert_eq!(health["api_generation"], json!("seed"), "{health}");
+        for text in [body.as_str(), &health.to_string()] {
+            assert!(
+                !text.contains(secret) && !text.contains(TENANT_SECRET),
+                "{text}"
+            );
+            assert!(!text.contains("127.0.0.1"), "{text}");
+        }
+        client.cancel().await.ok();
+        stack.stop().await;
+    }
 }

@@ -12,7 +12,10 @@ use std::{
 
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::{
+    config::{Config, Generation},
+    mcp::tools::tools,
+};
 
 /// The scopes a token carries. Both the OAuth `scope` claim (one space-separated string,
 /// RFC 9068) and `scp` (an array, as Okta writes it, or a string, as Entra ID does) count.
@@ -60,15 +63,16 @@ pub fn is_scope_token(s: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
-/// Whether the catalog's tool `name` is read-only (`annotations.read_only_hint`); `None`
-/// for a name the catalog does not have (rmcp answers those; no scope is involved).
+/// Whether the catalog's tool `name` is read-only (`annotations.read_only_hint`), in
+/// either API generation's tool set (a name means the same tool in both); `None` for a
+/// name neither has (rmcp answers those; no scope is involved).
 fn read_only(name: &str) -> Option<bool> {
     static READ_ONLY: OnceLock<HashMap<String, bool>> = OnceLock::new();
     READ_ONLY
         .get_or_init(|| {
-            crate::mcp::tools::catalog()
-                .tools
-                .iter()
+            [Generation::Seed, Generation::Current]
+                .into_iter()
+                .flat_map(|g| &tools(g).tools)
                 .map(|t| {
                     let ro = t.annotations.as_ref().and_then(|a| a.read_only_hint);
                     (t.name.to_string(), ro == Some(true))
@@ -226,10 +230,14 @@ mod tests {
             assert_eq!(p.required(write), Some("toolbridge:write"), "{write}");
         }
         assert_eq!(p.required("no_such_tool"), None);
-        // Every catalog tool needs exactly one of the two.
-        for t in &crate::mcp::tools::catalog().tools {
-            assert!(p.required(&t.name).is_some(), "{}", t.name);
+        // Every tool of either generation needs one of the two.
+        for g in [Generation::Seed, Generation::Current] {
+            for t in &tools(g).tools {
+                assert!(p.required(&t.name).is_some(), "{}", t.name);
+            }
         }
+        assert_eq!(p.required("list_task_lists"), Some("toolbridge:read"));
+        assert_eq!(p.required("archive_task_list"), Some("toolbridge:write"));
     }
 
     #[test]

@@ -79,3 +79,12 @@ impl<'de> Visitor<'de> for ListLike {
 pub fn list_like<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     d.deserialize_any(ListLike)
 }
+
+/// A secret comes from the environment like any other text; it lives in [`Secret`] from
+/// the moment it is read. (Here, not in `secret.rs`, so that the secret type needs nothing
+/// of the configuration.)
+impl<'de> serde::Deserialize<'de> for crate::secret::Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        string_like(d).map(crate::secret::Secret::new)
+    }
+}

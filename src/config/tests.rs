@@ -19,7 +19,10 @@ fn defaults_match_the_sidecar() {
     assert_eq!(c.host.to_string(), "0.0.0.0");
     assert_eq!(c.go_api_base_url, "http://localhost:8080");
     assert_eq!(c.max_timestamp_skew_seconds, 300);
-    assert_eq!(c.session_mode, SessionMode::PerCall);
+    assert_eq!(c.session_mode, SessionMode::Reuse);
+    assert_eq!(c.api_generation, ApiGeneration::Auto);
+    assert_eq!(c.effective_tenant_mode(), TenantMode::Signed);
+    assert_eq!(c.backend_auth, BackendAuth::Passthrough);
     assert_eq!(c.effective_auth_mode(), AuthMode::Passthrough);
     assert!(!c.effective_auth_required());
 }
@@ -30,10 +33,74 @@ fn missing_tenant_names_the_variable() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("TOOLBRIDGE_TENANT_ID"), "{err}");
-    let err = Config::load_from(None, None, env(&[("TOOLBRIDGE_TENANT_ID", "t")]))
-        .unwrap_err()
-        .to_string();
+    // Without a secret the tenant header is plain; `signed` asked for needs the secret.
+    let c = Config::load_from(None, None, env(&[("TOOLBRIDGE_TENANT_ID", "t")])).unwrap();
+    assert_eq!(c.effective_tenant_mode(), TenantMode::Plain);
+    let err = Config::load_from(
+        None,
+        None,
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "t"),
+            ("TOOLBRIDGE_TENANT_MODE", "signed"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("TENANT_HEADER_SECRET"), "{err}");
+    // resolve needs no tenant id (it is only the fallback).
+    let c = Config::load_from(None, None, env(&[("TOOLBRIDGE_TENANT_MODE", "resolve")])).unwrap();
+    assert_eq!(c.effective_tenant_mode(), TenantMode::Resolve);
+}
+
+#[test]
+fn generation_tenant_and_backend_modes_parse() {
+    let c = Config::load_from(
+        None,
+        None,
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "t"),
+            ("TOOLBRIDGE_API_GENERATION", "current"),
+            ("TOOLBRIDGE_TENANT_MODE", "plain"),
+            ("TOOLBRIDGE_BACKEND_AUTH", "exchange"),
+            (
+                "TOOLBRIDGE_TOKEN_EXCHANGE_URL",
+                "https://as.example.com/token",
+            ),
+            ("TOOLBRIDGE_TOKEN_EXCHANGE_CLIENT_ID", "gw"),
+            ("TOKEN_EXCHANGE_CLIENT_SECRET", "cs"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.api_generation.fixed(), Some(Generation::Current));
+    assert_eq!(c.effective_tenant_mode(), TenantMode::Plain);
+    assert_eq!(c.backend_auth, BackendAuth::Exchange);
+    assert_eq!(c.token_exchange_client_secret.expose(), "cs");
+    assert!(!format!("{c:?}").contains("\"cs\""));
+    let err = Config::load_from(
+        None,
+        None,
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "t"),
+            (
+                "TOOLBRIDGE_TOKEN_EXCHANGE_URL",
+                "https://as.example.com/token",
+            ),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("TOOLBRIDGE_TOKEN_EXCHANGE_CLIENT_ID"), "{err}");
+    let err = Config::load_from(
+        None,
+        None,
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "t"),
+            ("TOOLBRIDGE_API_GENERATION", "newest"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("TOOLBRIDGE_API_GENERATION"), "{err}");
 }
 
 #[test]

@@ -9,22 +9,37 @@ impl Config {
             var: env_name(key),
             why,
         };
-        if self.tenant_id.trim().is_empty() {
+        let mode = self.effective_tenant_mode();
+        // In resolve mode the tenant id is only the fallback for users the API cannot
+        // place; elsewhere it is the tenant of every request.
+        if self.tenant_id.trim().is_empty() && mode != TenantMode::Resolve {
             return Err(ConfigError::Missing {
                 var: env_name("tenant_id"),
-                why: "the tenant this deployment serves",
+                why: "the tenant this deployment serves (or set TOOLBRIDGE_TENANT_MODE=resolve)",
             });
         }
         if self.tenant_id.chars().any(|c| c.is_control()) {
             return Err(invalid("tenant_id", "contains control characters".into()));
         }
-        if self.tenant_header_secret.is_empty() {
+        if mode == TenantMode::Signed && self.tenant_header_secret.is_empty() {
             return Err(ConfigError::Missing {
                 var: format!(
                     "{} (or TENANT_HEADER_SECRET)",
                     env_name("tenant_header_secret")
                 ),
-                why: "the shared secret that signs the tenant headers",
+                why: "the shared secret that signs the tenant headers (tenant mode `signed`)",
+            });
+        }
+        if self.tenant_cache_seconds == 0 || self.tenant_cache_seconds > 3600 {
+            return Err(invalid(
+                "tenant_cache_seconds",
+                "must be between 1 and 3600".into(),
+            ));
+        }
+        if self.token_exchange_url.is_some() && self.token_exchange_client_id.is_none() {
+            return Err(ConfigError::Missing {
+                var: env_name("token_exchange_client_id"),
+                why: "the gateway's client id at TOOLBRIDGE_TOKEN_EXCHANGE_URL",
             });
         }
         let url = reqwest::Url::parse(&self.go_api_base_url)
@@ -47,7 +62,7 @@ impl Config {
             }
         }
         for (key, secs) in [
-            ("retry_after_max_seconds", self.retry_after_max_seconds),
+            ("retry_budget_seconds", self.retry_budget_seconds),
             ("shutdown_grace_seconds", self.shutdown_grace_seconds),
         ] {
             if !(secs.is_finite() && (0.0..=600.0).contains(&secs)) {
@@ -73,6 +88,7 @@ impl Config {
             ("public_url", &self.public_url),
             ("oidc_issuer", &self.oidc_issuer),
             ("jwks_url", &self.jwks_url),
+            ("token_exchange_url", &self.token_exchange_url),
         ] {
             if let Some(v) = value {
                 let u = reqwest::Url::parse(v).map_err(|e| invalid(key, e.to_string()))?;

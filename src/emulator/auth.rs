@@ -1,244 +1,310 @@
-//! Who is calling: the Bearer JWT (contract section 1) and the tenant headers (section 2).
+//! Who is calling: the Bearer JWT (contract §1, and §7.4 for the current generation) or,
+//! in dev mode, `X-Debug-Sub`.
+//!
+//! Both generations: HS256 with `JWT_HS256_SECRET`, RS256 by `kid` from the JWKS URL;
+//! `exp` and `nbf` enforced when present (no leeway), neither required; `sub` must be a
+//! non-empty string. Then the claim rules differ:
+//! - seed: with an OIDC provider configured (the JWKS URL), **every** token needs the
+//!   issuer and one of the audiences; without one, nothing more is checked.
+//! - current: backend tokens (`token_type` `backend`, or no `token_type` and `iss`
+//!   `toolbridge-api`) are checked for signature and times only; every other token needs the
+//!   issuer when one is configured and one of the audiences when any is.
 
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use serde_json::{Map, Value};
 
-use super::config::EmulatorConfig;
-use crate::upstream::signing::{SIGNATURE, TENANT_ID, TIMESTAMP, verify};
+use super::config::{EmulatorConfig, Generation};
+use super::jwks::Jwks;
+
+/// The issuer the API writes into the backend tokens it issues.
+pub(crate) const BACKEND_ISSUER: &str = "toolbridge-api";
+
+/// What kind of valid token a request carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// A backend token (current generation, §7.4).
+    Backend,
+    /// Any other valid token.
+    User,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Backend => "backend",
+            Self::User => "user",
+        }
+    }
+}
+
+/// Who sent a request, judged once on arrival from its headers (request extension).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Identity {
+    /// The `sub` of a valid token, or (dev mode, no Bearer token) of `X-Debug-Sub`.
+    pub user: Option<Arc<str>>,
+    /// Set when `user` comes from a valid token.
+    pub kind: Option<TokenKind>,
+    /// An `Authorization` header was sent.
+    pub authorization: bool,
+    /// It was `Bearer <something>`.
+    pub bearer: bool,
+}
 
 /// Checks identities for one emulator; built once from the config.
 pub(crate) struct Authenticator {
-    key: DecodingKey,
-    validation: Validation,
-    tenant_id: String,
-    tenant_secret: Option<Vec<u8>>,
-    max_skew_ms: i64,
+    generation: Generation,
+    hs256: Option<DecodingKey>,
+    jwks: Option<Jwks>,
+    issuer: Option<String>,
+    audiences: Vec<String>,
     dev_mode: bool,
 }
 
-#[derive(Deserialize)]
-struct Claims {
-    sub: Option<String>,
-}
-
 impl Authenticator {
-    /// HS256 only, `exp` required and checked without leeway (like the Go API's jwt
-    /// library), `aud` not checked: the API configures no audience for HS256 tokens.
     pub fn new(cfg: &EmulatorConfig) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
-        validation.validate_aud = false;
         Self {
-            key: DecodingKey::from_secret(cfg.jwt_hs256_secret.as_bytes()),
-            validation,
-            tenant_id: cfg.tenant_id.clone(),
-            tenant_secret: cfg
-                .tenant_header_secret
-                .as_ref()
-                .map(|s| s.as_bytes().to_vec()),
-            max_skew_ms: i64::try_from(cfg.max_skew.as_millis()).unwrap_or(i64::MAX),
+            generation: cfg.generation,
+            hs256: (!cfg.jwt_hs256_secret.is_empty())
+                .then(|| DecodingKey::from_secret(cfg.jwt_hs256_secret.as_bytes())),
+            jwks: cfg.jwks_url.clone().map(Jwks::new),
+            issuer: cfg.jwt_issuer.clone(),
+            audiences: cfg.jwt_audiences.clone(),
             dev_mode: cfg.dev_mode,
         }
     }
 
-    /// Whether authenticated routes need the tenant headers.
-    pub fn tenant_required(&self) -> bool {
-        self.tenant_secret.is_some()
-    }
-
-    /// The caller's `sub`: from a valid Bearer token, or (dev mode, no `Authorization`
-    /// header at all) from `X-Debug-Sub`. An `Authorization` header that is present but
-    /// not a valid Bearer token is never overridden by `X-Debug-Sub`.
-    pub fn user(&self, headers: &HeaderMap) -> Option<Arc<str>> {
-        match headers.get(header::AUTHORIZATION) {
-            Some(value) => {
-                let value = std::str::from_utf8(value.as_bytes()).ok()?;
-                let (scheme, token) = value.trim().split_once(' ')?;
-                if !scheme.eq_ignore_ascii_case("bearer") {
-                    return None;
+    /// The caller, from `Authorization: Bearer <token>` (exactly that prefix, as the API
+    /// reads it: another scheme counts as no token) or, in dev mode and only without a
+    /// Bearer token, from `X-Debug-Sub`.
+    pub async fn identify(&self, headers: &HeaderMap) -> Identity {
+        let authorization = headers.get(header::AUTHORIZATION);
+        let token = authorization
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .filter(|t| !t.is_empty());
+        let mut identity = Identity {
+            authorization: authorization.is_some(),
+            bearer: token.is_some(),
+            ..Identity::default()
+        };
+        match token {
+            Some(token) => {
+                let verified = match std::str::from_utf8(token) {
+                    Ok(token) => self.verify(token).await,
+                    Err(_) => None,
+                };
+                if let Some((sub, kind)) = verified {
+                    identity.user = Some(Arc::from(sub));
+                    identity.kind = Some(kind);
                 }
-                let data =
-                    jsonwebtoken::decode::<Claims>(token.trim(), &self.key, &self.validation)
-                        .ok()?;
-                data.claims.sub.filter(|s| !s.is_empty()).map(Arc::from)
             }
             None if self.dev_mode => {
-                let sub = headers.get("x-debug-sub")?.to_str().ok()?.trim();
-                (!sub.is_empty()).then(|| Arc::from(sub))
+                identity.user = headers
+                    .get("x-debug-sub")
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|s| !s.is_empty())
+                    .map(Arc::from);
             }
-            None => None,
+            None => {}
         }
+        identity
     }
 
-    /// All three tenant headers present, the configured tenant, a decimal-millisecond
-    /// timestamp within ±max_skew of `now_ms`, and a signature that verifies (in constant
-    /// time) over the header values exactly as sent. Always `false` when no tenant secret
-    /// is configured: nothing could be verified.
-    pub fn tenant_valid(&self, headers: &HeaderMap, now_ms: i64) -> bool {
-        let Some(secret) = &self.tenant_secret else {
-            return false;
+    /// The token's `sub` and kind when it is valid.
+    async fn verify(&self, token: &str) -> Option<(String, TokenKind)> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        let key = match header.alg {
+            Algorithm::HS256 => Arc::new(self.hs256.clone()?),
+            Algorithm::RS256 => {
+                let kid = header.kid.filter(|k| !k.is_empty())?;
+                self.jwks.as_ref()?.key(&kid).await?
+            }
+            _ => return None,
         };
-        // Header values are read as UTF-8 bytes, not visible ASCII only: a tenant id such
-        // as `tenant-ü` is legal and signed over its UTF-8 form.
-        let text = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-        };
-        let (Some(tenant), Some(ts), Some(sig)) =
-            (text(TENANT_ID), text(TIMESTAMP), text(SIGNATURE))
-        else {
-            return false;
-        };
-        if tenant != self.tenant_id || ts.is_empty() || !ts.bytes().all(|b| b.is_ascii_digit()) {
-            return false;
+        let mut validation = Validation::new(header.alg);
+        validation.required_spec_claims.clear();
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        // Issuer and audience are checked below, by rules the library does not have.
+        validation.validate_aud = false;
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+            .ok()?
+            .claims;
+        let kind = self.claims_allowed(&claims)?;
+        let sub = claims.get("sub")?.as_str().filter(|s| !s.is_empty())?;
+        Some((sub.to_owned(), kind))
+    }
+
+    /// The generation's issuer and audience rules; `None` when they refuse the token.
+    fn claims_allowed(&self, claims: &Map<String, Value>) -> Option<TokenKind> {
+        let text = |k: &str| claims.get(k).and_then(Value::as_str).unwrap_or_default();
+        let backend = self.generation == Generation::Current
+            && (text("token_type") == "backend"
+                || (text("token_type").is_empty() && text("iss") == BACKEND_ISSUER));
+        if backend {
+            return Some(TokenKind::Backend);
         }
-        let Ok(at) = ts.parse::<i64>() else {
-            return false;
-        };
-        if now_ms.abs_diff(at) > self.max_skew_ms.unsigned_abs() {
-            return false;
+        // seed: the Auth0 rules apply only when an OIDC provider is configured.
+        let checked = self.generation == Generation::Current || self.jwks.is_some();
+        if checked {
+            if let Some(issuer) = &self.issuer
+                && text("iss") != issuer
+            {
+                return None;
+            }
+            if !self.audiences.is_empty() && !audience_matches(claims.get("aud"), &self.audiences) {
+                return None;
+            }
         }
-        verify(secret, tenant, ts, sig)
+        Some(TokenKind::User)
     }
 }
 
-/// The API's internal user id for a `sub`: stable, opaque, and never the `sub` itself.
-pub(crate) fn internal_user_id(sub: &str) -> String {
-    let digest = Sha256::digest(sub.as_bytes());
-    format!("u_{}", &hex::encode(digest)[..12])
-}
-
-/// A Go `http.Error` answer: `text/plain`, the message plus a newline, `nosniff`. The
-/// real API writes its 401s (and session 404/403s) this way, so clients must trim.
-pub(crate) fn plain_error(status: StatusCode, message: &'static str) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        format!("{message}\n"),
-    )
-        .into_response()
-}
-
-/// 401 for a missing or bad token.
-pub(crate) fn unauthorized() -> Response {
-    plain_error(StatusCode::UNAUTHORIZED, "unauthorized")
-}
-
-/// 401 for any tenant-header failure, with no detail on which check failed.
-pub(crate) fn bad_tenant() -> Response {
-    plain_error(
-        StatusCode::UNAUTHORIZED,
-        "Unauthorized: invalid tenant headers",
-    )
+/// `aud` (a string or an array of strings) names one of `accepted`.
+fn audience_matches(aud: Option<&Value>, accepted: &[String]) -> bool {
+    let ok = |v: &Value| v.as_str().is_some_and(|a| accepted.iter().any(|x| x == a));
+    match aud {
+        Some(Value::Array(list)) => list.iter().any(ok),
+        Some(single) => ok(single),
+        None => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::emulator::token::{mint_hs256, mint_hs256_with};
-    use crate::upstream::signing::sign;
     use axum::http::HeaderValue;
+    use serde_json::json;
     use std::time::Duration;
 
-    fn auth(dev: bool) -> Authenticator {
-        Authenticator::new(&EmulatorConfig {
-            dev_mode: dev,
-            ..EmulatorConfig::default()
-        })
+    fn auth(cfg: EmulatorConfig) -> Authenticator {
+        Authenticator::new(&cfg)
     }
 
     fn bearer(token: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-        );
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+        h.insert(header::AUTHORIZATION, value);
         h
     }
 
-    #[test]
-    fn tokens() {
-        let a = auth(false);
-        let good = mint_hs256("dev-jwt-secret", "alice", Duration::from_secs(60));
-        assert_eq!(a.user(&bearer(&good)).as_deref(), Some("alice"));
-        let wrong_key = mint_hs256("other", "alice", Duration::from_secs(60));
-        assert_eq!(a.user(&bearer(&wrong_key)), None);
-        let no_exp = mint_hs256_with("dev-jwt-secret", serde_json::json!({"sub": "a"}));
-        assert_eq!(a.user(&bearer(&no_exp)), None);
-        let now = chrono::Utc::now().timestamp();
-        let expired = serde_json::json!({"sub": "a", "exp": now - 5});
-        assert_eq!(
-            a.user(&bearer(&mint_hs256_with("dev-jwt-secret", expired))),
-            None
-        );
-        let no_sub = serde_json::json!({"exp": now + 60});
-        assert_eq!(
-            a.user(&bearer(&mint_hs256_with("dev-jwt-secret", no_sub))),
-            None
-        );
+    async fn sub_of(a: &Authenticator, claims: Value) -> Option<String> {
+        let t = mint_hs256_with("dev-jwt-secret", claims);
+        a.identify(&bearer(&t)).await.user.map(|s| s.to_string())
     }
 
-    #[test]
-    fn debug_sub_only_in_dev_mode_without_authorization() {
+    #[tokio::test]
+    async fn tokens_times_optional_no_leeway() {
+        let a = auth(EmulatorConfig::default());
+        let good = mint_hs256("dev-jwt-secret", "alice", Duration::from_secs(60));
+        let id = a.identify(&bearer(&good)).await;
+        assert_eq!(
+            (id.user.as_deref(), id.kind),
+            (Some("alice"), Some(TokenKind::User))
+        );
+        let wrong_key = mint_hs256("other", "alice", Duration::from_secs(60));
+        assert_eq!(a.identify(&bearer(&wrong_key)).await.user, None);
+        let now = chrono::Utc::now().timestamp();
+        assert_eq!(sub_of(&a, json!({"sub": "a"})).await.as_deref(), Some("a"));
+        assert_eq!(sub_of(&a, json!({"sub": "a", "exp": now - 5})).await, None);
+        assert_eq!(sub_of(&a, json!({"sub": "a", "nbf": now + 30})).await, None);
+        assert_eq!(sub_of(&a, json!({"exp": now + 60})).await, None);
+        assert_eq!(sub_of(&a, json!({"sub": 7})).await, None);
+        // Exactly `Bearer `: another scheme, or another case, is no token.
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("bearer {good}")).unwrap(),
+        );
+        let id = a.identify(&h).await;
+        assert_eq!((id.user, id.authorization, id.bearer), (None, true, false));
+    }
+
+    #[tokio::test]
+    async fn debug_sub_only_in_dev_mode_without_a_bearer_token() {
         let mut h = HeaderMap::new();
         h.insert("x-debug-sub", HeaderValue::from_static("bob"));
-        assert_eq!(auth(false).user(&h), None);
-        assert_eq!(auth(true).user(&h).as_deref(), Some("bob"));
+        let dev = auth(EmulatorConfig {
+            dev_mode: true,
+            ..EmulatorConfig::default()
+        });
+        assert_eq!(
+            auth(EmulatorConfig::default()).identify(&h).await.user,
+            None
+        );
+        let id = dev.identify(&h).await;
+        assert_eq!((id.user.as_deref(), id.kind), (Some("bob"), None));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic YTpi"),
+        );
+        assert_eq!(dev.identify(&h).await.user.as_deref(), Some("bob"));
         h.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer junk"),
         );
-        assert_eq!(auth(true).user(&h), None);
+        assert_eq!(dev.identify(&h).await.user, None);
     }
 
-    #[test]
-    fn tenant_checks() {
-        let a = auth(false);
-        let now = 1_763_553_600_000_i64;
-        let headers = |tenant: &str, ts: i64, secret: &str| {
-            let mut h = HeaderMap::new();
-            let ts = ts.to_string();
-            h.insert(TENANT_ID, HeaderValue::from_str(tenant).unwrap());
-            h.insert(TIMESTAMP, HeaderValue::from_str(&ts).unwrap());
-            let sig = sign(secret.as_bytes(), tenant, &ts);
-            h.insert(SIGNATURE, HeaderValue::from_str(&sig).unwrap());
-            h
-        };
-        assert!(a.tenant_valid(&headers("dev-tenant", now, "dev-tenant-secret"), now));
-        assert!(a.tenant_valid(
-            &headers("dev-tenant", now - 300_000, "dev-tenant-secret"),
-            now
-        ));
-        assert!(!a.tenant_valid(
-            &headers("dev-tenant", now - 300_001, "dev-tenant-secret"),
-            now
-        ));
-        assert!(!a.tenant_valid(
-            &headers("dev-tenant", now + 300_001, "dev-tenant-secret"),
-            now
-        ));
-        assert!(!a.tenant_valid(&headers("other", now, "dev-tenant-secret"), now));
-        assert!(!a.tenant_valid(&headers("dev-tenant", now, "wrong"), now));
-        let mut missing = headers("dev-tenant", now, "dev-tenant-secret");
-        missing.remove(SIGNATURE);
-        assert!(!a.tenant_valid(&missing, now));
+    #[tokio::test]
+    async fn current_claim_rules() {
+        let a = auth(EmulatorConfig {
+            jwt_issuer: Some("https://idp/".into()),
+            jwt_audiences: vec!["api".into(), "mcp".into()],
+            ..EmulatorConfig::current()
+        });
+        let ok = json!({"sub": "u", "iss": "https://idp/", "aud": ["x", "mcp"]});
+        assert_eq!(sub_of(&a, ok).await.as_deref(), Some("u"));
+        assert_eq!(
+            sub_of(&a, json!({"sub": "u", "iss": "https://idp/"})).await,
+            None
+        );
+        assert_eq!(
+            sub_of(&a, json!({"sub": "u", "iss": "other", "aud": "api"})).await,
+            None
+        );
+        // Backend tokens skip issuer and audience, whichever way they say so.
+        let backend =
+            json!({"sub": "u", "iss": "toolbridge-api", "aud": "x", "token_type": "backend"});
+        let t = mint_hs256_with("dev-jwt-secret", backend);
+        assert_eq!(a.identify(&bearer(&t)).await.kind, Some(TokenKind::Backend));
+        assert!(
+            sub_of(&a, json!({"sub": "u", "iss": "toolbridge-api"}))
+                .await
+                .is_some()
+        );
+        assert!(
+            sub_of(&a, json!({"sub": "u", "token_type": "backend"}))
+                .await
+                .is_some()
+        );
+        let other_type = json!({"sub": "u", "iss": "toolbridge-api", "token_type": "x"});
+        assert_eq!(sub_of(&a, other_type).await, None);
     }
 
-    #[test]
-    fn internal_ids_are_stable_and_opaque() {
-        let id = internal_user_id("alice");
-        assert_eq!(id.len(), 14);
-        assert!(id.starts_with("u_"));
-        assert_eq!(id, internal_user_id("alice"));
-        assert_ne!(id, internal_user_id("bob"));
+    #[tokio::test]
+    async fn seed_checks_issuer_and_audience_only_with_an_oidc_provider() {
+        let plain = auth(EmulatorConfig {
+            jwt_issuer: Some("https://tenant.auth0.com/".into()),
+            jwt_audiences: vec!["api".into()],
+            ..EmulatorConfig::default()
+        });
+        assert!(sub_of(&plain, json!({"sub": "u"})).await.is_some());
+        let auth0 = auth(EmulatorConfig {
+            jwt_issuer: Some("https://tenant.auth0.com/".into()),
+            jwt_audiences: vec!["api".into()],
+            jwks_url: Some("http://127.0.0.1:9/jwks.json".into()),
+            ..EmulatorConfig::default()
+        });
+        assert_eq!(sub_of(&auth0, json!({"sub": "u"})).await, None);
+        let named = json!({"sub": "u", "iss": "https://tenant.auth0.com/", "aud": "api"});
+        assert!(sub_of(&auth0, named).await.is_some());
+        // No backend tokens in seed: toolbridge-api's own claims are just claims.
+        let backend = json!({"sub": "u", "token_type": "backend"});
+        assert_eq!(sub_of(&auth0, backend).await, None);
     }
 }

@@ -1,151 +1,160 @@
-//! The entity routes of contract section 4, built from the entity table: eight routes per
-//! row of [`ENTITIES`], one handler per verb shared by all entities.
+//! The entity routes of contract sections 4 and 7.6, built from the entity table: eight
+//! routes per row the generation has, one handler per verb shared by all entities.
 //!
-//! Check order inside a handler: uid (`400 invalid UID`), body (`400 invalid JSON`), action
-//! (`400 invalid action`), then the store: `404`, `410` for a deleted item, `412` for a
-//! failed `If-Match`, `500` for a broken link, else the change.
+//! Check order (contract §4): path uid (`400 invalid UID`), lookup (`404`, `410`), then for
+//! `PUT`/`PATCH` the body (`400 invalid JSON`), `If-Match` (`412`) and links (`500`).
+//! `process` reads its body before the lookup and checks the action after it, except for
+//! the entities whose row says lookup first (task lists). `archive` never reads its body.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, Path, Query};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
-use axum::routing::{get, post};
-use bytes::Bytes;
+use axum::routing::{MethodRouter, get, post};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::Shared;
-use super::error::{ApiError, json_bytes};
-use super::gate::Caller;
-use super::item::{DeletedJson, ItemJson, PageJson, SERVER_FIELDS, client_fields};
-use super::kinds::{ENTITIES, EntityKind};
+use super::caller::Caller;
+use super::error::{ApiError, RawBody, body_bytes, empty_500, gone, json_bytes};
+use super::item::{ItemJson, PageJson, Shape};
+use super::kinds::{self, EntityKind, Process};
+use super::shared::Shared;
 use super::store::StoreError;
-use super::wire::{IfMatch, decode_cursor, encode_cursor, parse_limit};
+use super::wire::{
+    decode_cursor, encode_cursor, first_json_value, if_match, object_field, parse_limit,
+    string_field, struct_body, version_mismatch,
+};
 
-type Body = Result<Bytes, BytesRejection>;
+type Routes = Vec<(String, MethodRouter<Arc<Shared>>)>;
 
-/// Adds the routes of every entity.
-pub(crate) fn routes(mut router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
-    for kind in ENTITIES.iter() {
+/// The routes of every entity `generation` has: `(path, methods)`, ungated (the caller
+/// adds the entity gate to each).
+pub(crate) fn routes(generation: super::config::Generation) -> Routes {
+    let mut routes = Routes::new();
+    for kind in kinds::of(generation) {
         let base = format!("/v1/{}", kind.segment);
-        router =
-            router
-                .route(
-                    &base,
-                    get(
-                        move |Extension(c): Extension<Caller>, uri: Uri| async move {
-                            answer(&c, list(kind, &c, &uri))
-                        },
-                    )
-                    .post(
-                        move |Extension(c): Extension<Caller>, body: Body| async move {
-                            answer(&c, create(kind, &c, body))
-                        },
-                    ),
-                )
-                .route(
-                    &format!("{base}/{{uid}}"),
-                    get(
-                        move |Extension(c): Extension<Caller>,
-                              Path(uid): Path<String>,
-                              uri: Uri| async move {
-                            answer(&c, get_one(kind, &c, &uid, &uri))
-                        },
-                    )
-                    .put(
-                        move |Extension(c): Extension<Caller>,
-                              Path(uid): Path<String>,
-                              headers: HeaderMap,
-                              body: Body| async move {
-                            answer(&c, replace(kind, &c, &uid, &headers, body))
-                        },
-                    )
-                    .patch(
-                        move |Extension(c): Extension<Caller>,
-                              Path(uid): Path<String>,
-                              body: Body| async move {
-                            answer(&c, patch(kind, &c, &uid, body))
-                        },
-                    )
-                    .delete(
-                        move |Extension(c): Extension<Caller>, Path(uid): Path<String>| async move {
-                            answer(&c, delete(kind, &c, &uid))
-                        },
-                    ),
-                )
-                .route(
-                    &format!("{base}/{{uid}}/archive"),
-                    post(
-                        move |Extension(c): Extension<Caller>,
-                              Path(uid): Path<String>,
-                              body: Body| async move {
-                            answer(&c, archive(kind, &c, &uid, body))
-                        },
-                    ),
-                )
-                .route(
-                    &format!("{base}/{{uid}}/process"),
-                    post(
-                        move |Extension(c): Extension<Caller>,
-                              Path(uid): Path<String>,
-                              body: Body| async move {
-                            answer(&c, process(kind, &c, &uid, body))
-                        },
-                    ),
-                );
+        let collection = get(
+            move |Extension(c): Extension<Caller>, uri: Uri| async move {
+                answer(&c, list(kind, &c, &uri))
+            },
+        )
+        .post(
+            move |Extension(c): Extension<Caller>, body: RawBody| async move {
+                answer(&c, create(kind, &c, body))
+            },
+        );
+        let one = get(
+            move |Extension(c): Extension<Caller>, Path(uid): Path<String>, uri: Uri| async move {
+                answer(&c, get_one(kind, &c, &uid, &uri))
+            },
+        )
+        .put(
+            move |Extension(c): Extension<Caller>,
+                  Path(uid): Path<String>,
+                  headers: HeaderMap,
+                  body: RawBody| async move {
+                answer(&c, write(kind, &c, &uid, &headers, body, Write::Replace))
+            },
+        )
+        .patch(
+            move |Extension(c): Extension<Caller>,
+                  Path(uid): Path<String>,
+                  headers: HeaderMap,
+                  body: RawBody| async move {
+                answer(&c, write(kind, &c, &uid, &headers, body, Write::Merge))
+            },
+        )
+        .delete(
+            move |Extension(c): Extension<Caller>, Path(uid): Path<String>| async move {
+                answer(&c, delete(kind, &c, &uid))
+            },
+        );
+        let archive = post(
+            move |Extension(c): Extension<Caller>, Path(uid): Path<String>| async move {
+                answer(&c, archive(kind, &c, &uid))
+            },
+        );
+        let process = post(
+            move |Extension(c): Extension<Caller>, Path(uid): Path<String>, body: RawBody| async move {
+                answer(&c, process(kind, &c, &uid, body))
+            },
+        );
+        routes.push((format!("{base}/{{uid}}/archive"), archive));
+        routes.push((format!("{base}/{{uid}}/process"), process));
+        routes.push((format!("{base}/{{uid}}"), one));
+        routes.push((base, collection));
     }
-    router
+    routes
 }
 
-type Answer = Result<Response, ApiError>;
+/// Why a handler did not succeed: a JSON error (it gets the correlation id) or an answer
+/// of its own shape (`410`, the empty `500`).
+enum Fail {
+    Api(ApiError),
+    Ready(Response),
+}
 
-/// Turns a handler result into the response, errors carrying the correlation id.
+impl From<ApiError> for Fail {
+    fn from(e: ApiError) -> Self {
+        Fail::Api(e)
+    }
+}
+
+type Answer = Result<Response, Fail>;
+
 fn answer(c: &Caller, result: Answer) -> Response {
-    result.unwrap_or_else(|e| e.respond(&c.cid))
+    match result {
+        Ok(r) | Err(Fail::Ready(r)) => r,
+        Err(Fail::Api(e)) => e.respond(&c.cid),
+    }
 }
 
-fn bad_request(msg: impl Into<Cow<'static, str>>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, msg)
+fn bad_request(msg: impl Into<std::borrow::Cow<'static, str>>) -> Fail {
+    Fail::Api(ApiError::new(StatusCode::BAD_REQUEST, msg))
 }
 
-fn parse_uid(raw: &str) -> Result<Uuid, ApiError> {
+fn parse_uid(raw: &str) -> Result<Uuid, Fail> {
     Uuid::parse_str(raw).map_err(|_| bad_request("invalid UID"))
 }
 
-/// The body as a JSON object. An over-long body is `413`; anything not a JSON object
-/// (including an empty body) is `400 invalid JSON`.
-fn object(body: Body) -> Result<Map<String, Value>, ApiError> {
-    let bytes = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
-        }
-        _ => bad_request("invalid JSON"),
-    })?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
+/// A body decoded into Go's `map[string]any`: an object, or `null` (a nil map).
+enum Body {
+    Object(Map<String, Value>),
+    Null,
+}
+
+/// Anything but a JSON object or `null` (an empty body included) is `400 invalid JSON`.
+fn object(body: RawBody) -> Result<Body, Fail> {
+    let bytes = body_bytes(body, "invalid JSON")?;
+    match first_json_value(&bytes) {
+        Some(Value::Object(map)) => Ok(Body::Object(map)),
+        Some(Value::Null) => Ok(Body::Null),
         _ => Err(bad_request("invalid JSON")),
     }
 }
 
 /// Maps a store refusal to the contract's status and message; `verb` names the operation
 /// in `500 failed to <verb> <entity>`.
-fn refuse(kind: &EntityKind, verb: &str, e: StoreError) -> ApiError {
+fn refuse(kind: &EntityKind, verb: &str, e: StoreError) -> Fail {
     let name = kind.name;
     match e {
-        StoreError::NotFound => ApiError::new(StatusCode::NOT_FOUND, format!("{name} not found")),
-        StoreError::Deleted(at) => {
-            ApiError::new(StatusCode::GONE, format!("{name} deleted")).with("deletedAt", at)
+        StoreError::NotFound => Fail::Api(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("{name} not found"),
+        )),
+        StoreError::Deleted(at) if verb == "delete" => {
+            Fail::Ready(gone(format!("{name} already deleted"), at))
         }
-        StoreError::Exists => ApiError::new(StatusCode::CONFLICT, format!("{name} already exists")),
-        StoreError::VersionMismatch(msg) => ApiError::new(StatusCode::PRECONDITION_FAILED, msg),
-        StoreError::LinkBroken => ApiError::new(
+        StoreError::Deleted(at) => Fail::Ready(gone(format!("{name} deleted"), at)),
+        StoreError::VersionMismatch { expected, actual } => Fail::Api(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            version_mismatch(expected, actual),
+        )),
+        StoreError::LinkBroken => Fail::Api(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("failed to {verb} {name}"),
-        ),
+        )),
     }
 }
 
@@ -157,164 +166,190 @@ fn ok_json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
     )
 }
 
-/// The first value of each list parameter, like Go's `Query().Get`.
-#[derive(Default)]
-struct ListParams {
-    limit: Option<String>,
-    cursor: Option<String>,
-    include_deleted: bool,
+/// The first value of each list parameter, like Go's `Query().Get`; a malformed query
+/// string is treated as empty.
+fn query(uri: &Uri, key: &str) -> Option<String> {
+    let pairs = Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|Query(p)| p)
+        .unwrap_or_default();
+    pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
-impl ListParams {
-    /// Parses the query leniently: a malformed query string is treated as empty.
-    fn from_uri(uri: &Uri) -> Self {
-        let pairs = Query::<Vec<(String, String)>>::try_from_uri(uri)
-            .map(|Query(p)| p)
-            .unwrap_or_default();
-        let first = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        Self {
-            limit: first("limit"),
-            cursor: first("cursor"),
-            // Only the literal `true` counts, as in the API.
-            include_deleted: first("includeDeleted").as_deref() == Some("true"),
-        }
-    }
+/// Only the literal `true` counts, as in the API.
+fn include_deleted(uri: &Uri) -> bool {
+    query(uri, "includeDeleted").as_deref() == Some("true")
 }
 
 /// `GET /v1/E`: oldest change first, strictly after the cursor; `nextCursor` points after
 /// the last item returned and is absent when the page is empty.
-fn list(kind: &EntityKind, c: &Caller, uri: &Uri) -> Answer {
-    let params = ListParams::from_uri(uri);
-    let limit = parse_limit(params.limit.as_deref());
-    let after = params.cursor.as_deref().and_then(decode_cursor);
+fn list(kind: &'static EntityKind, c: &Caller, uri: &Uri) -> Answer {
+    let limit = parse_limit(query(uri, "limit").as_deref());
+    let after = query(uri, "cursor").as_deref().and_then(decode_cursor);
     let data = c.user.lock();
-    let items = data.list(kind, after, limit, params.include_deleted);
+    let items = data.list(kind, after, limit, include_deleted(uri));
     let next_cursor = items.last().map(|i| encode_cursor(i.updated_ms, &i.uid));
-    Ok(ok_json(StatusCode::OK, &PageJson { items, next_cursor }))
+    let shape = Shape::of(kind, c.generation);
+    Ok(ok_json(
+        StatusCode::OK,
+        &PageJson {
+            items,
+            next_cursor,
+            shape,
+        },
+    ))
 }
 
-/// `POST /v1/E`: `201`; the uid comes from the body's `uid` when present (it must be a
-/// UUID), otherwise the server makes one.
-fn create(kind: &EntityKind, c: &Caller, body: Body) -> Answer {
-    let body = object(body)?;
-    let uid = match body.get("uid") {
-        None | Some(Value::Null) => Uuid::new_v4(),
-        Some(Value::String(s)) => parse_uid(s)?,
-        Some(_) => return Err(bad_request("invalid UID")),
+/// `POST /v1/E`: `201`. The body's `uid` is used if it is a UUID string, else the server
+/// makes one; an existing uid (live or deleted) is upserted. A `null` body is `500`, empty.
+fn create(kind: &'static EntityKind, c: &Caller, body: RawBody) -> Answer {
+    let Body::Object(body) = object(body)? else {
+        return Err(Fail::Ready(empty_500()));
     };
+    let uid = body
+        .get("uid")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .unwrap_or_else(Uuid::new_v4);
+    let shape = Shape::of(kind, c.generation);
     let mut data = c.user.lock();
-    match data.create(kind, uid, client_fields(body)) {
-        Ok(item) => Ok(ok_json(StatusCode::CREATED, &ItemJson(item))),
+    match data.upsert(kind, uid, shape.client_fields(body)) {
+        Ok(item) => Ok(ok_json(StatusCode::CREATED, &ItemJson(item, shape))),
         Err(e) => Err(refuse(kind, "create", e)),
     }
 }
 
 /// `GET /v1/E/{uid}`: a deleted item is `410` unless `includeDeleted=true`.
-fn get_one(kind: &EntityKind, c: &Caller, raw_uid: &str, uri: &Uri) -> Answer {
+fn get_one(kind: &'static EntityKind, c: &Caller, raw_uid: &str, uri: &Uri) -> Answer {
     let uid = parse_uid(raw_uid)?;
-    let include_deleted = ListParams::from_uri(uri).include_deleted;
     let data = c.user.lock();
-    match data.get(kind, &uid) {
-        None => Err(refuse(kind, "get", StoreError::NotFound)),
-        Some(item) => match &item.deleted_at {
-            Some(at) if !include_deleted => {
-                Err(refuse(kind, "get", StoreError::Deleted(at.clone())))
-            }
-            _ => Ok(ok_json(StatusCode::OK, &ItemJson(item))),
-        },
+    let item = match data.get(kind, &uid) {
+        None => return Err(refuse(kind, "get", StoreError::NotFound)),
+        Some(item) => item,
+    };
+    match &item.deleted_at {
+        Some(at) if !include_deleted(uri) => {
+            Err(refuse(kind, "get", StoreError::Deleted(at.clone())))
+        }
+        _ => Ok(ok_json(
+            StatusCode::OK,
+            &ItemJson(item, Shape::of(kind, c.generation)),
+        )),
     }
 }
 
-/// Runs one change of a live item and answers with the item.
-fn change(
-    kind: &EntityKind,
+/// `PUT` or `PATCH`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// Replace the payload (the path uid wins over a body `uid`; link fields must be in it).
+    Replace,
+    /// Shallow-merge the body's keys (server keys ignored); a `null` body changes nothing
+    /// but still writes a new version.
+    Merge,
+}
+
+/// `PUT` and `PATCH /v1/E/{uid}`, honouring an optional `If-Match`.
+fn write(
+    kind: &'static EntityKind,
     c: &Caller,
-    uid: Uuid,
-    verb: &str,
-    if_match: Option<&IfMatch>,
-    edit: impl FnOnce(&mut Map<String, Value>),
+    raw_uid: &str,
+    headers: &HeaderMap,
+    body: RawBody,
+    how: Write,
 ) -> Answer {
+    let uid = parse_uid(raw_uid)?;
+    // Read before taking the lock, reported only after the lookup (the API's order).
+    let body = object(body);
+    let expected = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| if_match(v.as_bytes()));
+    let verb = match how {
+        Write::Replace => "update",
+        Write::Merge => "patch",
+    };
+    let shape = Shape::of(kind, c.generation);
     let mut data = c.user.lock();
-    match data.change(kind, &uid, if_match, edit) {
-        Ok(item) => Ok(ok_json(StatusCode::OK, &ItemJson(item))),
+    data.live(kind, &uid).map_err(|e| refuse(kind, verb, e))?;
+    let fields = match (body?, how) {
+        (Body::Object(map), _) => shape.client_fields(map),
+        (Body::Null, Write::Replace) => return Err(Fail::Ready(empty_500())),
+        (Body::Null, Write::Merge) => Map::new(),
+    };
+    let edit = |p: &mut Map<String, Value>| match how {
+        Write::Replace => *p = fields,
+        Write::Merge => p.extend(fields),
+    };
+    match data.change(kind, &uid, expected, edit) {
+        Ok(item) => Ok(ok_json(StatusCode::OK, &ItemJson(item, shape))),
         Err(e) => Err(refuse(kind, verb, e)),
     }
 }
 
-/// `PUT /v1/E/{uid}`: replaces the whole payload (so link fields must be in the body),
-/// honouring an optional `If-Match` (quoted or not, `W/` tolerated, `*` matches anything).
-fn replace(
-    kind: &EntityKind,
-    c: &Caller,
-    raw_uid: &str,
-    headers: &HeaderMap,
-    body: Body,
-) -> Answer {
+/// `DELETE /v1/E/{uid}`: soft delete (and the entity's cascade); seed answers the
+/// four-field summary, current the full item. No link check.
+fn delete(kind: &'static EntityKind, c: &Caller, raw_uid: &str) -> Answer {
     let uid = parse_uid(raw_uid)?;
-    let body = client_fields(object(body)?);
-    let if_match = headers
-        .get(header::IF_MATCH)
-        .map(|v| IfMatch::parse(&String::from_utf8_lossy(v.as_bytes())));
-    change(kind, c, uid, "update", if_match.as_ref(), |p| *p = body)
-}
-
-/// `PATCH /v1/E/{uid}`: shallow merge; the server-owned keys of the body are ignored.
-fn patch(kind: &EntityKind, c: &Caller, raw_uid: &str, body: Body) -> Answer {
-    let uid = parse_uid(raw_uid)?;
-    let body = object(body)?;
-    change(kind, c, uid, "patch", None, |p| {
-        for (k, v) in body {
-            if !SERVER_FIELDS.contains(&k.as_str()) {
-                p.insert(k, v);
-            }
-        }
-    })
-}
-
-/// `DELETE /v1/E/{uid}`: soft delete, answered with `{"uid","version","updatedAt","deletedAt"}`.
-fn delete(kind: &EntityKind, c: &Caller, raw_uid: &str) -> Answer {
-    let uid = parse_uid(raw_uid)?;
+    let shape = Shape::of(kind, c.generation);
     let mut data = c.user.lock();
     match data.delete(kind, &uid) {
-        Ok(item) => Ok(ok_json(StatusCode::OK, &DeletedJson(item))),
+        Ok(item) => Ok(ok_json(StatusCode::OK, &shape.deleted(item))),
         Err(e) => Err(refuse(kind, "delete", e)),
     }
 }
 
-/// `POST /v1/E/{uid}/archive`: writes the entity's archive field. The contract's body is
-/// `{}`; an empty body is accepted too (the API never reads it), anything else that is not
-/// a JSON object is `400 invalid JSON`.
-fn archive(kind: &EntityKind, c: &Caller, raw_uid: &str, body: Body) -> Answer {
+/// `POST /v1/E/{uid}/archive`: writes the entity's archive fields; the body is never read.
+fn archive(kind: &'static EntityKind, c: &Caller, raw_uid: &str) -> Answer {
     let uid = parse_uid(raw_uid)?;
-    if !matches!(&body, Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace)) {
-        object(body)?;
+    let generation = c.generation;
+    let mut data = c.user.lock();
+    let edit = |p: &mut Map<String, Value>| kinds::apply(kind.archive, generation, p);
+    match data.change(kind, &uid, None, edit) {
+        Ok(item) => Ok(ok_json(
+            StatusCode::OK,
+            &ItemJson(item, Shape::of(kind, generation)),
+        )),
+        Err(e) => Err(refuse(kind, "archive", e)),
     }
-    let set = kind.archive;
-    change(kind, c, uid, "archive", None, |p| {
-        p.insert(set.field.to_owned(), set.value.to_json());
-    })
 }
 
-/// `POST /v1/E/{uid}/process` with `{"action", "metadata"?}`: applies the action's field
-/// write from the entity table. `metadata` must be an object (or absent/null) and is
-/// otherwise ignored: no action of the contract reads it.
-fn process(kind: &EntityKind, c: &Caller, raw_uid: &str, body: Body) -> Answer {
+/// The `action` of a process body decoded into Go's `{Action string; Metadata map}`:
+/// anything else than that shape is `400 invalid JSON`. `metadata` is otherwise unused.
+fn action_of(body: RawBody) -> Result<String, Fail> {
+    let bytes = body_bytes(body, "invalid JSON")?;
+    let fields = struct_body(&bytes).map_err(|()| bad_request("invalid JSON"))?;
+    object_field(&fields, "metadata").map_err(|()| bad_request("invalid JSON"))?;
+    string_field(&fields, "action").map_err(|()| bad_request("invalid JSON"))
+}
+
+/// A process body: read (the action named), or still unread (lookup-first entities).
+enum Requested {
+    Named(String),
+    Unread(RawBody),
+}
+
+/// `POST /v1/E/{uid}/process` with `{"action", "metadata"?}`: the action's field writes.
+fn process(kind: &'static EntityKind, c: &Caller, raw_uid: &str, body: RawBody) -> Answer {
     let uid = parse_uid(raw_uid)?;
-    let body = object(body)?;
-    let action = match body.get("action") {
-        Some(Value::String(name)) => kind.action(name).ok_or_else(|| name.clone()),
-        Some(other) => Err(other.to_string()),
-        None => Err(String::new()),
+    let requested = match kind.process {
+        Process::BodyFirst => Requested::Named(action_of(body)?),
+        Process::LookupFirst => Requested::Unread(body),
     };
-    let action = action.map_err(|name| bad_request(format!("invalid action: {name}")))?;
-    if !matches!(
-        body.get("metadata"),
-        None | Some(Value::Null | Value::Object(_))
-    ) {
-        return Err(bad_request("invalid JSON"));
+    let mut data = c.user.lock();
+    data.live(kind, &uid)
+        .map_err(|e| refuse(kind, "process", e))?;
+    let name = match requested {
+        Requested::Named(name) => name,
+        Requested::Unread(body) => action_of(body)?,
+    };
+    let action = kind
+        .action(&name)
+        .ok_or_else(|| bad_request(kind.bad_action(&name)))?;
+    let generation = c.generation;
+    let edit = |p: &mut Map<String, Value>| kinds::apply(action.sets, generation, p);
+    match data.change(kind, &uid, None, edit) {
+        Ok(item) => Ok(ok_json(
+            StatusCode::OK,
+            &ItemJson(item, Shape::of(kind, generation)),
+        )),
+        Err(e) => Err(refuse(kind, "process", e)),
     }
-    let set = action.set;
-    change(kind, c, uid, "process", None, |p| {
-        p.insert(set.field.to_owned(), set.value.to_json());
-    })
 }

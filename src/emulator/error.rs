@@ -1,42 +1,61 @@
-//! JSON answers: error bodies carrying the correlation id, and serialized success bodies.
+//! Every answer that is not a success body: JSON errors carrying the correlation id, Go's
+//! plain-text `http.Error` answers, and the canned `401`/`403`/`410`/`428`/`409`/`429` of the
+//! contract. Gates, faults and handlers all answer through here, so none of them imports
+//! another to borrow its answers.
 
 use std::borrow::Cow;
 
 use axum::body::Body;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-/// The request's correlation id: the client's `X-Correlation-ID` or one made up for it.
+use super::ratelimit::Verdict;
+
+/// The response header and request header carrying the correlation id.
+pub(crate) const CORRELATION: &str = "x-correlation-id";
+/// The request and response header of the epoch.
+pub(crate) const EPOCH: &str = "x-sync-epoch";
+
+/// The request's correlation id: the client's `X-Correlation-ID` or one made up for it,
+/// plus the header exactly as sent (the `409` answer echoes that one, blank if none).
 /// Travels in request extensions so every JSON error body can carry it.
 #[derive(Clone, Debug)]
-pub(crate) struct Cid(pub HeaderValue);
+pub(crate) struct Cid {
+    pub value: HeaderValue,
+    pub sent: String,
+}
 
 impl Cid {
     /// Takes the client's id when it is usable text, else makes a fresh UUID.
     pub fn from_request(value: Option<&HeaderValue>) -> Self {
-        match value {
-            Some(v) if !v.is_empty() && v.len() <= 256 && v.to_str().is_ok() => Self(v.clone()),
+        let sent = value.map_or_else(String::new, |v| {
+            String::from_utf8_lossy(v.as_bytes()).into_owned()
+        });
+        let value = match value {
+            Some(v) if !v.is_empty() && v.len() <= 256 && v.to_str().is_ok() => v.clone(),
             _ => {
                 let id = uuid::Uuid::new_v4().hyphenated().to_string();
-                Self(HeaderValue::from_str(&id).expect("a UUID is a valid header value"))
+                HeaderValue::from_str(&id).expect("a UUID is a valid header value")
             }
-        }
+        };
+        Self { value, sent }
     }
 
     /// The id as text (checked to be visible ASCII on construction).
     pub fn as_str(&self) -> &str {
-        self.0.to_str().unwrap_or_default()
+        self.value.to_str().unwrap_or_default()
     }
 }
 
-/// A JSON error: `{"error": message, <extra>, "correlation_id": ...}`.
+/// A JSON error: `{"error": message, "correlation_id": ...}`.
 #[derive(Debug)]
 pub(crate) struct ApiError {
     pub status: StatusCode,
     pub message: Cow<'static, str>,
-    pub extra: Option<(&'static str, Value)>,
 }
 
 impl ApiError {
@@ -45,23 +64,13 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
-            extra: None,
         }
-    }
-
-    /// Adds one more field to the body (`epoch`, `deletedAt`).
-    pub fn with(mut self, key: &'static str, value: impl Into<Value>) -> Self {
-        self.extra = Some((key, value.into()));
-        self
     }
 
     /// The response, with the correlation id in the body.
     pub fn respond(self, cid: &Cid) -> Response {
-        let mut body = Map::with_capacity(3);
+        let mut body = Map::with_capacity(2);
         body.insert("error".into(), Value::String(self.message.into_owned()));
-        if let Some((k, v)) = self.extra {
-            body.insert(k.into(), v);
-        }
         body.insert(
             "correlation_id".into(),
             Value::String(cid.as_str().to_owned()),
@@ -88,6 +97,120 @@ pub(crate) fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
     response
 }
 
+/// A request body as handlers extract it.
+pub(crate) type RawBody = Result<Bytes, BytesRejection>;
+
+/// The body's bytes; a body over the size limit is `413 request body too large`, any other
+/// failure to read it `400` with `invalid`.
+pub(crate) fn body_bytes(body: RawBody, invalid: &'static str) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+        }
+        _ => ApiError::new(StatusCode::BAD_REQUEST, invalid),
+    })
+}
+
+/// A Go `http.Error` answer: `text/plain`, the message plus a newline, `nosniff`. The
+/// real API writes its 401s (and session 404/403s) this way, so clients must trim.
+pub(crate) fn plain_error(status: StatusCode, message: &'static str) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        format!("{message}\n"),
+    )
+        .into_response()
+}
+
+/// 401 for a missing or bad token.
+pub(crate) fn unauthorized() -> Response {
+    plain_error(StatusCode::UNAUTHORIZED, "unauthorized")
+}
+
+/// seed: 401 for any tenant-header failure, with no detail on which check failed.
+pub(crate) fn bad_tenant_headers() -> Response {
+    plain_error(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized: invalid tenant headers",
+    )
+}
+
+/// current: 401 for a missing or empty `X-TB-Tenant-ID`.
+pub(crate) fn missing_tenant() -> Response {
+    plain_error(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized: missing tenant header",
+    )
+}
+
+/// current: 403 for a tenant the user may not use.
+pub(crate) fn tenant_refused() -> Response {
+    plain_error(
+        StatusCode::FORBIDDEN,
+        "Unauthorized: not authorized for requested tenant",
+    )
+}
+
+/// 410 `{"error": message, "deletedAt": at}`: the one JSON error without a correlation id.
+pub(crate) fn gone(message: String, deleted_at: String) -> Response {
+    json(
+        StatusCode::GONE,
+        &json!({"error": message, "deletedAt": deleted_at}),
+    )
+}
+
+/// 500 with an empty body: what the API's panic recovery sends (a JSON `null` body on
+/// `POST` or `PUT`).
+pub(crate) fn empty_500() -> Response {
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// 428: no `X-Sync-Session` header.
+pub(crate) fn session_missing(cid: &Cid) -> Response {
+    let msg =
+        "X-Sync-Session header required. Please call POST /v1/sync/sessions to begin a session.";
+    ApiError::new(StatusCode::PRECONDITION_REQUIRED, msg).respond(cid)
+}
+
+/// 428: the session is unknown, ended or expired.
+pub(crate) fn session_unknown(cid: &Cid) -> Response {
+    let msg = "Invalid or expired sync session. Please call POST /v1/sync/sessions to begin a new session.";
+    ApiError::new(StatusCode::PRECONDITION_REQUIRED, msg).respond(cid)
+}
+
+/// 403: a live session of another user.
+pub(crate) fn session_foreign(cid: &Cid) -> Response {
+    let msg = "Session does not belong to authenticated user.";
+    ApiError::new(StatusCode::FORBIDDEN, msg).respond(cid)
+}
+
+/// 409 `epoch_mismatch` with the current epoch in the body and in `X-Sync-Epoch`. Its
+/// `correlation_id` (body and response header) is the request's own `X-Correlation-ID`,
+/// blank when none was sent: the API writes this answer before its correlation fallback.
+pub(crate) fn epoch_mismatch(cid: &Cid, epoch: i64) -> Response {
+    let body = json!({"error": "epoch_mismatch", "epoch": epoch, "correlation_id": cid.sent});
+    let mut response = json(StatusCode::CONFLICT, &body);
+    let headers = response.headers_mut();
+    headers.insert(EPOCH, HeaderValue::from(epoch));
+    let echoed = HeaderValue::from_str(&cid.sent).unwrap_or(HeaderValue::from_static(""));
+    headers.insert(CORRELATION, echoed);
+    response
+}
+
+/// 429 with `Retry-After` and the `X-RateLimit-*` headers.
+pub(crate) fn rate_limited(cid: &Cid, verdict: &Verdict) -> Response {
+    let msg = format!(
+        "Rate limit exceeded. Please retry after {} seconds.",
+        verdict.retry_after_secs
+    );
+    let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg).respond(cid);
+    verdict.write_headers(response.headers_mut());
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,10 +218,19 @@ mod tests {
     #[test]
     fn correlation_ids() {
         let given = HeaderValue::from_static("abc-123");
-        assert_eq!(Cid::from_request(Some(&given)).as_str(), "abc-123");
+        let cid = Cid::from_request(Some(&given));
+        assert_eq!((cid.as_str(), cid.sent.as_str()), ("abc-123", "abc-123"));
         let made = Cid::from_request(None);
         assert!(uuid::Uuid::parse_str(made.as_str()).is_ok());
+        assert_eq!(made.sent, "");
         let bad = HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap();
         assert_ne!(Cid::from_request(Some(&bad)).as_str(), "");
+    }
+
+    #[test]
+    fn the_409_echoes_only_what_was_sent() {
+        let r = epoch_mismatch(&Cid::from_request(None), 4);
+        assert_eq!(r.headers()[CORRELATION], "");
+        assert_eq!(r.headers()[EPOCH], "4");
     }
 }

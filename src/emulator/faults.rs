@@ -1,10 +1,13 @@
 //! Fault injection: the misbehaviour a real API (or the proxy in front of it) shows, on demand.
 //!
-//! Faults hit entity requests only (never `/healthz`, `/v1/sync/info` or session routes, so
-//! a gateway can always open a session), and they are applied **first**, before the token,
-//! tenant, session, epoch and rate-limit checks: an injected fault answers even a request
-//! that would have failed those checks. One-shot faults are consumed in FIFO order, one per
-//! entity request; when none is queued, the persistent fault (if any) applies.
+//! Faults hit entity requests only (never `/healthz`, `/v1/sync/info`, session, wipe, state
+//! or auth routes, so a gateway can always open a session), and they are applied **first**,
+//! before the token, tenant, session, rate-limit and epoch checks: an injected fault answers
+//! even a request that would have failed those checks. One-shot faults are consumed in FIFO
+//! order, one per entity request; when none is queued, the persistent fault (if any) applies.
+//!
+//! Apart from those, [`Faults::set_membership_outage`] makes the membership service (WorkOS)
+//! fail, which the current generation answers as the contract says (§7.1, §7.2).
 
 use std::collections::VecDeque;
 use std::io;
@@ -19,8 +22,9 @@ use futures::StreamExt;
 use parking_lot::Mutex;
 
 use super::config::RateLimit;
-use super::error::{ApiError, Cid};
+use super::error::{ApiError, Cid, epoch_mismatch, rate_limited, session_unknown};
 use super::ratelimit::Verdict;
+use super::wire::now_ms;
 
 /// One injected misbehaviour.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +71,8 @@ pub struct Faults {
     armed: AtomicBool,
     /// Added delay in microseconds (0 = none).
     delay_us: AtomicU64,
+    /// The membership service fails every lookup.
+    membership_outage: AtomicBool,
     pending: Mutex<Pending>,
 }
 
@@ -96,13 +102,27 @@ impl Faults {
         );
     }
 
-    /// Removes every fault and the delay.
+    /// current: makes every membership lookup fail (or, with `false`, work again): the
+    /// tenant header is then refused with `403` (and the refusal not cached), and
+    /// `GET /v1/auth/tenant` answers `500 Failed to resolve tenant`. Without a membership
+    /// service configured nothing is looked up, so nothing changes.
+    pub fn set_membership_outage(&self, failing: bool) {
+        self.membership_outage.store(failing, Ordering::Relaxed);
+    }
+
+    /// Whether membership lookups fail.
+    pub(crate) fn membership_outage(&self) -> bool {
+        self.membership_outage.load(Ordering::Relaxed)
+    }
+
+    /// Removes every fault, the delay and the membership outage.
     pub fn clear(&self) {
         let mut p = self.pending.lock();
         p.queue.clear();
         p.persistent = None;
         self.armed.store(false, Ordering::Release);
         self.delay_us.store(0, Ordering::Relaxed);
+        self.membership_outage.store(false, Ordering::Relaxed);
     }
 
     /// How many one-shot faults are still queued.
@@ -158,11 +178,11 @@ impl Fault {
             )
                 .into_response(),
             Fault::TruncatedJson => truncated_json(),
-            Fault::EpochMismatch => super::gate::epoch_mismatch(cid, epoch),
-            Fault::SessionExpired => super::gate::session_unknown(cid),
+            Fault::EpochMismatch => epoch_mismatch(cid, epoch),
+            Fault::SessionExpired => session_unknown(cid),
             Fault::RateLimited { retry_after_secs } => {
-                let verdict = Verdict::refused(limit, *retry_after_secs, super::now_ms());
-                super::gate::rate_limited(cid, &verdict)
+                let verdict = Verdict::refused(limit, *retry_after_secs, now_ms());
+                rate_limited(cid, &verdict)
             }
         };
         Some(response)

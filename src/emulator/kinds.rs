@@ -1,7 +1,39 @@
-//! The entity table of contract section 4: one row per entity, so that every route, every
-//! message and every state transition is data, not code repeated five times.
+//! The entity table of contract sections 4 and 7.6: one row per entity, keyed by its path
+//! segment, so that every route, every message and every state transition is data, not code
+//! repeated seven times. A row says which generations have the entity; links and cascades
+//! name their target by segment.
 
 use serde_json::Value;
+
+use super::config::Generation;
+
+/// The generations that have an entity, or that perform a field write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Gens {
+    seed: bool,
+    current: bool,
+}
+
+impl Gens {
+    /// Both generations.
+    pub const ALL: Self = Self {
+        seed: true,
+        current: true,
+    };
+    /// The current generation only.
+    pub const CURRENT: Self = Self {
+        seed: false,
+        current: true,
+    };
+
+    /// Whether `generation` is one of them.
+    pub fn has(self, generation: Generation) -> bool {
+        match generation {
+            Generation::Seed => self.seed,
+            Generation::Current => self.current,
+        }
+    }
+}
 
 /// A constant JSON value a transition writes into the payload.
 #[derive(Debug, Clone, Copy)]
@@ -19,18 +51,19 @@ impl Val {
     }
 }
 
-/// One field write: `payload[field] = value`.
+/// One field write, `payload[field] = value`, in the generations `gens`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Set {
     pub field: &'static str,
     pub value: Val,
+    pub gens: Gens,
 }
 
-/// A `process` action and the field write it performs.
+/// A `process` action and its field writes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Action {
     pub name: &'static str,
-    pub set: Set,
+    pub sets: &'static [Set],
 }
 
 /// How an entity's payload must point at a live item of another entity.
@@ -38,152 +71,303 @@ pub(crate) struct Action {
 pub(crate) enum Link {
     /// No link fields.
     None,
-    /// `type_field` names the parent kind (one of `allowed`: wire name → entity index) and
+    /// `type_field` names the parent kind, one of `allowed` (wire name → segment), and
     /// `uid_field` its uid (comments: `parentType` + `parentUid`).
     Typed {
         type_field: &'static str,
         uid_field: &'static str,
-        allowed: &'static [(&'static str, usize)],
+        allowed: &'static [(&'static str, &'static str)],
     },
-    /// `uid_field` names an item of one fixed entity (chat messages: `chatUid` of a chat).
+    /// `uid_field` names an item of the entity at segment `target` (chat messages: `chatUid`).
     Fixed {
         uid_field: &'static str,
-        target: usize,
+        target: &'static str,
     },
+}
+
+/// What deleting an item also does, in the same step: every live item of `segment` whose
+/// `field` equals the deleted uid (lowercase form) loses that field (task lists → tasks).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cascade {
+    pub segment: &'static str,
+    pub field: &'static str,
+}
+
+/// How `POST /v1/E/{uid}/process` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Process {
+    /// Body first, then lookup, then action; a bad action is `400 invalid action: X`.
+    BodyFirst,
+    /// Lookup first, then body, then action; a bad action is `400 unknown action: X`.
+    LookupFirst,
 }
 
 /// One entity of the API.
 #[derive(Debug)]
 pub(crate) struct EntityKind {
-    /// Position in [`ENTITIES`], also the index of its store in each user's data.
-    pub index: usize,
-    /// The path segment: `/v1/{segment}`.
+    /// The path segment, `/v1/{segment}`, and the key of the entity's data in each user's store.
     pub segment: &'static str,
-    /// The name used in messages: `note not found`, `failed to update chat message`.
+    /// The name in messages: `note not found`, `failed to update chat message`.
     pub name: &'static str,
+    /// The key of its count in the wipe answer (`chat_message`).
+    pub wipe_key: &'static str,
+    /// The generations that have it.
+    pub gens: Gens,
     /// What `POST /v1/E/{uid}/archive` writes.
-    pub archive: Set,
+    pub archive: &'static [Set],
     /// What `POST /v1/E/{uid}/process` accepts.
     pub actions: &'static [Action],
-    /// The link fields checked on every write.
+    pub process: Process,
+    /// The link fields checked on every write but `DELETE`.
     pub link: Link,
+    pub on_delete: Option<Cascade>,
+    /// current: the payload also carries the flat sync fields (`version`, `isDirty`,
+    /// `isDeleted`, `remoteUpdatedAt`, `lastSyncedAt`).
+    pub flat_sync: bool,
 }
 
 const fn set(field: &'static str, value: Val) -> Set {
-    Set { field, value }
-}
-
-const fn act(name: &'static str, field: &'static str, value: Val) -> Action {
-    Action {
-        name,
-        set: set(field, value),
+    Set {
+        field,
+        value,
+        gens: Gens::ALL,
     }
 }
 
-const NOTES: usize = 0;
-const TASKS: usize = 1;
-const CHATS: usize = 3;
+/// A write only the current generation performs (tasks' `done`).
+const fn set_current(field: &'static str, value: Val) -> Set {
+    Set {
+        field,
+        value,
+        gens: Gens::CURRENT,
+    }
+}
 
-/// How many entities there are (the size of each user's store array).
-pub(crate) const ENTITY_COUNT: usize = 5;
+const fn act(name: &'static str, sets: &'static [Set]) -> Action {
+    Action { name, sets }
+}
 
-/// Every entity, in the contract's order. Adding one is adding a row.
-pub(crate) static ENTITIES: [EntityKind; ENTITY_COUNT] = [
+const ARCHIVED: Set = set("status", Val::Str("archived"));
+const ARCHIVED_FLAG: Set = set("archived", Val::Bool(true));
+
+/// Every entity. Adding one is adding a row.
+pub(crate) static ENTITIES: &[EntityKind] = &[
     EntityKind {
-        index: NOTES,
         segment: "notes",
         name: "note",
-        archive: set("status", Val::Str("archived")),
+        wipe_key: "note",
+        gens: Gens::ALL,
+        archive: &[ARCHIVED],
         actions: &[
-            act("pin", "pinned", Val::Bool(true)),
-            act("unpin", "pinned", Val::Bool(false)),
-            act("archive", "status", Val::Str("archived")),
-            act("unarchive", "status", Val::Str("active")),
+            act("pin", &[set("pinned", Val::Bool(true))]),
+            act("unpin", &[set("pinned", Val::Bool(false))]),
+            act("archive", &[ARCHIVED]),
+            act("unarchive", &[set("status", Val::Str("active"))]),
         ],
+        process: Process::BodyFirst,
         link: Link::None,
+        on_delete: None,
+        flat_sync: true,
     },
     EntityKind {
-        index: TASKS,
         segment: "tasks",
         name: "task",
-        archive: set("status", Val::Str("archived")),
+        wipe_key: "task",
+        gens: Gens::ALL,
+        archive: &[ARCHIVED, set_current("done", Val::Bool(true))],
         actions: &[
-            act("start", "status", Val::Str("in_progress")),
-            act("complete", "status", Val::Str("completed")),
-            act("reopen", "status", Val::Str("open")),
+            act(
+                "start",
+                &[
+                    set("status", Val::Str("in_progress")),
+                    set_current("done", Val::Bool(false)),
+                ],
+            ),
+            act(
+                "complete",
+                &[
+                    set("status", Val::Str("completed")),
+                    set_current("done", Val::Bool(true)),
+                ],
+            ),
+            act(
+                "reopen",
+                &[
+                    set("status", Val::Str("open")),
+                    set_current("done", Val::Bool(false)),
+                ],
+            ),
         ],
+        process: Process::BodyFirst,
         link: Link::None,
+        on_delete: None,
+        flat_sync: false,
     },
     EntityKind {
-        index: 2,
         segment: "comments",
         name: "comment",
-        archive: set("status", Val::Str("archived")),
+        wipe_key: "comment",
+        gens: Gens::ALL,
+        archive: &[ARCHIVED],
         actions: &[
-            act("resolve", "status", Val::Str("resolved")),
-            act("reopen", "status", Val::Str("open")),
+            act("resolve", &[set("status", Val::Str("resolved"))]),
+            act("reopen", &[set("status", Val::Str("open"))]),
         ],
+        process: Process::BodyFirst,
         // `chat` is not a parent type: the API refuses it (the reference sidecar's docs
         // offered it by mistake).
         link: Link::Typed {
             type_field: "parentType",
             uid_field: "parentUid",
-            allowed: &[("note", NOTES), ("task", TASKS)],
+            allowed: &[("note", "notes"), ("task", "tasks")],
         },
+        on_delete: None,
+        flat_sync: false,
     },
     EntityKind {
-        index: CHATS,
         segment: "chats",
         name: "chat",
-        archive: set("archived", Val::Bool(true)),
+        wipe_key: "chat",
+        gens: Gens::ALL,
+        archive: &[ARCHIVED_FLAG],
         actions: &[
-            act("resolve", "status", Val::Str("resolved")),
-            act("reopen", "status", Val::Str("active")),
+            act("resolve", &[set("status", Val::Str("resolved"))]),
+            act("reopen", &[set("status", Val::Str("active"))]),
         ],
+        process: Process::BodyFirst,
         link: Link::None,
+        on_delete: None,
+        flat_sync: false,
     },
     EntityKind {
-        index: 4,
         segment: "chat_messages",
         name: "chat message",
-        archive: set("archived", Val::Bool(true)),
+        wipe_key: "chat_message",
+        gens: Gens::ALL,
+        archive: &[ARCHIVED_FLAG],
         actions: &[
-            act("mark_read", "read", Val::Bool(true)),
-            act("mark_delivered", "delivered", Val::Bool(true)),
+            act("mark_read", &[set("read", Val::Bool(true))]),
+            act("mark_delivered", &[set("delivered", Val::Bool(true))]),
         ],
+        process: Process::BodyFirst,
         link: Link::Fixed {
             uid_field: "chatUid",
-            target: CHATS,
+            target: "chats",
         },
+        on_delete: None,
+        flat_sync: false,
+    },
+    EntityKind {
+        segment: "task_lists",
+        name: "task_list",
+        wipe_key: "task_list",
+        gens: Gens::CURRENT,
+        archive: &[ARCHIVED_FLAG],
+        actions: &[act("unarchive", &[set("archived", Val::Bool(false))])],
+        process: Process::LookupFirst,
+        link: Link::None,
+        on_delete: Some(Cascade {
+            segment: "tasks",
+            field: "taskListUid",
+        }),
+        flat_sync: false,
+    },
+    EntityKind {
+        segment: "task_list_categories",
+        name: "task_list_category",
+        wipe_key: "task_list_category",
+        gens: Gens::CURRENT,
+        archive: &[ARCHIVED_FLAG],
+        actions: &[act("unarchive", &[set("archived", Val::Bool(false))])],
+        process: Process::LookupFirst,
+        link: Link::None,
+        on_delete: None,
+        flat_sync: false,
     },
 ];
+
+/// The entity at `segment`, whatever the generation.
+pub(crate) fn by_segment(segment: &str) -> Option<&'static EntityKind> {
+    ENTITIES.iter().find(|k| k.segment == segment)
+}
+
+/// The entities `generation` has, in the contract's order.
+pub(crate) fn of(generation: Generation) -> impl Iterator<Item = &'static EntityKind> {
+    ENTITIES.iter().filter(move |k| k.gens.has(generation))
+}
+
+/// Writes `sets` (those of `generation`) into `payload`.
+pub(crate) fn apply(
+    sets: &[Set],
+    generation: Generation,
+    payload: &mut serde_json::Map<String, Value>,
+) {
+    for s in sets.iter().filter(|s| s.gens.has(generation)) {
+        payload.insert(s.field.to_owned(), s.value.to_json());
+    }
+}
 
 impl EntityKind {
     /// The action called `name`, if this entity has one.
     pub fn action(&self, name: &str) -> Option<&'static Action> {
         self.actions.iter().find(|a| a.name == name)
     }
+
+    /// The `400` message for an action this entity does not have.
+    pub fn bad_action(&self, name: &str) -> String {
+        match self.process {
+            Process::BodyFirst => format!("invalid action: {name}"),
+            Process::LookupFirst => format!("unknown action: {name}"),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
-    fn indexes_match_positions_and_links_point_inside() {
-        for (i, kind) in ENTITIES.iter().enumerate() {
-            assert_eq!(kind.index, i, "{}", kind.segment);
-            match kind.link {
-                Link::None => {}
+    fn rows_are_unique_and_links_point_at_rows() {
+        let segments: HashSet<_> = ENTITIES.iter().map(|k| k.segment).collect();
+        assert_eq!(segments.len(), ENTITIES.len());
+        for kind in ENTITIES {
+            let targets: Vec<&str> = match kind.link {
+                Link::None => vec![],
                 Link::Typed { allowed, .. } => {
                     for (name, target) in allowed {
-                        assert_eq!(ENTITIES[*target].name, *name);
+                        assert_eq!(by_segment(target).unwrap().name, *name);
                     }
+                    allowed.iter().map(|(_, t)| *t).collect()
                 }
-                Link::Fixed { target, .. } => assert!(target < ENTITIES.len()),
+                Link::Fixed { target, .. } => vec![target],
+            };
+            let cascade = kind.on_delete.map(|c| c.segment);
+            for target in targets.into_iter().chain(cascade) {
+                let row = by_segment(target).unwrap_or_else(|| panic!("{target}"));
+                // A target exists wherever the entity pointing at it does.
+                for g in [Generation::Seed, Generation::Current] {
+                    assert!(!kind.gens.has(g) || row.gens.has(g), "{}", kind.segment);
+                }
             }
         }
-        assert!(ENTITIES[4].action("mark_read").is_some());
-        assert!(ENTITIES[4].action("pin").is_none());
+        assert_eq!(of(Generation::Seed).count(), 5);
+        assert_eq!(of(Generation::Current).count(), 7);
+        let messages = by_segment("chat_messages").unwrap();
+        assert!(messages.action("mark_read").is_some() && messages.action("pin").is_none());
+    }
+
+    #[test]
+    fn current_only_writes() {
+        let tasks = by_segment("tasks").unwrap();
+        let mut seed = serde_json::Map::new();
+        apply(tasks.archive, Generation::Seed, &mut seed);
+        assert_eq!(
+            Value::Object(seed),
+            serde_json::json!({"status": "archived"})
+        );
+        let mut current = serde_json::Map::new();
+        apply(tasks.archive, Generation::Current, &mut current);
+        assert_eq!(current["done"], true);
     }
 }

@@ -21,9 +21,14 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The caller's `sub` when its token (or dev-mode `X-Debug-Sub`) was valid.
     pub user: Option<String>,
-    /// All three tenant headers present, the configured tenant, the timestamp within the
-    /// allowed skew and the signature valid. Always `false` when the emulator has no
-    /// tenant secret (nothing could be verified).
+    /// `"backend"` for a valid backend token (current generation), `"user"` for another
+    /// valid token, `None` otherwise (no token, a bad one, or `X-Debug-Sub`).
+    pub token_kind: Option<String>,
+    /// `X-TB-Tenant-ID` as received.
+    pub tenant: Option<String>,
+    /// seed: all three tenant headers present, the timestamp within the allowed skew and
+    /// the signature valid (always `false` when the emulator has no tenant secret: nothing
+    /// could be verified). current: `X-TB-Tenant-ID` present and allowed for `user`.
     pub tenant_valid: bool,
     /// `X-Sync-Session` as sent.
     pub session_id: Option<String>,

@@ -1,83 +1,76 @@
 //! An in-process implementation of the ToolBridge REST API contract
-//! (`shared/toolbridge-api.md`): the upstream of the gateway's tests, of the benchmark and
-//! of `toolbridge-mcp demo`.
+//! (`shared/toolbridge-api.md`), for both API generations ([`Generation`]): the upstream of
+//! the gateway's tests, of the benchmark and of `toolbridge-mcp demo`.
 //!
-//! It is deliberately strict: a bad token, a wrong tenant signature, a missing session or
-//! a stale epoch fails exactly as the real API fails, down to plain-text versus JSON bodies.
-//! On top of the contract it offers introspection (a request log, counters) and fault
-//! injection ([`Faults`]).
+//! It is deliberately strict: a bad token, a wrong tenant header, a missing session or a
+//! stale epoch fails exactly as the real API fails, in the real API's order, down to
+//! plain-text versus JSON bodies. On top of the contract it offers introspection (a request
+//! log, counters) and fault injection ([`Faults`]).
 //!
 //! Where the contract is silent, the choices are documented on the item that makes them:
-//! [`faults`](Faults) for when faults apply, the handlers for check order, `archive` for
-//! an empty body, `process` for `metadata`, [`Emulator::bump_epoch`] for what a wipe keeps.
+//! [`faults`](Faults) for when faults apply, [`Emulator::bump_epoch`] for an epoch change
+//! without a wipe, [`EmulatorConfig::current`] for the membership service it starts with.
 //!
-//! Layout: `config` (what is enforced), `auth` (token, tenant headers), `gate` (middleware
-//! and check order), `sessions`, `entities` (routes, from the table in `kinds`), `store` and
-//! `item` (per-user data and its JSON), `wire` (cursor, `If-Match`, timestamps), `faults`,
-//! `log`, `ratelimit`, `token`.
+//! Layout, leaves first: `config`, `wire` (clock, timestamps, cursors, `If-Match`, bodies),
+//! `kinds` (the entity table), `item` and `store` (per-user data and its JSON), `error` (every
+//! non-success answer), `ratelimit`, `sessions`, `tenant`, `jwks` and `auth` (who calls),
+//! `token`, `faults`, `log`; then `shared` (the state), `caller`, `front` (outermost layer),
+//! `gate` (the checks of each route group); then the routes: `info`, `sync_routes`,
+//! `bootstrap`, `entities`. No file imports one of a later group, nor this one.
 
 mod auth;
+mod bootstrap;
+mod caller;
 mod config;
 mod entities;
 mod error;
 mod faults;
+mod front;
 mod gate;
+mod info;
 mod item;
+mod jwks;
 mod kinds;
 mod log;
 mod ratelimit;
 mod sessions;
+mod shared;
 mod store;
+mod sync_routes;
+mod tenant;
 pub mod token;
 mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{EmulatorConfig, RateLimit};
+pub use config::{
+    DEFAULT_TENANT_ID, EmulatorConfig, Generation, Organization, RateLimit, UnknownGeneration,
+};
 pub use faults::{Fault, Faults};
 pub use log::{LOG_CAPACITY, RecordedRequest};
 pub use token::{mint_hs256, mint_hs256_with};
+
+use shared::Shared;
 
 /// Largest accepted request body; a larger one is answered `413`.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// How long [`EmulatorHandle::shutdown`] waits for in-flight requests before aborting.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// Everything the routes share.
-pub(crate) struct Shared {
-    cfg: EmulatorConfig,
-    auth: auth::Authenticator,
-    users: store::Users,
-    sessions: sessions::SessionStore,
-    log: log::RequestLog,
-    faults: Faults,
-    sessions_opened: AtomicU64,
-    aborted: AtomicU64,
-    in_flight: AtomicU64,
-    peak_in_flight: AtomicU64,
-}
-
-/// The current Unix time in milliseconds (the one clock of the emulator).
-pub(crate) fn now_ms() -> i64 {
-    crate::upstream::signing::now_millis()
-}
 
 /// One emulated API: cheap to clone (an `Arc`), all introspection through `&self`.
 #[derive(Clone)]
@@ -88,45 +81,59 @@ pub struct Emulator {
 impl Emulator {
     /// A fresh API with no users, no data and no sessions.
     pub fn new(cfg: EmulatorConfig) -> Self {
-        let shared = Shared {
-            auth: auth::Authenticator::new(&cfg),
-            sessions: sessions::SessionStore::new(cfg.session_ttl),
-            users: store::Users::default(),
-            log: log::RequestLog::default(),
-            faults: Faults::default(),
-            sessions_opened: AtomicU64::new(0),
-            aborted: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
-            peak_in_flight: AtomicU64::new(0),
-            cfg,
-        };
         Self {
-            shared: Arc::new(shared),
+            shared: Arc::new(Shared::new(cfg)),
         }
     }
 
-    /// Every route with its state attached: `/healthz`, `/v1/sync/info`, the session
-    /// routes and the eight routes of each entity. Unknown paths get Go's plain-text
-    /// `404 page not found`.
+    /// Every route of the configured generation with its state attached. Routes of the
+    /// other generation, unknown paths and trailing slashes get Go's plain-text
+    /// `404 page not found`; a wrong method on a known path is `405`, before any check.
     pub fn router(&self) -> Router {
         let st = self.shared.clone();
-        let sessions = Router::new()
-            .route("/v1/sync/sessions", post(sessions::open))
+        let current = st.cfg.generation == Generation::Current;
+        let sessions_gate = from_fn_with_state(st.clone(), gate::session_gate);
+        let account_gate = from_fn_with_state(st.clone(), gate::account_gate);
+        let entity_gate = from_fn_with_state(st.clone(), gate::entity_gate);
+        let mut router = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/v1/sync/info", get(info::info))
+            .route(
+                "/v1/sync/sessions",
+                post(sync_routes::open).route_layer(sessions_gate.clone()),
+            )
             .route(
                 "/v1/sync/sessions/{id}",
-                get(sessions::get_one).delete(sessions::delete_one),
+                get(sync_routes::get_one)
+                    .delete(sync_routes::delete_one)
+                    .route_layer(sessions_gate.clone()),
             )
-            .route_layer(from_fn_with_state(st.clone(), gate::session_gate));
-        let entities = entities::routes(Router::new())
-            .route_layer(from_fn_with_state(st.clone(), gate::entity_gate));
-        Router::new()
-            .route("/healthz", get(|| async { "ok" }))
-            .route("/v1/sync/info", get(info))
-            .merge(sessions)
-            .merge(entities)
-            .fallback(|| async { auth::plain_error(StatusCode::NOT_FOUND, "404 page not found") })
+            .route(
+                "/v1/sync/wipe",
+                post(sync_routes::wipe).route_layer(account_gate.clone()),
+            )
+            .route(
+                "/v1/sync/state",
+                get(sync_routes::state).route_layer(account_gate),
+            );
+        if current {
+            router = router
+                .route(
+                    "/v1/auth/tenant",
+                    get(bootstrap::resolve).route_layer(sessions_gate.clone()),
+                )
+                .route(
+                    "/auth/token-exchange",
+                    post(bootstrap::exchange).route_layer(sessions_gate),
+                );
+        }
+        for (path, methods) in entities::routes(st.cfg.generation) {
+            router = router.route(&path, methods.route_layer(entity_gate.clone()));
+        }
+        router
+            .fallback(|| async { error::plain_error(StatusCode::NOT_FOUND, "404 page not found") })
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .layer(from_fn_with_state(st.clone(), gate::front))
+            .layer(from_fn_with_state(st.clone(), front::front))
             .with_state(st)
     }
 
@@ -166,6 +173,11 @@ impl Emulator {
         })
     }
 
+    /// The generation this emulator plays.
+    pub fn generation(&self) -> Generation {
+        self.shared.cfg.generation
+    }
+
     /// The request log, oldest first (the last [`LOG_CAPACITY`] requests).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.log.snapshot()
@@ -178,7 +190,22 @@ impl Emulator {
 
     /// How many `POST /v1/sync/sessions` succeeded so far.
     pub fn sessions_opened(&self) -> u64 {
-        self.shared.sessions_opened.load(Ordering::Relaxed)
+        self.shared.counters.sessions_opened.load(Ordering::Relaxed)
+    }
+
+    /// How many sessions of the user `sub` are live now (not ended, not expired).
+    pub fn open_sessions(&self, sub: &str) -> usize {
+        self.shared.sessions.live_of(sub, wire::now_ms())
+    }
+
+    /// How many `POST /auth/token-exchange` succeeded so far.
+    pub fn token_exchanges(&self) -> u64 {
+        self.shared.counters.token_exchanges.load(Ordering::Relaxed)
+    }
+
+    /// How many `GET /v1/auth/tenant` succeeded so far.
+    pub fn tenant_lookups(&self) -> u64 {
+        self.shared.counters.tenant_lookups.load(Ordering::Relaxed)
     }
 
     /// Simulates an API restart: every session is unknown afterwards (`428`); data and
@@ -187,11 +214,39 @@ impl Emulator {
         self.shared.sessions.clear();
     }
 
-    /// Simulates an account wipe of the user whose JWT `sub` is `sub` and returns the new
-    /// epoch. Only the epoch changes: the user's data and open sessions stay, so the next
-    /// entity request still carrying the old epoch gets `409 epoch_mismatch`.
+    /// What `POST /v1/sync/wipe` does for the user `sub`: every row of that user is
+    /// hard-deleted, the epoch raised and all the user's sessions ended (the next request
+    /// on one gets `428`). Returns the new epoch.
+    pub fn wipe(&self, sub: &str) -> i64 {
+        self.shared.wipe(sub).0
+    }
+
+    /// Fault injection, not an API operation: raises the epoch of the user `sub` and
+    /// returns it, changing nothing else. Data and open sessions stay, so the next entity
+    /// request still carrying the old epoch gets `409 epoch_mismatch` (a real wipe ends the
+    /// sessions instead: see [`Emulator::wipe`]).
     pub fn bump_epoch(&self, sub: &str) -> i64 {
         self.shared.users.bump_epoch(sub)
+    }
+
+    /// current: replaces the organizations of the user `sub` in the membership table
+    /// (configuring the membership service if the emulator started without one).
+    /// Allowances already granted stay valid for their 5 minutes, as on the API.
+    pub fn set_memberships(&self, sub: &str, orgs: Vec<Organization>) {
+        self.shared.tenancy.set_memberships(sub, orgs);
+    }
+
+    /// The stored item of user `sub` at `/v1/{segment}/{uid}` as `GET ...?includeDeleted=true`
+    /// would answer it; `None` when the entity (in this generation), the uid or the item
+    /// does not exist.
+    pub fn item(&self, sub: &str, segment: &str, uid: &str) -> Option<serde_json::Value> {
+        let kind = kinds::by_segment(segment).filter(|k| k.gens.has(self.generation()))?;
+        let uid = uuid::Uuid::parse_str(uid).ok()?;
+        let user = self.shared.users.get(sub)?;
+        let data = user.lock();
+        let item = data.get(kind, &uid)?;
+        let shape = item::Shape::of(kind, self.generation());
+        serde_json::to_value(item::ItemJson(item, shape)).ok()
     }
 
     /// The fault-injection controls.
@@ -202,17 +257,17 @@ impl Emulator {
     /// Requests whose handling was dropped before an answer was produced (the client went
     /// away); each also appears in the log with status 499.
     pub fn aborted_requests(&self) -> u64 {
-        self.shared.aborted.load(Ordering::Relaxed)
+        self.shared.counters.aborted.load(Ordering::Relaxed)
     }
 
     /// Requests being handled right now.
     pub fn in_flight(&self) -> u64 {
-        self.shared.in_flight.load(Ordering::Relaxed)
+        self.shared.counters.in_flight.load(Ordering::Relaxed)
     }
 
     /// The most requests ever handled at once.
     pub fn peak_in_flight(&self) -> u64 {
-        self.shared.peak_in_flight.load(Ordering::Relaxed)
+        self.shared.counters.peak_in_flight.load(Ordering::Relaxed)
     }
 }
 
@@ -253,42 +308,4 @@ impl std::fmt::Debug for EmulatorHandle {
             .field("addr", &self.addr)
             .finish_non_exhaustive()
     }
-}
-
-/// `GET /v1/sync/info`: unauthenticated capabilities.
-async fn info(State(st): State<Arc<Shared>>) -> Response {
-    let entities: serde_json::Map<String, serde_json::Value> = kinds::ENTITIES
-        .iter()
-        .map(|k| {
-            let actions: Vec<&str> = k.actions.iter().map(|a| a.name).collect();
-            let caps = json!({
-                "enabled": true,
-                "defaultLimit": wire::DEFAULT_LIMIT,
-                "maxLimit": wire::MAX_LIMIT,
-                "actions": actions,
-            });
-            (k.segment.to_owned(), caps)
-        })
-        .collect();
-    let rate_limit = st
-        .cfg
-        .rate_limit
-        .map(|r| json!({"requestsPerMinute": r.per_minute, "burst": r.burst, "windowSeconds": 60}));
-    let body = json!({
-        "apiVersion": "1.0",
-        "serverTime": wire::rfc3339_ms(now_ms()),
-        "entities": entities,
-        "limits": {"default": wire::DEFAULT_LIMIT, "max": wire::MAX_LIMIT},
-        "recommendedBatch": wire::DEFAULT_LIMIT,
-        "rateLimit": rate_limit,
-        "locking": {"supported": true, "mode": "session"},
-        "hints": {
-            "session": "POST /v1/sync/sessions, then send X-Sync-Session and X-Sync-Epoch on entity routes",
-            "tenantHeadersRequired": st.auth.tenant_required(),
-            "cursor": "opaque; pass nextCursor back unchanged",
-            "ordering": "oldest change first",
-        },
-        "minClientVersion": "0.1.0",
-    });
-    (StatusCode::OK, axum::Json(body)).into_response()
 }

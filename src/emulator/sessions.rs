@@ -1,21 +1,16 @@
 //! Sync sessions (contract section 3): in memory only, so an "API restart" forgets them.
+//! The routes that open, read and end them live in `sync_routes`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use axum::Extension;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::RwLock;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
-use super::auth::{internal_user_id, plain_error};
-use super::error::json;
-use super::gate::Caller;
-use super::wire::rfc3339_ms;
-use super::{Shared, now_ms};
+use super::wire::rfc3339;
 
 /// Expired sessions are swept at most this often (on session creation), which bounds the
 /// map by the number of sessions opened per TTL plus one interval.
@@ -44,7 +39,7 @@ pub(crate) struct Session {
 pub(crate) enum SessionCheck {
     /// No header.
     Absent,
-    /// Never existed, expired, or forgotten.
+    /// Never existed, expired, ended, or forgotten.
     Unknown,
     /// A live session of another user.
     Foreign,
@@ -56,37 +51,52 @@ pub(crate) enum SessionCheck {
 #[derive(Debug)]
 pub(crate) struct SessionStore {
     map: RwLock<HashMap<String, Session>>,
-    ttl_ms: i64,
+    ttl: TimeDelta,
     last_sweep_ms: AtomicI64,
+}
+
+/// The API's internal user id for a `sub`: a UUID, stable, and never the `sub` itself
+/// (the API creates one per `sub` on first sight; this one is derived from a digest).
+pub(crate) fn internal_user_id(sub: &str) -> String {
+    let digest = Sha256::digest(sub.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 impl SessionStore {
     pub fn new(ttl: std::time::Duration) -> Self {
         Self {
             map: RwLock::default(),
-            ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4),
+            ttl: TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX),
             last_sweep_ms: AtomicI64::new(0),
         }
     }
 
-    /// Opens a session for `owner` at `epoch`.
+    /// Opens a session for `owner` at `epoch` (timestamps to the nanosecond, like the API's).
     pub fn create(&self, owner: Arc<str>, epoch: i64) -> Session {
-        let now = now_ms();
-        let expires_ms = now.saturating_add(self.ttl_ms);
+        let now: DateTime<Utc> = Utc::now();
+        let expires = now
+            .checked_add_signed(self.ttl)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let now_ms = now.timestamp_millis();
         let session = Session {
             id: uuid::Uuid::new_v4().hyphenated().to_string(),
             user_id: internal_user_id(&owner),
-            created_at: rfc3339_ms(now),
-            expires_at: rfc3339_ms(expires_ms),
+            created_at: rfc3339(now),
+            expires_at: rfc3339(expires),
             epoch,
             owner,
-            expires_ms,
+            expires_ms: expires.timestamp_millis(),
         };
         let mut map = self.map.write();
         let last = self.last_sweep_ms.load(Ordering::Relaxed);
-        if now - last >= SWEEP_EVERY_MS {
-            map.retain(|_, s| s.expires_ms > now);
-            self.last_sweep_ms.store(now, Ordering::Relaxed);
+        if now_ms - last >= SWEEP_EVERY_MS {
+            map.retain(|_, s| s.expires_ms > now_ms);
+            self.last_sweep_ms.store(now_ms, Ordering::Relaxed);
         }
         map.insert(session.id.clone(), session.clone());
         session
@@ -113,9 +123,25 @@ impl SessionStore {
         }
     }
 
+    /// How many live sessions `sub` has.
+    pub fn live_of(&self, sub: &str, now: i64) -> usize {
+        let map = self.map.read();
+        map.values()
+            .filter(|s| &*s.owner == sub && s.expires_ms > now)
+            .count()
+    }
+
     /// Ends a session.
     pub fn remove(&self, id: &str) {
         self.map.write().remove(id);
+    }
+
+    /// Ends every session of `sub` (an account wipe); returns how many there were.
+    pub fn end_all_of(&self, sub: &str) -> usize {
+        let mut map = self.map.write();
+        let before = map.len();
+        map.retain(|_, s| &*s.owner != sub);
+        before - map.len()
     }
 
     /// Forgets every session, like an API restart.
@@ -124,76 +150,22 @@ impl SessionStore {
     }
 }
 
-/// `POST /v1/sync/sessions`: `201` with the session JSON and `X-Sync-Epoch`. Any request
-/// body is ignored. Not rate-limited.
-pub(crate) async fn open(
-    State(st): State<Arc<Shared>>,
-    Extension(c): Extension<Caller>,
-) -> Response {
-    let epoch = c.user.lock().epoch;
-    let session = st.sessions.create(c.sub.clone(), epoch);
-    st.sessions_opened.fetch_add(1, Ordering::Relaxed);
-    let mut response = json(StatusCode::CREATED, &session);
-    response
-        .headers_mut()
-        .insert("x-sync-epoch", HeaderValue::from(epoch));
-    response
-}
-
-/// The caller's own live session `id`, or the API's plain-text `404`/`403`. The real API
-/// answers these two with Go's `http.Error` (plain text), not with JSON.
-fn owned(st: &Shared, caller: &Caller, id: &str) -> Result<Session, (StatusCode, &'static str)> {
-    match st.sessions.lookup(id, now_ms()) {
-        None => Err((StatusCode::NOT_FOUND, "session not found or expired")),
-        Some(s) if s.owner != caller.sub => Err((StatusCode::FORBIDDEN, "forbidden")),
-        Some(s) => Ok(s),
-    }
-}
-
-/// `GET /v1/sync/sessions/{id}`: `200` with the session JSON, owner only.
-pub(crate) async fn get_one(
-    State(st): State<Arc<Shared>>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Response {
-    match owned(&st, &c, &id) {
-        Ok(session) => json(StatusCode::OK, &session),
-        Err((status, msg)) => plain_error(status, msg),
-    }
-}
-
-/// `DELETE /v1/sync/sessions/{id}`: `204`, owner only.
-pub(crate) async fn delete_one(
-    State(st): State<Arc<Shared>>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Response {
-    match owned(&st, &c, &id) {
-        Ok(_) => {
-            st.sessions.remove(&id);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err((status, msg)) => plain_error(status, msg),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::wire::now_ms;
     use std::time::Duration;
 
     #[test]
-    fn checks_and_expiry() {
+    fn checks_expiry_and_ending() {
         let store = SessionStore::new(Duration::from_secs(60));
         let s = store.create(Arc::from("alice"), 3);
         let now = now_ms();
         assert_eq!(store.check(None, "alice", now), SessionCheck::Absent);
         assert_eq!(store.check(Some(&s.id), "alice", now), SessionCheck::Valid);
         assert_eq!(store.check(Some(&s.id), "bob", now), SessionCheck::Foreign);
-        assert_eq!(
-            store.check(Some("nope"), "alice", now),
-            SessionCheck::Unknown
-        );
+        let nope = store.check(Some("nope"), "alice", now);
+        assert_eq!(nope, SessionCheck::Unknown);
         let later = now + 61_000;
         assert_eq!(
             store.check(Some(&s.id), "alice", later),
@@ -201,11 +173,19 @@ mod tests {
         );
         assert!(store.lookup(&s.id, later).is_none());
         assert_eq!(store.lookup(&s.id, now).unwrap().epoch, 3);
-        store.clear();
+        store.create(Arc::from("alice"), 3);
+        store.create(Arc::from("bob"), 1);
         assert_eq!(
-            store.check(Some(&s.id), "alice", now),
-            SessionCheck::Unknown
+            (store.live_of("alice", now), store.live_of("alice", later)),
+            (2, 0)
         );
+        assert_eq!(store.end_all_of("alice"), 2);
+        assert_eq!(
+            (store.live_of("alice", now), store.live_of("bob", now)),
+            (0, 1)
+        );
+        store.clear();
+        assert_eq!(store.live_of("bob", now), 0);
     }
 
     #[test]
@@ -215,5 +195,14 @@ mod tests {
         store.last_sweep_ms.store(0, Ordering::Relaxed);
         store.create(Arc::from("a"), 1);
         assert_eq!(store.map.read().len(), 1, "the first, expired, was swept");
+    }
+
+    #[test]
+    fn internal_ids_are_stable_opaque_uuids() {
+        let id = internal_user_id("alice");
+        assert!(uuid::Uuid::parse_str(&id).is_ok());
+        assert!(!id.contains("alice"));
+        assert_eq!(id, internal_user_id("alice"));
+        assert_ne!(id, internal_user_id("bob"));
     }
 }

@@ -1,4 +1,5 @@
-//! Minting HS256 tokens the emulator (and an API with the same `JWT_HS256_SECRET`) accepts.
+//! Minting HS256 tokens the emulator (and an API with the same `JWT_HS256_SECRET`) accepts,
+//! and the backend tokens of the current generation's token exchange (contract §7.3).
 
 use std::time::Duration;
 
@@ -28,6 +29,34 @@ pub fn mint_hs256_with(secret: &str, claims: Value) -> String {
         &EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("HS256 signing of a JSON value cannot fail")
+}
+
+/// A backend token as `POST /auth/token-exchange` issues it: HS256 with the API's secret,
+/// claims `sub`, `iss` `toolbridge-api`, `aud` (a string), `iat`, `nbf` (now),
+/// `exp` (now + `ttl`), `token_type` `backend`, `exchanged_from` `mcp_oauth`. `None` when
+/// the API has no secret to sign with.
+pub(crate) fn issue_backend(
+    secret: &str,
+    sub: &str,
+    audience: &str,
+    ttl: Duration,
+) -> Option<String> {
+    if secret.is_empty() {
+        return None;
+    }
+    let now = chrono::Utc::now().timestamp();
+    let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
+    let claims = json!({
+        "sub": sub,
+        "iss": super::auth::BACKEND_ISSUER,
+        "aud": audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now.saturating_add(ttl),
+        "token_type": "backend",
+        "exchanged_from": "mcp_oauth",
+    });
+    Some(mint_hs256_with(secret, claims))
 }
 
 #[cfg(test)]

@@ -48,6 +48,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The MCP server (cheap clone per session).
     pub gateway: Gateway,
+    /// The API client (readiness asks it directly, not through the MCP server).
+    pub upstream: Upstream,
     /// Cancelled at shutdown: ends every MCP session.
     pub mcp_cancel: CancellationToken,
     /// Tool calls in progress, for graceful shutdown.
@@ -58,7 +60,6 @@ pub struct AppState {
     scopes: Arc<crate::auth::scopes::ScopePolicy>,
     sessions: Arc<LocalSessionManager>,
     slots: admission::Slots,
-    readiness: Arc<health::Readiness>,
 }
 
 impl AppState {
@@ -69,7 +70,7 @@ impl AppState {
         let upstream = Upstream::new(&config)?;
         let verifier = crate::auth::Verifier::new(&config)?;
         let in_flight = InFlight::default();
-        let gateway = Gateway::new(upstream, None).with_in_flight(in_flight.clone());
+        let gateway = Gateway::new(upstream.clone(), &config, None, in_flight.clone());
         let mut session_config = SessionConfig::default();
         session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
         // rmcp keeps every answered request's SSE messages (the whole tool result) for a
@@ -87,12 +88,12 @@ impl AppState {
             scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(&config)),
             config: Arc::new(config),
             gateway,
+            upstream,
             mcp_cancel: CancellationToken::new(),
             in_flight,
             verifier,
             sessions: Arc::new(sessions),
             slots,
-            readiness: Default::default(),
         })
     }
 

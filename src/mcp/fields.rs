@@ -1,5 +1,7 @@
-//! Tool parameters as data: each [`Field`] gives its JSON Schema and how its argument is
-//! checked and decoded, so schemas and validation can never disagree.
+//! Tool parameters as data: each [`Field`] gives its JSON Schema, how its argument is
+//! checked and decoded, and what it is for ([`Role`]), so schemas, validation and the
+//! handlers can never disagree. [`decode`] turns a call's arguments into [`Args`], which the
+//! verb handlers read without string keys.
 //!
 //! Decoding is lenient where LLM clients are sloppy in a harmless way: an object or array
 //! argument that arrives as a JSON *string* is decoded, an integer may arrive as a numeric
@@ -8,6 +10,9 @@
 
 use rmcp::model::JsonObject;
 use serde_json::{Map, Value, json};
+
+mod args;
+pub use args::{Args, RESERVED_KEYS, decode};
 
 /// How a parameter is typed and checked.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +29,11 @@ pub enum Kind {
     Object,
     /// One of a fixed set of strings.
     Enum(&'static [&'static str]),
+    /// An opaque string handed out by the API (a cursor), at most `max` characters.
+    Opaque {
+        /// Longest accepted value, in characters.
+        max: usize,
+    },
     /// An integer within bounds.
     Integer {
         /// Smallest accepted value.
@@ -33,53 +43,82 @@ pub enum Kind {
     },
 }
 
+/// What a parameter is for: a payload key, or one of the verbs' own parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A payload key, with its name on the wire (camelCase).
+    Payload(&'static str),
+    /// `additional_fields`: more payload keys, under the named ones.
+    Extra,
+    /// The item's uid (path).
+    Uid,
+    /// `include_deleted` (query).
+    IncludeDeleted,
+    /// Page size (query).
+    Limit,
+    /// Page cursor (query).
+    Cursor,
+    /// `If-Match` version.
+    IfMatch,
+    /// `patch_E`'s keys to merge.
+    Updates,
+    /// `process_E`'s action.
+    Action,
+    /// `process_E`'s metadata.
+    Metadata,
+}
+
 /// One tool parameter.
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
     /// Parameter name (snake_case, as the sidecar had it).
     pub name: &'static str,
-    /// Payload key on the wire (camelCase); empty when the field is not a payload key.
-    pub wire: &'static str,
+    /// What it is for.
+    pub role: Role,
     /// Type and checks.
     pub kind: Kind,
     /// Whether the call fails without it.
     pub required: bool,
     /// Description for the schema.
     pub doc: &'static str,
-    /// Default, for the schema (and applied by the handler).
+    /// Default, for the schema; [`decode`] applies it when the argument is absent.
     pub default: Option<i64>,
 }
 
 impl Field {
-    /// A required parameter.
+    /// A required payload field (`wire`: its key in the payload).
     pub const fn required(
         name: &'static str,
         wire: &'static str,
         kind: Kind,
         doc: &'static str,
     ) -> Self {
-        Self {
-            name,
-            wire,
-            kind,
-            required: true,
-            doc,
-            default: None,
-        }
+        Self::param(name, Role::Payload(wire), kind, true, doc)
     }
 
-    /// An optional parameter.
+    /// An optional payload field (`wire`: its key in the payload).
     pub const fn optional(
         name: &'static str,
         wire: &'static str,
         kind: Kind,
         doc: &'static str,
     ) -> Self {
+        Self::param(name, Role::Payload(wire), kind, false, doc)
+    }
+
+    /// Any parameter.
+    pub const fn param(
+        name: &'static str,
+        role: Role,
+        kind: Kind,
+        required: bool,
+        doc: &'static str,
+    ) -> Self {
         Self {
             name,
-            wire,
+            role,
             kind,
-            required: false,
+            required,
             doc,
             default: None,
         }
@@ -93,6 +132,7 @@ impl Field {
             Kind::TextList => json!({"type": "array", "items": {"type": "string"}}),
             Kind::Object => json!({"type": "object", "additionalProperties": true}),
             Kind::Enum(values) => json!({"type": "string", "enum": values}),
+            Kind::Opaque { max } => json!({"type": "string", "maxLength": max}),
             Kind::Integer { min, max } => {
                 json!({"type": "integer", "minimum": min, "maximum": max})
             }
@@ -130,8 +170,9 @@ pub fn input_schema(fields: &[Field]) -> JsonObject {
     }
 }
 
-/// Checks and decodes the arguments of one call. The error is a sentence for the model.
-pub fn decode(fields: &[Field], args: Option<JsonObject>) -> Result<Map<String, Value>, String> {
+/// Checks and decodes the arguments of one call into values by parameter name (defaults
+/// applied). The error is a sentence for the model.
+fn decode_values(fields: &[Field], args: Option<JsonObject>) -> Result<Map<String, Value>, String> {
     let mut args = args.unwrap_or_default();
     if let Some(unknown) = args
         .keys()
@@ -156,7 +197,11 @@ pub fn decode(fields: &[Field], args: Option<JsonObject>) -> Result<Map<String, 
                     f.name, f.doc
                 ));
             }
-            None | Some(Value::Null) => {}
+            None | Some(Value::Null) => {
+                if let Some(d) = f.default {
+                    out.insert(f.name.to_owned(), Value::from(d));
+                }
+            }
             Some(v) => {
                 out.insert(f.name.to_owned(), decode_one(f, v)?);
             }
@@ -170,6 +215,17 @@ fn decode_one(f: &Field, v: Value) -> Result<Value, String> {
     match (f.kind, v) {
         (Kind::Text, v @ Value::String(_)) => Ok(v),
         (Kind::Text, other) => Err(format!(
+            "`{name}` must be a string, got {}",
+            type_name(&other)
+        )),
+        (Kind::Opaque { max }, Value::String(s)) if s.chars().count() <= max => {
+            Ok(Value::String(s))
+        }
+        (Kind::Opaque { max }, Value::String(_)) => Err(format!(
+            "`{name}` is longer than any value the API hands out (at most {max} characters): \
+             pass it back exactly as the previous result gave it"
+        )),
+        (Kind::Opaque { .. }, other) => Err(format!(
             "`{name}` must be a string, got {}",
             type_name(&other)
         )),

@@ -1,11 +1,12 @@
-//! One function per verb, shared by all five entities. Arguments arrive decoded and
-//! checked (see [`super::fields`]); each handler builds its REST request and shapes the
-//! answer. Nothing here touches HTTP headers: the upstream client does that.
+//! One function per verb, shared by every entity. Arguments arrive decoded, checked and
+//! sorted by role ([`Args`]); each handler builds its REST request and shapes the answer.
+//! Nothing here touches HTTP headers: the upstream client does that.
 
 use http::Method;
 use serde_json::{Map, Value, json};
 
 use super::catalog::{Entity, Verb};
+use super::fields::Args;
 use crate::upstream::{ApiRequest, ApiResponse, CallContext, Upstream, UpstreamError};
 
 /// Why a tool call failed.
@@ -19,43 +20,17 @@ pub enum ToolError {
     Upstream(#[from] UpstreamError),
 }
 
-/// Payload keys the server owns; a client may not set them through additional_fields.
-const SERVER_KEYS: &[&str] = &["uid", "updatedTs", "sync"];
-
-fn str_arg<'a>(args: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    args.get(name).and_then(Value::as_str)
+fn collection(e: &Entity) -> String {
+    format!("/v1/{}", e.plural)
 }
 
-fn item_path(e: &Entity, args: &Map<String, Value>) -> String {
-    // `uid` is required and was checked to be a UUID by the decoder.
+fn item_path(e: &Entity, args: &Args) -> String {
+    // `uid` is required by every verb that addresses an item, and the decoder checked it.
     format!(
-        "/v1/{}/{}",
-        e.plural,
-        str_arg(args, "uid").unwrap_or_default()
+        "{}/{}",
+        collection(e),
+        args.uid.as_deref().unwrap_or_default()
     )
-}
-
-/// Builds a payload from the named fields (wire names) and `additional_fields`.
-fn payload(
-    fields: &[super::fields::Field],
-    args: &Map<String, Value>,
-) -> Result<Map<String, Value>, ToolError> {
-    let mut out = Map::new();
-    if let Some(Value::Object(extra)) = args.get("additional_fields") {
-        if let Some(k) = extra.keys().find(|k| SERVER_KEYS.contains(&k.as_str())) {
-            return Err(ToolError::Invalid(format!(
-                "additional_fields may not set `{k}`: the server owns {}",
-                SERVER_KEYS.join(", ")
-            )));
-        }
-        out.extend(extra.clone());
-    }
-    for f in fields.iter().filter(|f| !f.wire.is_empty()) {
-        if let Some(v) = args.get(f.name) {
-            out.insert(f.wire.to_owned(), v.clone());
-        }
-    }
-    Ok(out)
 }
 
 /// Runs one entity tool; the answer is the API's last response, shaped for the model.
@@ -64,19 +39,18 @@ pub async fn run(
     ctx: &CallContext,
     e: &'static Entity,
     verb: Verb,
-    fields: &[super::fields::Field],
-    args: Map<String, Value>,
+    args: Args,
 ) -> Result<ApiResponse, ToolError> {
-    let include_deleted = args.get("include_deleted").and_then(Value::as_bool) == Some(true);
     let req = match verb {
         Verb::List => {
-            let limit = args.get("limit").and_then(Value::as_i64).unwrap_or(100);
-            let mut req = ApiRequest::entity(Method::GET, format!("/v1/{}", e.plural));
+            // The field's default applies, so there always is one.
+            let limit = args.limit.unwrap_or(1);
+            let mut req = ApiRequest::entity(Method::GET, collection(e));
             req.query.push(("limit", limit.to_string()));
-            if let Some(c) = str_arg(&args, "cursor").filter(|c| !c.is_empty()) {
-                req.query.push(("cursor", c.to_owned()));
+            if let Some(c) = args.cursor {
+                req.query.push(("cursor", c));
             }
-            if include_deleted {
+            if args.include_deleted {
                 req.query.push(("includeDeleted", "true".into()));
             }
             let mut resp = up.call(ctx, req).await?;
@@ -85,27 +59,30 @@ pub async fn run(
         }
         Verb::Get => {
             let mut req = ApiRequest::entity(Method::GET, item_path(e, &args));
-            if include_deleted {
+            if args.include_deleted {
                 req.query.push(("includeDeleted", "true".into()));
             }
             req
         }
-        Verb::Create => ApiRequest::entity(Method::POST, format!("/v1/{}", e.plural))
-            .json(&Value::Object(payload(fields, &args)?)),
-        Verb::Update => return update(up, ctx, e, fields, &args).await,
+        Verb::Create => {
+            ApiRequest::entity(Method::POST, collection(e)).json(&Value::Object(args.payload))
+        }
+        Verb::Update => return update(up, ctx, e, args).await,
         Verb::Patch => ApiRequest::entity(Method::PATCH, item_path(e, &args))
-            .json(args.get("updates").unwrap_or(&Value::Null)),
+            .json(&Value::Object(args.updates.unwrap_or_default())),
         Verb::Delete => ApiRequest::entity(Method::DELETE, item_path(e, &args)),
         Verb::Archive => {
             ApiRequest::entity(Method::POST, format!("{}/archive", item_path(e, &args)))
                 .json(&json!({}))
         }
         Verb::Process => {
-            let mut body = json!({"action": args.get("action")});
-            if let Some(m) = args.get("metadata") {
-                body["metadata"] = m.clone();
+            let mut body = Map::new();
+            body.insert("action".into(), args.action.clone().into());
+            if let Some(m) = args.metadata.clone() {
+                body.insert("metadata".into(), Value::Object(m));
             }
-            ApiRequest::entity(Method::POST, format!("{}/process", item_path(e, &args))).json(&body)
+            ApiRequest::entity(Method::POST, format!("{}/process", item_path(e, &args)))
+                .json(&Value::Object(body))
         }
     };
     Ok(up.call(ctx, req).await?)
@@ -118,19 +95,18 @@ async fn update(
     up: &Upstream,
     ctx: &CallContext,
     e: &'static Entity,
-    fields: &[super::fields::Field],
-    args: &Map<String, Value>,
+    args: Args,
 ) -> Result<ApiResponse, ToolError> {
-    let path = item_path(e, args);
-    let mut body = payload(fields, args)?;
-    let mut if_match = args.get("if_match").and_then(Value::as_i64);
+    let path = item_path(e, &args);
+    let mut body = args.payload;
+    let mut if_match = args.if_match;
     if !e.links.is_empty() {
         let current = up
             .call(ctx, ApiRequest::entity(Method::GET, path.clone()))
             .await?
             .body;
         for key in e.links {
-            if let Some(v) = current.pointer(&format!("/payload/{key}")) {
+            if let Some(v) = current.get("payload").and_then(|p| p.get(*key)) {
                 body.insert((*key).to_owned(), v.clone());
             }
         }

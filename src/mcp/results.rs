@@ -11,6 +11,13 @@ use super::{
 };
 use crate::upstream::UpstreamError;
 
+/// What a refused tenant header means and whom it concerns (contract §2 and §7.1).
+const TENANT_REFUSED: &str = "The API did not accept this deployment's tenant for this user: the \
+    gateway's tenant is not configured, not allowed for this user (not a member of that \
+    organization), or its signature is off. This is for the operator, not the user: check \
+    TOOLBRIDGE_TENANT_ID, TOOLBRIDGE_TENANT_MODE (`resolve` picks each user's organization), \
+    TOOLBRIDGE_TENANT_HEADER_SECRET and the clocks, or run `toolbridge-mcp check`. Retrying will not help.";
+
 /// An `isError` result with one text block.
 pub fn error_result(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
@@ -34,16 +41,14 @@ pub fn describe(err: &ToolError, target: Option<(&Entity, Verb)>, correlation_id
     format!("{what} failed: {err}. {advice} (correlation id {correlation_id})")
 }
 
-fn label(target: Option<(&Entity, Verb)>) -> (&str, String) {
-    match target {
-        Some((e, _)) => (e.label, e.singular.to_owned()),
-        None => ("item", "item".to_owned()),
-    }
-}
-
 fn advice(err: &UpstreamError, target: Option<(&Entity, Verb)>) -> String {
-    let (label, singular) = label(target);
-    let verb = target.map(|(_, v)| v);
+    let (label, singular, list) = match target {
+        Some((e, _)) => (e.label, e.singular, e.tool_name(Verb::List)),
+        None => ("item", "item", "the list_ tool".to_owned()),
+    };
+    if err.is_tenant_refusal() {
+        return TENANT_REFUSED.into();
+    }
     match err {
         UpstreamError::Unreachable => "The gateway keeps serving; try again shortly, and tell the operator if it persists.".into(),
         UpstreamError::Timeout(_) => "It may still have been applied: read the item before retrying a change.".into(),
@@ -52,13 +57,19 @@ fn advice(err: &UpstreamError, target: Option<(&Entity, Verb)>) -> String {
         UpstreamError::TooLarge { .. } => "Ask for less, e.g. a smaller limit.".into(),
         UpstreamError::NotJson { .. } => "This usually means a proxy or the API is failing; try again shortly.".into(),
         UpstreamError::NoToken | UpstreamError::Other(_) => "Try again; tell the operator if it persists.".into(),
+        UpstreamError::RetryBudget { retry_after, .. } => format!("Nothing was changed; wait {retry_after} seconds before retrying."),
+        UpstreamError::TenantSelection { .. } => "This gateway serves one organization per user. The operator can pin one \
+            (TOOLBRIDGE_TENANT_MODE=plain with TOOLBRIDGE_TENANT_ID set to the organization's id, one gateway per \
+            organization), or the user can leave the organizations this assistant should not use. Retrying will not help."
+            .into(),
+        UpstreamError::NoTenant(_) => "Tell the operator: set TOOLBRIDGE_TENANT_ID as the fallback tenant, or configure \
+            the API's organization service. Retrying will not help."
+            .into(),
+        UpstreamError::Exchange { .. } => "This is a configuration problem between the gateway and the token service \
+            (exchange not enabled, client credentials, audience or issuer): tell the operator; signing in again will not help."
+            .into(),
         UpstreamError::Status { status, message, body, retry_after } => match *status {
             StatusCode::BAD_REQUEST => "Check the arguments against the tool's schema.".into(),
-            StatusCode::UNAUTHORIZED if message.contains("tenant") => {
-                "The gateway's tenant signature was refused: a deployment problem (tenant id, \
-                 TENANT_HEADER_SECRET or the clock). Tell the operator; retrying will not help."
-                    .into()
-            }
             // The edge accepted this token, so signing in again would bring another one the
             // API refuses just the same: the two are configured differently.
             StatusCode::UNAUTHORIZED => "The API refused the caller's token although the gateway accepted it: the gateway \
@@ -68,7 +79,7 @@ fn advice(err: &UpstreamError, target: Option<(&Entity, Verb)>) -> String {
                  itself may also be bad.)"
                 .into(),
             StatusCode::FORBIDDEN => "The token's user may not do this.".into(),
-            StatusCode::NOT_FOUND => format!("Check the uid; list_{singular}s shows the {label}s that exist."),
+            StatusCode::NOT_FOUND => format!("Check the uid; {list} shows the ones that exist."),
             StatusCode::GONE => {
                 let when = body.as_ref().and_then(|b| b.get("deletedAt")).and_then(Value::as_str);
                 format!(
@@ -91,16 +102,12 @@ fn advice(err: &UpstreamError, target: Option<(&Entity, Verb)>) -> String {
                 Some(s) => format!("Rate limited: wait {s} seconds before retrying."),
                 None => "Rate limited: wait a few seconds before retrying.".into(),
             },
-            s if s.is_server_error() => match (target.map(|(e, _)| e.singular), verb) {
-                (Some("comment"), Some(Verb::Create | Verb::Update | Verb::Patch | Verb::Archive | Verb::Process)) => {
-                    "The API refuses a comment whose parent (parent_type + parent_uid) is missing or deleted: \
-                     check that the parent note or task exists."
-                        .into()
-                }
-                (Some("chat_message"), Some(Verb::Create | Verb::Update | Verb::Patch | Verb::Archive | Verb::Process)) => {
-                    "The API refuses a chat message whose chat (chat_uid) is missing or deleted: check that the chat exists."
-                        .into()
-                }
+            s if s.is_server_error() => match target {
+                // Every write but DELETE re-checks the link fields (contract §4).
+                Some((e, verb)) if !e.links.is_empty() && !matches!(verb, Verb::List | Verb::Get | Verb::Delete) => format!(
+                    "The API refuses a {label} whose {} is missing or deleted: check that it exists.",
+                    e.link_target
+                ),
                 _ => "The API failed; try again shortly.".into(),
             },
             _ => "Try again; tell the operator if it persists.".into(),

@@ -12,15 +12,16 @@ use rmcp::{
     },
     service::RequestContext,
 };
-use serde_json::json;
 use tracing::Instrument;
 
 use super::{
+    catalog::instructions,
     handlers::{self, ToolError},
     results::{describe, error_result},
-    tools::catalog,
+    tools::tools,
 };
 use crate::{
+    config::Generation,
     secret::Secret,
     upstream::{CallContext, Upstream, UpstreamError},
 };
@@ -37,6 +38,9 @@ struct Shared {
     in_flight: crate::http::InFlight,
     /// Used when a request carries no token of its own (stdio mode).
     default_token: Option<Secret>,
+    /// For `health_check`: the configured modes, by name.
+    tenant_mode: String,
+    backend_auth: String,
 }
 
 /// The MCP server. Cheap to clone: rmcp makes one per session.
@@ -45,32 +49,23 @@ pub struct Gateway {
     shared: Arc<Shared>,
 }
 
-const INSTRUCTIONS: &str = "Tools for the user's ToolBridge data: notes, tasks, comments (on a note or a \
-task), chats and chat messages. Each entity has list_, get_, create_, update_ (replace), patch_ (edit some \
-fields), delete_, archive_ and process_ (state actions) tools. Items are addressed by uid; pass the version \
-you read as if_match to avoid overwriting concurrent edits. list_ tools page with cursor/hasMore.";
-
 impl Gateway {
-    /// A gateway over the given upstream client.
-    pub fn new(upstream: Upstream, default_token: Option<Secret>) -> Self {
+    /// A gateway over the given upstream client; its tool calls are counted in
+    /// `in_flight` (for graceful shutdown).
+    pub fn new(
+        upstream: Upstream,
+        config: &crate::config::Config,
+        default_token: Option<Secret>,
+        in_flight: crate::http::InFlight,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 upstream,
-                in_flight: Default::default(),
+                in_flight,
                 default_token,
+                tenant_mode: format!("{:?}", config.effective_tenant_mode()).to_lowercase(),
+                backend_auth: format!("{:?}", config.backend_auth).to_lowercase(),
             }),
-        }
-    }
-
-    /// Counts this gateway's tool calls in `in_flight` (for graceful shutdown).
-    pub fn with_in_flight(self, in_flight: crate::http::InFlight) -> Self {
-        let shared = Shared {
-            upstream: self.shared.upstream.clone(),
-            in_flight,
-            default_token: self.shared.default_token.clone(),
-        };
-        Self {
-            shared: Arc::new(shared),
         }
     }
 
@@ -101,21 +96,13 @@ impl Gateway {
             .unwrap_or_default()
     }
 
-    /// `health_check`: is the API's /healthz answering? No secrets, no URLs.
+    /// `health_check`: the readiness report (API health, generation, whether the API
+    /// accepts this gateway's credentials). No secrets, no URLs.
     pub async fn health(&self) -> CallToolResult {
-        let (api, detail) = match self.shared.upstream.healthz().await {
-            Ok(()) => ("reachable", "the API answered its health check".to_owned()),
-            Err(e @ UpstreamError::Status { .. }) => ("unhealthy", e.to_string()),
-            Err(e) => ("unreachable", e.to_string()),
-        };
-        let status = if api == "reachable" { "ok" } else { "degraded" };
-        CallToolResult::structured(json!({
-            "status": status,
-            "gateway": "up",
-            "api": api,
-            "detail": detail,
-            "version": env!("CARGO_PKG_VERSION"),
-        }))
+        let report = self.shared.upstream.health().await;
+        CallToolResult::structured(
+            report.to_json(&self.shared.tenant_mode, &self.shared.backend_auth),
+        )
     }
 
     async fn call(
@@ -123,7 +110,8 @@ impl Gateway {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let Some((name, spec)) = catalog().get(&request.name) else {
+        let generation = self.shared.upstream.generation_or_detect().await;
+        let Some((name, spec)) = tools(generation).get(&request.name) else {
             return Err(ErrorData::invalid_params(
                 format!("unknown tool: {}", request.name),
                 None,
@@ -149,15 +137,7 @@ impl Gateway {
             if call.authorization.is_none() {
                 return Err(ToolError::Upstream(UpstreamError::NoToken));
             }
-            handlers::run(
-                &self.shared.upstream,
-                &call,
-                entity,
-                verb,
-                &spec.fields,
-                args,
-            )
-            .await
+            handlers::run(&self.shared.upstream, &call, entity, verb, args).await
         };
         // When the client cancels or goes away, dropping the future drops the in-flight
         // upstream request with it.
@@ -231,12 +211,19 @@ fn shape(
 
 impl ServerHandler for Gateway {
     fn get_info(&self) -> ServerConfig {
+        // get_info cannot wait for a detection: the generation known so far (seed until
+        // the API has answered once).
+        let generation = self
+            .shared
+            .upstream
+            .generation()
+            .unwrap_or(Generation::Seed);
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(
                 "toolbridge-mcp",
                 env!("CARGO_PKG_VERSION"),
             ))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(instructions(generation))
     }
 
     async fn list_tools(
@@ -244,7 +231,8 @@ impl ServerHandler for Gateway {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let mut tools = catalog().tools.clone();
+        let generation = self.shared.upstream.generation_or_detect().await;
+        let mut tools = tools(generation).tools.clone();
         // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the token's grant into the
         // request (`http::scopes`): list only what it may call.
         let grant = ctx
@@ -258,7 +246,16 @@ impl ServerHandler for Gateway {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        catalog().tools.iter().find(|t| t.name == name).cloned()
+        let generation = self
+            .shared
+            .upstream
+            .generation()
+            .unwrap_or(Generation::Seed);
+        tools(generation)
+            .tools
+            .iter()
+            .find(|t| t.name == name)
+            .cloned()
     }
 
     async fn call_tool(

@@ -1,5 +1,5 @@
 //! Builds the rmcp [`Tool`] list (schemas, titles, descriptions, annotations) from the
-//! catalog, once per process.
+//! catalog, once per process and API generation.
 
 use std::{collections::HashMap, sync::Arc, sync::OnceLock};
 
@@ -7,9 +7,10 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
 use super::{
-    catalog::{ENTITIES, Entity, HEALTH_CHECK, Verb},
-    fields::{Field, Kind, input_schema},
+    catalog::{Entity, HEALTH_CHECK, Verb, entities},
+    fields::{Field, Kind, Role, input_schema},
 };
+use crate::config::Generation;
 
 /// What a tool name resolves to.
 #[derive(Debug)]
@@ -20,16 +21,16 @@ pub struct ToolSpec {
     pub fields: Vec<Field>,
 }
 
-/// All tools, built once.
-pub struct Catalog {
+/// The tools of one API generation, built once.
+pub struct ToolSet {
     /// The listing, in order.
     pub tools: Vec<Tool>,
     by_name: HashMap<String, ToolSpec>,
 }
 
-impl Catalog {
-    /// Resolves a tool name; also returns the catalog's own copy of the name, which lives as
-    /// long as the catalog (a `&'static str` for [`catalog()`]: a metric label without a copy).
+impl ToolSet {
+    /// Resolves a tool name; also returns the set's own copy of the name, which lives as
+    /// long as the set (a `&'static str` for [`tools()`]: a metric label without a copy).
     pub fn get(&self, name: &str) -> Option<(&str, &ToolSpec)> {
         self.by_name
             .get_key_value(name)
@@ -37,58 +38,68 @@ impl Catalog {
     }
 }
 
-const UID: Field = Field::required(
+const UID: Field = Field::param(
     "uid",
-    "",
+    Role::Uid,
     Kind::Uuid,
+    true,
     "uid of the item (a UUID, as returned by create or list).",
 );
-const INCLUDE_DELETED: Field = Field::optional(
+const INCLUDE_DELETED: Field = Field::param(
     "include_deleted",
-    "",
+    Role::IncludeDeleted,
     Kind::Bool,
+    false,
     "Also return soft-deleted items (default false).",
 );
-const IF_MATCH: Field = Field::optional(
+const IF_MATCH: Field = Field::param(
     "if_match",
-    "",
+    Role::IfMatch,
     Kind::Integer {
         min: 1,
         max: i64::MAX,
     },
+    false,
     "The version you last read. The change is refused if the item has changed since, instead of overwriting someone else's edit.",
 );
 const LIMIT: Field = Field {
     default: Some(100),
-    ..Field::optional(
+    ..Field::param(
         "limit",
-        "",
+        Role::Limit,
         Kind::Integer { min: 1, max: 1000 },
+        false,
         "Page size, 1 to 1000 (default 100).",
     )
 };
-const CURSOR: Field = Field::optional(
+/// The API's cursors are about 70 characters; anything far longer is not one of them.
+const CURSOR: Field = Field::param(
     "cursor",
-    "",
-    Kind::Text,
+    Role::Cursor,
+    Kind::Opaque { max: 1024 },
+    false,
     "nextCursor from the previous page; omit for the first page.",
 );
-const UPDATES: Field = Field::required(
+const UPDATES: Field = Field::param(
     "updates",
-    "",
+    Role::Updates,
     Kind::Object,
-    "Payload keys to set, e.g. {\"title\": \"New title\"}. Other keys are kept; `uid` and `sync` are ignored.",
+    true,
+    "Payload keys to set, e.g. {\"title\": \"New title\"}. Other keys are kept. Keys the server \
+     writes itself (uid, sync, version, updatedTs, ...) are refused.",
 );
-const METADATA: Field = Field::optional(
+const METADATA: Field = Field::param(
     "metadata",
-    "",
+    Role::Metadata,
     Kind::Object,
+    false,
     "Optional context for the action, e.g. {\"reason\": \"done\"}.",
 );
-const EXTRA_UPDATE: Field = Field::optional(
+const EXTRA_UPDATE: Field = Field::param(
     "additional_fields",
-    "",
+    Role::Extra,
     Kind::Object,
+    false,
     "Other payload keys to store alongside the named ones, e.g. {\"tags\": [\"work\"]}.",
 );
 
@@ -117,7 +128,7 @@ fn fields(e: &'static Entity, verb: Verb) -> Vec<Field> {
             );
             vec![
                 UID,
-                Field::required("action", "", Kind::Enum(names), doc),
+                Field::param("action", Role::Action, Kind::Enum(names), true, doc),
                 METADATA,
             ]
         }
@@ -125,9 +136,8 @@ fn fields(e: &'static Entity, verb: Verb) -> Vec<Field> {
 }
 
 fn title(e: &Entity, verb: Verb) -> String {
-    let plural = e.label.to_owned() + "s";
     match verb {
-        Verb::List => format!("List {plural}"),
+        Verb::List => format!("List {}", e.label_plural),
         Verb::Get => format!("Get a {}", e.label),
         Verb::Create => format!("Create a {}", e.label),
         Verb::Update => format!("Replace a {}", e.label),
@@ -139,13 +149,13 @@ fn title(e: &Entity, verb: Verb) -> String {
 }
 
 fn description(e: &Entity, verb: Verb) -> String {
-    let (l, s) = (e.label, e.singular);
+    let (l, ls, s) = (e.label, e.label_plural, e.singular);
     let eg = r#""uid": "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a""#;
     match verb {
         Verb::List => format!(
-            "List {l}s, oldest change first, one page at a time. {about} Returns {{items, nextCursor, hasMore}}. \
+            "List {ls}, oldest change first, one page at a time. {about} Returns {{items, nextCursor, hasMore}}. \
              When hasMore is true, call {name} again with cursor set to nextCursor to get the next page. \
-             Deleted {l}s are left out unless include_deleted is true. Example: {{\"limit\": 20}}.",
+             Deleted {ls} are left out unless include_deleted is true. Example: {{\"limit\": 20}}.",
             about = e.about,
             name = e.tool_name(Verb::List)
         ),
@@ -180,7 +190,8 @@ fn description(e: &Entity, verb: Verb) -> String {
         ),
         Verb::Delete => format!(
             "Delete a {l} (soft delete: it can still be read with include_deleted=true, but no longer changed). \
-             Returns {{uid, version, updatedAt, deletedAt}}. Example: {{{eg}}}."
+             Returns the deleted item: at least {{uid, version, updatedAt, deletedAt}} (newer APIs add its payload). \
+             Example: {{{eg}}}."
         ),
         Verb::Archive => format!(
             "Archive a {l}: {effect}. Returns the updated item. Example: {{{eg}}}.",
@@ -245,13 +256,16 @@ fn output_schema(verb: Verb) -> Arc<JsonObject> {
             },
             "required": ["items", "hasMore"]
         }),
+        // The seed API answers {uid, version, updatedAt, deletedAt}; the current one the
+        // whole item: both fit.
         Verb::Delete => json!({
             "type": "object",
             "properties": {
                 "uid": {"type": "string"},
                 "version": {"type": "integer"},
                 "updatedAt": {"type": "string"},
-                "deletedAt": {"type": "string"}
+                "deletedAt": {"type": "string"},
+                "payload": {"type": "object", "description": "The deleted item's fields (current API only)."}
             },
             "required": ["uid", "version", "deletedAt"]
         }),
@@ -286,7 +300,7 @@ fn health_tool() -> Tool {
     t
 }
 
-fn build() -> Catalog {
+fn build(generation: Generation) -> ToolSet {
     let mut tools = vec![health_tool()];
     let mut by_name = HashMap::new();
     by_name.insert(
@@ -296,7 +310,7 @@ fn build() -> Catalog {
             fields: Vec::new(),
         },
     );
-    for e in &ENTITIES {
+    for e in entities(generation) {
         for verb in Verb::ALL {
             let name = e.tool_name(verb);
             let fields = fields(e, verb);
@@ -318,79 +332,19 @@ fn build() -> Catalog {
             );
         }
     }
-    Catalog { tools, by_name }
+    ToolSet { tools, by_name }
 }
 
-/// The catalog, built on first use.
-pub fn catalog() -> &'static Catalog {
-    static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG.get_or_init(build)
+/// The tools of an API generation, built on first use.
+pub fn tools(generation: Generation) -> &'static ToolSet {
+    static SEED: OnceLock<ToolSet> = OnceLock::new();
+    static CURRENT: OnceLock<ToolSet> = OnceLock::new();
+    let cell = match generation {
+        Generation::Seed => &SEED,
+        Generation::Current => &CURRENT,
+    };
+    cell.get_or_init(|| build(generation))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_tool_has_schemas_titles_and_annotations() {
-        let c = catalog();
-        assert_eq!(c.tools.len(), 41);
-        for t in &c.tools {
-            assert!(t.title.is_some(), "{}", t.name);
-            assert!(t.output_schema.is_some(), "{}", t.name);
-            assert!(
-                t.description.as_deref().is_some_and(|d| d.len() > 40),
-                "{}",
-                t.name
-            );
-            let a = t.annotations.as_ref().unwrap();
-            let read_only = t.name.starts_with("list_")
-                || t.name.starts_with("get_")
-                || t.name == "health_check";
-            assert_eq!(a.read_only_hint, Some(read_only), "{}", t.name);
-            if !read_only {
-                assert_eq!(
-                    a.destructive_hint,
-                    Some(t.name.starts_with("delete_")),
-                    "{}",
-                    t.name
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn enums_and_bounds_are_in_the_schemas() {
-        let c = catalog();
-        let schema = |name: &str| {
-            let t = c.tools.iter().find(|t| t.name == name).unwrap();
-            Value::Object((*t.input_schema).clone())
-        };
-        assert_eq!(
-            schema("process_note")["properties"]["action"]["enum"],
-            json!(["pin", "unpin", "archive", "unarchive"])
-        );
-        assert_eq!(
-            schema("process_chat_message")["properties"]["action"]["enum"],
-            json!(["mark_read", "mark_delivered"])
-        );
-        assert_eq!(
-            schema("create_comment")["properties"]["parent_type"]["enum"],
-            json!(["note", "task"])
-        );
-        let limit = &schema("list_tasks")["properties"]["limit"];
-        assert_eq!(
-            (
-                limit["minimum"].as_i64(),
-                limit["maximum"].as_i64(),
-                limit["default"].as_i64()
-            ),
-            (Some(1), Some(1000), Some(100))
-        );
-        assert_eq!(
-            schema("update_note")["required"],
-            json!(["uid", "title", "content"])
-        );
-        assert_eq!(schema("patch_chat")["required"], json!(["uid", "updates"]));
-    }
-}
+mod tests;

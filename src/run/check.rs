@@ -1,6 +1,7 @@
 //! `toolbridge-mcp check`: the first thing an operator runs when something is wrong.
-//! Validates the configuration, calls the API's /healthz, and opens a sync session with a
-//! token to prove the tenant signature and the token are accepted. One line per check,
+//! Validates the configuration, calls the API's /healthz, tells the API generation, then
+//! with a token tests each configured mode on its own line (the token at the gateway's edge,
+//! the backend credential, the tenant header) and opens a sync session. One line per check,
 //! with the reason; a non-zero exit when any fails.
 
 use std::{path::Path, time::Instant};
@@ -40,24 +41,78 @@ fn line(name: &'static str, ok: bool, detail: impl Into<String>) -> CheckLine {
     }
 }
 
-/// Why a session could not be opened, in an operator's words.
-fn session_failure(e: &UpstreamError) -> String {
+/// Why a request failed, in an operator's words.
+fn failure(e: &UpstreamError, window: u64) -> String {
     match e {
+        e if e.is_tenant_refusal() => format!(
+            "the API refused the tenant header ({e}): TOOLBRIDGE_TENANT_ID is not allowed for this \
+             user or not configured at the API, TENANT_HEADER_SECRET differs (seed), or the clocks \
+             are more than {window} s apart"
+        ),
         UpstreamError::Status {
-            status, message, ..
-        } if *status == StatusCode::UNAUTHORIZED => {
-            if message.contains("tenant") {
-                format!(
-                    "the API refused the tenant headers ({message}): TENANT_HEADER_SECRET or \
-                     TOOLBRIDGE_TENANT_ID differ from the API's, or the clocks are more than 300 s apart"
-                )
-            } else {
-                format!(
-                    "the API refused the token ({message}): it is expired, malformed or signed with another key"
-                )
-            }
-        }
+            status: StatusCode::UNAUTHORIZED,
+            message,
+            ..
+        } => format!(
+            "the API refused the token ({message}): it is expired, malformed, signed with another \
+             key, or its issuer or audience is not the API's"
+        ),
         other => other.to_string(),
+    }
+}
+
+/// The backend-credential and tenant lines, from the probe's outcome.
+fn mode_lines(config: &Config, probe: &Result<(), UpstreamError>, lines: &mut Vec<CheckLine>) {
+    let backend = format!("{:?}", config.backend_auth).to_lowercase();
+    let tenant = format!("{:?}", config.effective_tenant_mode()).to_lowercase();
+    let window = config.max_timestamp_skew_seconds;
+    match probe {
+        Err(e @ UpstreamError::Exchange { .. }) => {
+            lines.push(line("backend credential", false, format!("{backend}: {e}")));
+        }
+        Err(
+            e @ UpstreamError::Status {
+                status: StatusCode::UNAUTHORIZED,
+                ..
+            },
+        ) if !e.is_tenant_refusal() => {
+            lines.push(line(
+                "backend credential",
+                false,
+                format!("{backend}: {}", failure(e, window)),
+            ));
+        }
+        Err(e)
+            if e.is_tenant_refusal()
+                || matches!(
+                    e,
+                    UpstreamError::TenantSelection { .. } | UpstreamError::NoTenant(_)
+                ) =>
+        {
+            lines.push(line(
+                "backend credential",
+                true,
+                format!("{backend}: accepted"),
+            ));
+            lines.push(line(
+                "tenant",
+                false,
+                format!("{tenant}: {}", failure(e, window)),
+            ));
+        }
+        Err(e) => lines.push(line("backend credential", false, format!("{backend}: {e}"))),
+        Ok(()) => {
+            lines.push(line(
+                "backend credential",
+                true,
+                format!("{backend}: accepted"),
+            ));
+            lines.push(line(
+                "tenant",
+                true,
+                format!("{tenant}: accepted for this user"),
+            ));
+        }
     }
 }
 
@@ -126,9 +181,12 @@ pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -
                 "configuration",
                 true,
                 format!(
-                    "tenant {}, API {}, session mode {:?}, auth {:?}",
+                    "tenant {} ({:?} mode), API {}, generation {:?}, backend auth {:?}, session mode {:?}, edge auth {:?}",
                     c.tenant_id,
+                    c.effective_tenant_mode(),
                     c.api_base(),
+                    c.api_generation,
+                    c.backend_auth,
                     c.session_mode,
                     c.effective_auth_mode()
                 ),
@@ -155,7 +213,9 @@ pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -
                 true,
                 format!("/healthz answered in {} ms", started.elapsed().as_millis()),
             ));
-            lines.push(clock_line(api_clock, config.max_timestamp_skew_seconds));
+            if config.effective_tenant_mode() != crate::config::TenantMode::Plain {
+                lines.push(clock_line(api_clock, config.max_timestamp_skew_seconds));
+            }
         }
         Err(e) => {
             lines.push(line(
@@ -166,26 +226,45 @@ pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -
             return lines;
         }
     }
+    let how = if config.api_generation.fixed().is_some() {
+        "configured"
+    } else {
+        "detected from /v1/sync/info"
+    };
+    match upstream.detect_generation().await {
+        Ok(g) => lines.push(line(
+            "API generation",
+            true,
+            format!("{} ({how})", g.as_str()),
+        )),
+        Err(e) => lines.push(line("API generation", false, format!("cannot tell: {e}"))),
+    }
     let token = token.or_else(|| bearer(&config.token));
     let Some(token) = token else {
         lines.push(line(
-            "signature and token",
+            "token",
             false,
             "no token to test with: pass --token or set TOOLBRIDGE_TOKEN (mint one with `toolbridge-mcp token`)",
         ));
         return lines;
     };
     lines.push(gateway_token_line(&config, &token).await);
+    let probe = upstream.probe(token.clone()).await;
+    mode_lines(&config, &probe, &mut lines);
+    if probe.is_err() {
+        return lines;
+    }
     match upstream.open_session(&CallContext::new(Some(token))).await {
         Ok(s) => lines.push(line(
-            "signature and token",
+            "sync session",
             true,
-            format!(
-                "the API accepted both and opened a sync session (epoch {})",
-                s.epoch
-            ),
+            format!("the API opened a sync session (epoch {})", s.epoch),
         )),
-        Err(e) => lines.push(line("signature and token", false, session_failure(&e))),
+        Err(e) => lines.push(line(
+            "sync session",
+            false,
+            failure(&e, config.max_timestamp_skew_seconds),
+        )),
     }
     lines
 }

@@ -1,11 +1,11 @@
 //! `demo` and `emulator`: the gateway on an embedded API emulator, and the emulator alone.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, path::Path, time::Duration};
 
 use super::{RunError, bind, serve_gateway, shutdown_signal};
 use crate::{
-    config::Config,
-    emulator::{Emulator, EmulatorConfig, mint_hs256},
+    config::{Config, ConfigError},
+    emulator::{Emulator, EmulatorConfig, Organization, mint_hs256},
     secret::Secret,
 };
 
@@ -16,10 +16,11 @@ const DEMO_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// `127.0.0.1:port`, wired together, with a ready token and instructions.
 pub async fn demo(port: u16, api_port: u16) -> Result<(), RunError> {
     let emu_cfg = EmulatorConfig {
-        // The demo is for trying tools by hand: the contract's rate limit would only get
+        // The demo is for trying tools by hand: the contract's rate limits would only get
         // in the way of a human clicking around.
         rate_limit: None,
-        ..EmulatorConfig::default()
+        auth_rate_limit: None,
+        ..EmulatorConfig::current()
     };
     let emu = Emulator::spawn(
         emu_cfg.clone(),
@@ -31,7 +32,7 @@ pub async fn demo(port: u16, api_port: u16) -> Result<(), RunError> {
         source,
     })?;
     let config = Config {
-        tenant_id: emu_cfg.tenant_id.clone(),
+        tenant_id: emu_cfg.default_tenant_id.clone(),
         tenant_header_secret: Secret::new(emu_cfg.tenant_header_secret.clone().unwrap_or_default()),
         go_api_base_url: emu.base_url(),
         host: [127, 0, 0, 1].into(),
@@ -83,7 +84,11 @@ Press Ctrl-C to stop."#
 /// development against a stand-in API), until SIGTERM.
 pub async fn emulator_main(cfg: EmulatorConfig, addr: SocketAddr) -> Result<(), RunError> {
     let listener = bind(addr).await?;
-    tracing::info!(%addr, tenant = %cfg.tenant_id, "ToolBridge API emulator listening");
+    let tenant = match cfg.generation {
+        crate::emulator::Generation::Seed => &cfg.tenant_id,
+        crate::emulator::Generation::Current => &cfg.default_tenant_id,
+    };
+    tracing::info!(%addr, generation = %cfg.generation, %tenant, "ToolBridge API emulator listening");
     Emulator::new(cfg)
         .serve(listener, shutdown_signal())
         .await
@@ -91,6 +96,21 @@ pub async fn emulator_main(cfg: EmulatorConfig, addr: SocketAddr) -> Result<(), 
             context: "serving the emulator".into(),
             source,
         })
+}
+
+/// Reads `toolbridge-mcp emulator --memberships FILE`: a JSON object mapping each `sub` to
+/// its organizations, `{"sub": [{"id": "org_1", "name": "Acme"}]}`.
+pub fn read_memberships(path: &Path) -> Result<HashMap<String, Vec<Organization>>, RunError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RunError::Io {
+        context: format!("reading the membership table {}", path.display()),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        RunError::Config(ConfigError::Invalid {
+            var: format!("--memberships {}", path.display()),
+            why: format!(r#"expected {{"sub": [{{"id": "org_1", "name": "Acme"}}]}}: {e}"#),
+        })
+    })
 }
 
 /// Mints a dev token (`toolbridge-mcp token`).

@@ -5,7 +5,7 @@ mod demo;
 mod stdio;
 
 pub use check::{CheckLine, check_main, run_checks};
-pub use demo::{demo, emulator_main, token};
+pub use demo::{demo, emulator_main, read_memberships, token};
 pub use stdio::{bearer, stdio_main};
 
 use std::{future::Future, net::SocketAddr, time::Duration};
@@ -74,6 +74,14 @@ pub async fn serve_gateway(
     };
     let metrics_addr = config.metrics_port.map(|p| SocketAddr::new(config.host, p));
     let state = AppState::new(config)?;
+    // Tell the API generation at start (in the background: an API that is not up yet must
+    // not hold the listener back); readiness checks tell it again later.
+    let upstream = state.upstream.clone();
+    tokio::spawn(async move {
+        if let Err(e) = upstream.detect_generation().await {
+            tracing::warn!(error = %e, "API generation not known yet; will ask again");
+        }
+    });
     let (in_flight, cancel) = (state.in_flight.clone(), state.mcp_cancel.clone());
     let metrics_task = match metrics_addr {
         Some(addr) => {

@@ -52,6 +52,29 @@ pub(crate) async fn read_capped(
     }
 }
 
+/// Reads a whole answer and decodes a success as JSON `T`; an error status becomes an
+/// [`UpstreamError::Status`] keeping the API's message. The one reader of JSON answers.
+pub(crate) async fn json_answer<T: serde::de::DeserializeOwned>(
+    mut resp: reqwest::Response,
+    max: usize,
+    timeout_secs: f64,
+) -> Result<(T, HeaderMap), UpstreamError> {
+    let status = resp.status();
+    // Moved out, not cloned: reading the body needs no headers.
+    let headers = std::mem::take(resp.headers_mut());
+    let bytes = read_capped(resp, max, timeout_secs).await?;
+    if !status.is_success() {
+        return Err(error_from(status, &headers, &bytes));
+    }
+    match serde_json::from_slice(&bytes) {
+        Ok(value) => Ok((value, headers)),
+        Err(_) => Err(UpstreamError::NotJson {
+            status,
+            content_type: content_type(&headers),
+        }),
+    }
+}
+
 /// Turns an error answer into an [`UpstreamError::Status`] that keeps the API's message.
 pub(crate) fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> UpstreamError {
     let json: Option<Value> = serde_json::from_slice(body).ok();

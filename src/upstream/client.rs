@@ -1,4 +1,11 @@
-//! [`Upstream`]: the one pooled client every tool call goes through.
+//! [`Upstream`]: the one pooled client every tool call goes through, and the chain of
+//! layers every request passes (design.md, "Two API generations, one chain"):
+//!
+//! ```text
+//! retry (429) → slot → sync session → backend credential → tenant → reqwest
+//! ```
+//!
+//! Each layer is chosen once from the configuration; none branches on a tool.
 
 use std::sync::Arc;
 
@@ -9,14 +16,19 @@ use serde_json::Value;
 
 use super::{
     UpstreamError,
-    answer::{content_type, error_from, read_capped},
-    middleware::{EntityRequest, RetryAfter, TenantSigner},
+    answer::{error_from, json_answer, read_capped},
+    credential::CredentialLayer,
+    generation::{GenerationCell, Info},
+    retry::Retry,
     sessions::{SessionInfo, SessionStats, SyncSessions},
+    slot::SlotLayer,
+    tenant::TenantLayer,
+    wire::{CORRELATION_ID, CallerKey, EntityRequest, join},
 };
-use crate::{config::Config, secret::Secret};
-
-/// Header carrying the per-call correlation id, to the API and back.
-pub const CORRELATION_ID: &str = "x-correlation-id";
+use crate::{
+    config::{Config, Generation},
+    secret::Secret,
+};
 
 /// Who is calling and under which correlation id. Travels with each tool call.
 #[derive(Clone, Debug)]
@@ -87,13 +99,14 @@ pub struct ApiResponse {
 
 struct Inner {
     http: ClientWithMiddleware,
+    /// The same pool without the chain, for unauthenticated requests (health, info).
+    plain: reqwest::Client,
     base: reqwest::Url,
     max_body: usize,
     timeout_secs: f64,
     stats: Arc<SessionStats>,
-    /// One permit per tool call's API exchange (`upstream_max_in_flight`).
-    slots: tokio::sync::Semaphore,
-    max_in_flight: usize,
+    generation: Arc<GenerationCell>,
+    health: super::health::HealthCache,
 }
 
 /// The pooled, signing, session-wrapping client of the ToolBridge API. Cheap to clone.
@@ -143,35 +156,74 @@ impl Upstream {
         let stats = Arc::new(SessionStats::default());
         let max_body = cfg.upstream_max_body_bytes;
         let timeout_secs = cfg.request_timeout_seconds;
+        let generation = Arc::new(GenerationCell::new(cfg.api_generation));
         let sessions = SyncSessions::new(
             cfg.session_mode,
-            base.join("v1/sync/sessions").expect("static path"),
+            join(&base, "/v1/sync/sessions"),
             max_body,
             timeout_secs,
             stats.clone(),
         );
-        let http = ClientBuilder::new(client)
-            .with(RetryAfter::new(
-                std::time::Duration::from_secs_f64(cfg.retry_after_max_seconds),
+        let http = ClientBuilder::new(client.clone())
+            .with(Retry::new(
+                std::time::Duration::from_secs_f64(cfg.retry_budget_seconds),
                 stats.clone(),
             ))
+            .with(SlotLayer::new(cfg.upstream_max_in_flight, timeout_secs))
             .with(sessions)
-            .with(TenantSigner::new(
-                &cfg.tenant_id,
-                cfg.tenant_header_secret.clone(),
-            ))
+            .with(CredentialLayer::new(cfg, &base)?)
+            .with(TenantLayer::new(cfg, &base, generation.clone()))
             .build();
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                plain: client,
                 base,
                 max_body,
                 timeout_secs,
                 stats,
-                slots: tokio::sync::Semaphore::new(cfg.upstream_max_in_flight),
-                max_in_flight: cfg.upstream_max_in_flight,
+                generation,
+                health: super::health::HealthCache::new(cfg),
             }),
         })
+    }
+
+    /// The API generation, when configured or already detected.
+    pub fn generation(&self) -> Option<Generation> {
+        self.inner.generation.known()
+    }
+
+    /// The API generation: configured, or detected now from `/v1/sync/info` if it is not
+    /// known yet. Unknown (the API unreachable) counts as seed, the smaller tool set.
+    pub async fn generation_or_detect(&self) -> Generation {
+        if let Some(g) = self.generation() {
+            return g;
+        }
+        self.detect_generation().await.unwrap_or(Generation::Seed)
+    }
+
+    /// Asks `/v1/sync/info` which generation the API is (only in `auto` mode).
+    pub async fn detect_generation(&self) -> Result<Generation, UpstreamError> {
+        let cell = &self.inner.generation;
+        if !cell.is_auto() {
+            return Ok(cell.known().expect("fixed"));
+        }
+        let resp = self
+            .inner
+            .plain
+            .get(self.url("/v1/sync/info", &[]))
+            .send()
+            .await
+            .map_err(|e| UpstreamError::from_reqwest(&e, self.inner.timeout_secs))?;
+        let (info, _) = json_answer::<Info>(resp, 1024 * 1024, self.inner.timeout_secs).await?;
+        let g = info.generation();
+        cell.record(g);
+        Ok(g)
+    }
+
+    /// The readiness state (cached report, observed refusals).
+    pub(crate) fn health_cache(&self) -> &super::health::HealthCache {
+        &self.inner.health
     }
 
     /// Counters of sessions opened and retries made.
@@ -180,12 +232,7 @@ impl Upstream {
     }
 
     fn url(&self, path: &str, query: &[(&'static str, String)]) -> reqwest::Url {
-        let mut url = self.inner.base.clone();
-        {
-            // Keep any path prefix of the base URL (an API mounted below `/api`, say).
-            let prefix = url.path().trim_end_matches('/').to_owned();
-            url.set_path(&format!("{prefix}{path}"));
-        }
+        let mut url = join(&self.inner.base, path);
         if !query.is_empty() {
             url.query_pairs_mut()
                 .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
@@ -193,42 +240,24 @@ impl Upstream {
         url
     }
 
-    /// Waits for an API request slot, at most as long as a request may take: past the
-    /// limit calls queue here instead of each opening a connection (and the API seeing a
-    /// thundering herd).
-    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, UpstreamError> {
-        let inner = &self.inner;
-        // The usual case, a free slot, needs no timer.
-        if let Ok(permit) = inner.slots.try_acquire() {
-            return Ok(permit);
-        }
-        let wait = std::time::Duration::from_secs_f64(inner.timeout_secs);
-        match tokio::time::timeout(wait, inner.slots.acquire()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            // Never closed; and a timeout means every slot stayed taken.
-            Ok(Err(_)) | Err(_) => Err(UpstreamError::Busy {
-                limit: inner.max_in_flight,
-                waited: inner.timeout_secs,
-            }),
-        }
-    }
-
-    /// Sends one request (with session, signature and correlation id) and reads its answer.
-    /// The session request, the request itself and its body all happen inside one slot.
+    /// Sends one request (with session, credential, tenant and correlation id) and reads
+    /// its answer. The session request, the request itself and its body all happen inside
+    /// one API slot; waiting out a `429` holds none.
     pub async fn call(
         &self,
         ctx: &CallContext,
         req: ApiRequest,
     ) -> Result<ApiResponse, UpstreamError> {
         let auth = ctx.authorization.as_ref().ok_or(UpstreamError::NoToken)?;
-        let auth = HeaderValue::from_str(auth.expose())
+        let mut auth = HeaderValue::from_str(auth.expose())
             .map_err(|_| UpstreamError::Other("the Authorization header is not valid".into()))?;
-        let _slot = self.slot().await?;
+        auth.set_sensitive(true);
         let method = req.method.clone();
         let mut builder = self
             .inner
             .http
             .request(req.method, self.url(&req.path, &req.query))
+            .with_extension(CallerKey::of(auth.as_bytes()))
             .header(header::AUTHORIZATION, auth)
             .header(CORRELATION_ID, ctx.correlation_id.as_ref());
         if let Some(v) = &req.if_match {
@@ -255,20 +284,18 @@ impl Upstream {
             "status" => status_label
         )
         .record(started.elapsed().as_secs_f64());
-        let mut resp =
-            sent.map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
-        let status = resp.status();
-        // Moved out, not cloned: reading the body needs no headers.
-        let headers = std::mem::take(resp.headers_mut());
-        let bytes = read_capped(resp, self.inner.max_body, self.inner.timeout_secs).await?;
-        if !status.is_success() {
-            return Err(error_from(status, &headers, &bytes));
-        }
-        let body = serde_json::from_slice(&bytes).map_err(|_| UpstreamError::NotJson {
-            status,
-            content_type: content_type(&headers),
-        })?;
-        Ok(ApiResponse { status, body })
+        let resp = sent.map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs));
+        let status = resp.as_ref().map(|r| r.status()).ok();
+        let answer = match resp {
+            Ok(r) => json_answer::<Value>(r, self.inner.max_body, self.inner.timeout_secs).await,
+            Err(e) => Err(e),
+        };
+        self.inner.health.observe(&answer);
+        let (body, _) = answer?;
+        Ok(ApiResponse {
+            status: status.unwrap_or(StatusCode::OK),
+            body,
+        })
     }
 
     /// `GET /healthz` of the API: `Ok` when it answers 200.
@@ -281,15 +308,15 @@ impl Upstream {
     pub async fn healthz_clock(
         &self,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, UpstreamError> {
-        let resp = self
+        let mut resp = self
             .inner
-            .http
+            .plain
             .get(self.url("/healthz", &[]))
             .send()
             .await
-            .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
+            .map_err(|e| UpstreamError::from_reqwest(&e, self.inner.timeout_secs))?;
         let status = resp.status();
-        let headers = resp.headers().clone();
+        let headers = std::mem::take(resp.headers_mut());
         let bytes = read_capped(resp, 64 * 1024, self.inner.timeout_secs).await?;
         if status.is_success() {
             Ok(headers
@@ -302,19 +329,35 @@ impl Upstream {
         }
     }
 
-    /// Opens a sync session with the caller's token (used by `check`).
+    /// Opens a sync session with the caller's token, through the credential and tenant
+    /// layers (used by `check`).
     pub async fn open_session(&self, ctx: &CallContext) -> Result<SessionInfo, UpstreamError> {
-        let auth = ctx.authorization.as_ref().ok_or(UpstreamError::NoToken)?;
         let resp = self
-            .inner
+            .send_raw(ctx, Method::POST, "/v1/sync/sessions")
+            .await?;
+        super::sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs).await
+    }
+
+    /// One request through the chain without a sync session: for probes and `check`.
+    pub(crate) async fn send_raw(
+        &self,
+        ctx: &CallContext,
+        method: Method,
+        path: &str,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let auth = ctx.authorization.as_ref().ok_or(UpstreamError::NoToken)?;
+        let mut auth = HeaderValue::from_str(auth.expose())
+            .map_err(|_| UpstreamError::Other("the Authorization header is not valid".into()))?;
+        auth.set_sensitive(true);
+        self.inner
             .http
-            .post(self.url("/v1/sync/sessions", &[]))
-            .header(header::AUTHORIZATION, auth.expose())
+            .request(method, self.url(path, &[]))
+            .with_extension(CallerKey::of(auth.as_bytes()))
+            .header(header::AUTHORIZATION, auth)
             .header(CORRELATION_ID, ctx.correlation_id.as_ref())
             .send()
             .await
-            .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))?;
-        super::sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs).await
+            .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))
     }
 }
 

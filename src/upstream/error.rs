@@ -52,6 +52,38 @@ pub enum UpstreamError {
         /// Seconds this call waited.
         waited: f64,
     },
+    /// The API kept answering `429` for longer than this call may wait.
+    #[error(
+        "the ToolBridge API is rate limiting this user and asks to wait {retry_after} s more, past the {budget} s this call may spend waiting"
+    )]
+    RetryBudget {
+        /// The API's last `Retry-After`, in seconds.
+        retry_after: u64,
+        /// The budget (`TOOLBRIDGE_RETRY_BUDGET_SECONDS`).
+        budget: f64,
+    },
+    /// `resolve` mode: the user belongs to several organizations and the API will not pick.
+    #[error(
+        "this user belongs to several organizations ({}) and the ToolBridge API cannot tell which one this gateway should use",
+        list_organizations(.organizations)
+    )]
+    TenantSelection {
+        /// `(id, name)` of each organization.
+        organizations: Vec<(String, String)>,
+    },
+    /// `resolve` mode: the API names no tenant for the user and none is configured.
+    #[error(
+        "the ToolBridge API names no tenant for this user ({0}) and TOOLBRIDGE_TENANT_ID is not set"
+    )]
+    NoTenant(String),
+    /// `exchange` mode: the caller's token could not be exchanged for a backend token.
+    #[error("exchanging the caller's token for a backend token failed at {step}: {detail}")]
+    Exchange {
+        /// Which step: `the authorization server`, `the API's /auth/token-exchange`, ...
+        step: &'static str,
+        /// What it said (its own `error`/`error_description`), never the token.
+        detail: String,
+    },
     /// The caller sent no bearer token, so nothing was sent upstream.
     #[error("no bearer token")]
     NoToken,
@@ -60,23 +92,73 @@ pub enum UpstreamError {
     Other(String),
 }
 
+/// The innermost cause of a transport error: reqwest's own text names the URL.
+fn cause(e: &reqwest::Error) -> String {
+    let mut cur = std::error::Error::source(e);
+    let mut last = String::from("unknown");
+    while let Some(inner) = cur {
+        last = inner.to_string();
+        cur = inner.source();
+    }
+    last
+}
+
+fn list_organizations(orgs: &[(String, String)]) -> String {
+    orgs.iter()
+        .map(|(id, name)| {
+            if name.is_empty() {
+                id.clone()
+            } else {
+                format!("{name} ({id})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl UpstreamError {
-    /// Classifies a transport error without ever printing its URL.
+    /// Classifies a transport error without ever printing its URL or the HTTP library's
+    /// own words (which name URLs and internals); those go to the debug log only.
     pub(crate) fn from_reqwest(e: &reqwest::Error, timeout_secs: f64) -> Self {
         if e.is_timeout() {
             Self::Timeout(timeout_secs)
         } else if e.is_connect() {
             Self::Unreachable
+        } else if e.is_builder() {
+            tracing::debug!(cause = %cause(e), "the API request could not be built");
+            Self::Other("the gateway could not build the API request from these arguments".into())
         } else if e.is_body() || e.is_decode() || e.is_request() {
             Self::Broken
         } else {
-            let mut e = std::error::Error::source(e);
-            let mut last = None;
-            while let Some(inner) = e {
-                last = Some(inner.to_string());
-                e = inner.source();
-            }
-            Self::Other(last.unwrap_or_else(|| "unknown transport error".into()))
+            tracing::debug!(cause = %cause(e), "transport error");
+            Self::Other("a transport error".into())
+        }
+    }
+
+    /// The `Retry-After` of a rate-limited answer, in seconds.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Status {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after,
+                ..
+            } => Some(retry_after.unwrap_or(1).max(1)),
+            _ => None,
+        }
+    }
+
+    /// The API refused the tenant header (contract §2: `401 Unauthorized: invalid tenant
+    /// headers`; §7.1: `401 ... missing tenant header`, `403 ... not authorized for
+    /// requested tenant`): a deployment problem, not the user's.
+    pub fn is_tenant_refusal(&self) -> bool {
+        match self {
+            Self::Status {
+                status: StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN,
+                message,
+                body: None,
+                ..
+            } => message.starts_with("Unauthorized:") && message.contains("tenant"),
+            _ => false,
         }
     }
 
@@ -109,6 +191,9 @@ impl UpstreamError {
             Self::TooLarge { .. } => "too_large",
             Self::NotJson { .. } => "not_json",
             Self::Status { .. } => "status",
+            Self::RetryBudget { .. } => "rate_limited",
+            Self::TenantSelection { .. } | Self::NoTenant(_) => "tenant",
+            Self::Exchange { .. } => "exchange",
             Self::NoToken => "no_token",
             Self::Other(_) => "other",
         }

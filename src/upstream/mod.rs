@@ -1,15 +1,26 @@
-//! The client side: one pooled `reqwest` client behind a `reqwest-middleware` chain that
-//! signs every request with the tenant headers and wraps every entity request in a sync
-//! session. Handlers call [`Upstream::call`]; they never build headers themselves.
+//! The client side: one pooled `reqwest` client behind a `reqwest-middleware` chain of
+//! small layers, each chosen once from the configuration (see [`client`] for the order):
+//! 429 retry, API slots, sync sessions, backend credential, tenant header. Handlers call
+//! [`Upstream::call`]; they never build headers themselves.
 
 mod answer;
 mod client;
 mod correlation;
+mod credential;
 mod error;
-mod middleware;
+mod flight;
+mod generation;
+mod health;
+mod probe;
+mod retry;
 mod sessions;
 pub mod signing;
+mod slot;
+mod tenant;
+mod wire;
 
 pub use client::{ApiRequest, ApiResponse, CallContext, Upstream, install_crypto_provider};
 pub use error::UpstreamError;
+pub use health::{Credentials, HealthReport};
 pub use sessions::{SessionInfo, SessionStats};
+pub use wire::{CORRELATION_ID, SYNC_EPOCH, SYNC_SESSION};

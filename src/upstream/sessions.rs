@@ -1,16 +1,16 @@
 //! Sync sessions (contract section 3): every entity request carries `X-Sync-Session` and
 //! `X-Sync-Epoch`.
 //!
-//! `per_call` opens a session for every entity request. `reuse` keeps one session per
-//! bearer token (keyed by a hash of it, never the token itself), renews it before it
-//! expires, and opens it single-flight so that many concurrent calls open one session.
+//! `reuse` (the default) keeps one session per caller (keyed by a hash of its credential,
+//! never the credential itself), renews it before it expires, and opens it single-flight,
+//! so a burst of concurrent calls opens one session. `per_call` opens a session for every
+//! entity request and closes it (`DELETE /v1/sync/sessions/{id}`) once the answer is read.
 //!
 //! In both modes a 428 (session unknown, as after an API restart) opens a new session and
 //! retries once, and a 409 `epoch_mismatch` adopts the API's epoch and retries once. Both
 //! answers come before the API's handler runs, so the retry cannot apply a change twice.
 
 use std::{
-    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -23,20 +23,14 @@ use http::{Extensions, HeaderValue, StatusCode, header};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Middleware, Next, Result};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::{
     UpstreamError,
-    answer::{content_type, error_from, read_capped},
-    client::CORRELATION_ID,
-    middleware::EntityRequest,
+    answer::{json_answer, read_capped},
+    flight::Flights,
+    wire::{CORRELATION_ID, CallerKey, EntityRequest, SYNC_EPOCH, SYNC_SESSION},
 };
 use crate::config::SessionMode;
-
-/// Header naming the session.
-pub const SYNC_SESSION: &str = "x-sync-session";
-/// Header carrying the epoch.
-pub const SYNC_EPOCH: &str = "x-sync-epoch";
 
 /// A session is renewed this long before the API would expire it.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
@@ -60,9 +54,16 @@ pub struct SessionInfo {
 }
 
 impl SessionInfo {
-    fn fresh(&self) -> bool {
-        self.expires_at
-            .is_none_or(|t| t - RENEW_MARGIN > Utc::now())
+    /// How long to use it: until a margin before the API forgets it.
+    fn ttl(&self) -> Duration {
+        match self.expires_at {
+            Some(t) => (t - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .saturating_sub(RENEW_MARGIN),
+            // No expiry given: the contract's 30 minutes.
+            None => Duration::from_secs(30 * 60) - RENEW_MARGIN,
+        }
     }
 }
 
@@ -91,20 +92,14 @@ impl SessionStats {
     }
 }
 
-/// One token's cached session. `opening` makes the open single-flight.
-#[derive(Default)]
-struct Slot {
-    current: parking_lot::Mutex<Option<SessionInfo>>,
-    opening: tokio::sync::Mutex<()>,
-}
-
 pub(crate) struct SyncSessions {
     mode: SessionMode,
     url: reqwest::Url,
     max_body: usize,
     timeout_secs: f64,
     stats: Arc<SessionStats>,
-    slots: parking_lot::Mutex<HashMap<[u8; 32], Arc<Slot>>>,
+    /// `reuse`: each caller's session.
+    cache: Flights<SessionInfo>,
 }
 
 fn mw(e: UpstreamError) -> Error {
@@ -113,22 +108,11 @@ fn mw(e: UpstreamError) -> Error {
 
 /// Reads a `201` session answer.
 pub(crate) async fn parse_session(
-    mut resp: Response,
+    resp: Response,
     max_body: usize,
     timeout_secs: f64,
 ) -> std::result::Result<SessionInfo, UpstreamError> {
-    let status = resp.status();
-    // Moved out, not cloned: reading the body needs no headers.
-    let headers = std::mem::take(resp.headers_mut());
-    let bytes = read_capped(resp, max_body, timeout_secs).await?;
-    if !status.is_success() {
-        return Err(error_from(status, &headers, &bytes));
-    }
-    let mut info: SessionInfo =
-        serde_json::from_slice(&bytes).map_err(|_| UpstreamError::NotJson {
-            status,
-            content_type: content_type(&headers),
-        })?;
+    let (mut info, headers) = json_answer::<SessionInfo>(resp, max_body, timeout_secs).await?;
     if let Some(epoch) = header_epoch(&headers) {
         info.epoch = epoch;
     }
@@ -137,6 +121,29 @@ pub(crate) async fn parse_session(
 
 fn header_epoch(headers: &http::HeaderMap) -> Option<i64> {
     headers.get(SYNC_EPOCH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The session requests go through the credential and tenant layers as the caller's own.
+fn caller_extensions(caller: Option<CallerKey>) -> Extensions {
+    let mut ext = Extensions::new();
+    if let Some(c) = caller {
+        ext.insert(c);
+    }
+    ext
+}
+
+/// Copies the caller's credential and correlation id onto a session request.
+fn session_request(method: http::Method, url: reqwest::Url, template: &Request) -> Request {
+    let mut req = Request::new(method, url);
+    for name in [
+        header::AUTHORIZATION,
+        header::HeaderName::from_static(CORRELATION_ID),
+    ] {
+        if let Some(v) = template.headers().get(&name) {
+            req.headers_mut().insert(name, v.clone());
+        }
+    }
+    req
 }
 
 impl SyncSessions {
@@ -153,82 +160,78 @@ impl SyncSessions {
             max_body,
             timeout_secs,
             stats,
-            slots: Default::default(),
+            cache: Flights::new(MAX_CACHED),
         }
     }
 
-    async fn open(&self, template: &Request, next: &Next<'_>) -> Result<SessionInfo> {
-        let mut req = Request::new(http::Method::POST, self.url.clone());
-        for name in [
-            header::AUTHORIZATION,
-            header::HeaderName::from_static(CORRELATION_ID),
-        ] {
-            if let Some(v) = template.headers().get(&name) {
-                req.headers_mut().insert(name, v.clone());
-            }
-        }
-        let resp = next.clone().run(req, &mut Extensions::new()).await?;
-        let info = parse_session(resp, self.max_body, self.timeout_secs)
+    /// Opens a session with the caller's credential, through the layers below (so it is
+    /// authenticated and tenant-scoped like every other request).
+    async fn open(
+        &self,
+        template: &Request,
+        caller: Option<CallerKey>,
+        next: &Next<'_>,
+    ) -> std::result::Result<SessionInfo, UpstreamError> {
+        let req = session_request(http::Method::POST, self.url.clone(), template);
+        let resp = next
+            .clone()
+            .run(req, &mut caller_extensions(caller))
             .await
-            .map_err(mw)?;
+            .map_err(|e| UpstreamError::from_middleware(e, self.timeout_secs))?;
+        let info = parse_session(resp, self.max_body, self.timeout_secs).await?;
         self.stats.opened.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("toolbridge_sessions_opened_total").increment(1);
         tracing::debug!(epoch = info.epoch, "sync session opened");
         Ok(info)
     }
 
-    fn slot(&self, auth: &HeaderValue) -> Arc<Slot> {
-        let key: [u8; 32] = Sha256::digest(auth.as_bytes()).into();
-        let mut slots = self.slots.lock();
-        if slots.len() >= MAX_CACHED && !slots.contains_key(&key) {
-            slots.retain(|_, s| s.current.lock().as_ref().is_some_and(SessionInfo::fresh));
-            if slots.len() >= MAX_CACHED {
-                // Still full of live sessions: drop one at random rather than grow.
-                if let Some(k) = slots.keys().next().copied() {
-                    slots.remove(&k);
-                }
-            }
+    /// `per_call`: ends a session that served its one request, so sessions do not pile up
+    /// in the API's memory for their 30 minutes. Best effort: a failure is logged and
+    /// counted, and the session expires on its own.
+    async fn close(
+        &self,
+        template: &Request,
+        caller: Option<CallerKey>,
+        id: &str,
+        next: &Next<'_>,
+    ) {
+        let Ok(url) = self.url.join(&format!("sessions/{id}")) else {
+            return;
+        };
+        let req = session_request(http::Method::DELETE, url, template);
+        let outcome = match next.clone().run(req, &mut caller_extensions(caller)).await {
+            Ok(r) if r.status().is_success() => "ok",
+            Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+            Ok(_) => "refused",
+            Err(_) => "error",
+        };
+        metrics::counter!("toolbridge_sessions_closed_total", "outcome" => outcome).increment(1);
+        if outcome != "ok" {
+            tracing::debug!(
+                outcome,
+                "closing a per-call sync session failed; it will expire"
+            );
         }
-        slots.entry(key).or_default().clone()
     }
 
+    /// The caller's session: `reuse` (a `key`) from the cache, `per_call` a new one.
     async fn acquire(
         &self,
         req: &Request,
-        slot: Option<&Slot>,
+        caller: Option<CallerKey>,
+        key: Option<CallerKey>,
         next: &Next<'_>,
     ) -> Result<SessionInfo> {
-        let Some(slot) = slot else {
-            return self.open(req, next).await;
-        };
-        if let Some(s) = slot.current.lock().as_ref().filter(|s| s.fresh()) {
-            return Ok(s.clone());
-        }
-        let _opening = slot.opening.lock().await;
-        // Someone else may have opened it while this call waited.
-        if let Some(s) = slot.current.lock().as_ref().filter(|s| s.fresh()) {
-            return Ok(s.clone());
-        }
-        let info = self.open(req, next).await?;
-        *slot.current.lock() = Some(info.clone());
-        Ok(info)
-    }
-
-    /// Forgets a session the API no longer knows, unless another call already replaced it.
-    fn invalidate(slot: Option<&Slot>, id: &str) {
-        if let Some(slot) = slot {
-            let mut cur = slot.current.lock();
-            if cur.as_ref().is_some_and(|s| s.id == id) {
-                *cur = None;
-            }
-        }
-    }
-
-    fn adopt_epoch(slot: Option<&Slot>, id: &str, epoch: i64) {
-        if let Some(slot) = slot
-            && let Some(s) = slot.current.lock().as_mut().filter(|s| s.id == id)
-        {
-            s.epoch = s.epoch.max(epoch);
+        match key {
+            Some(key) => self
+                .cache
+                .get(key, || async {
+                    let info = self.open(req, caller, next).await?;
+                    Ok((info.clone(), info.ttl()))
+                })
+                .await
+                .map_err(mw),
+            None => self.open(req, caller, next).await.map_err(mw),
         }
     }
 }
@@ -248,15 +251,12 @@ impl Middleware for SyncSessions {
         if ext.get::<EntityRequest>().is_none() {
             return next.run(req, ext).await;
         }
-        let slot = match self.mode {
+        let caller = ext.get::<CallerKey>().copied();
+        let key = match self.mode {
             SessionMode::PerCall => None,
-            SessionMode::Reuse => req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .map(|a| self.slot(a)),
+            SessionMode::Reuse => caller,
         };
-        let slot = slot.as_deref();
-        let mut session = self.acquire(&req, slot, &next).await?;
+        let mut session = self.acquire(&req, caller, key, &next).await?;
         let (mut retried_session, mut retried_epoch) = (false, false);
         loop {
             let mut attempt = req.try_clone().ok_or_else(|| {
@@ -281,8 +281,11 @@ impl Middleware for SyncSessions {
                     tracing::info!(
                         "sync session unknown to the API (restarted?); opening a new one"
                     );
-                    Self::invalidate(slot, &session.id);
-                    session = self.acquire(&req, slot, &next).await?;
+                    match key {
+                        Some(k) => self.cache.forget_if(k, |s| s.id == session.id),
+                        None => self.close(&req, caller, &session.id, &next).await,
+                    }
+                    session = self.acquire(&req, caller, key, &next).await?;
                 }
                 StatusCode::CONFLICT if !retried_epoch => {
                     let status = resp.status();
@@ -300,8 +303,26 @@ impl Middleware for SyncSessions {
                     retried_epoch = true;
                     self.stats.record_retry("epoch_mismatch");
                     tracing::info!(epoch, "sync epoch moved on (account reset); adopting it");
-                    Self::adopt_epoch(slot, &session.id, epoch);
+                    if let Some(k) = key {
+                        self.cache.modify(k, |s| {
+                            if s.id == session.id {
+                                s.epoch = s.epoch.max(epoch);
+                            }
+                        });
+                    }
                     session.epoch = epoch;
+                }
+                _ if key.is_none() => {
+                    // per_call: the answer is read before the session is closed, so the
+                    // session outlives its one request and no longer.
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    let body = read_capped(resp, self.max_body, self.timeout_secs).await;
+                    self.close(&req, caller, &session.id, &next).await;
+                    let mut rebuilt = http::Response::new(body.map_err(mw)?);
+                    *rebuilt.status_mut() = status;
+                    *rebuilt.headers_mut() = headers;
+                    return Ok(Response::from(rebuilt));
                 }
                 _ => return Ok(resp),
             }

@@ -49,6 +49,17 @@ pub fn emulator_config() -> EmulatorConfig {
     }
 }
 
+/// The current generation of the API (contract §7) with its real limits: the gateway's
+/// tenant is the API's default tenant, and no organization service is configured.
+pub fn current_emulator_config() -> EmulatorConfig {
+    EmulatorConfig {
+        jwt_hs256_secret: JWT_SECRET.into(),
+        tenant_id: TENANT.into(),
+        default_tenant_id: TENANT.into(),
+        ..EmulatorConfig::current()
+    }
+}
+
 pub fn gateway_config(api: &str) -> Config {
     Config {
         tenant_id: TENANT.into(),
@@ -215,4 +226,9 @@ pub async fn until_api_busy(emu: &Emulator) {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// How many tools a seed-generation gateway lists (the catalog is the one home of it).
+pub fn seed_tool_count() -> usize {
+    toolbridge_mcp::mcp::catalog::tool_names(toolbridge_mcp::config::Generation::Seed).len()
 }

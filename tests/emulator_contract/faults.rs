@@ -61,7 +61,11 @@ async fn every_fault_kind_answers_as_documented() {
     h.emulator.bump_epoch("alice");
     h.emulator.bump_epoch("alice");
     faults.push(Fault::EpochMismatch);
-    let r = c.get("/v1/notes").await;
+    let r = send(
+        c.request(Method::GET, "/v1/notes")
+            .header("x-correlation-id", "f-1"),
+    )
+    .await;
     assert_eq!(r.expect_error(409, "epoch_mismatch")["epoch"], 3);
     assert_eq!(r.header("x-sync-epoch"), Some("3"));
     let mut c = c;
@@ -199,7 +203,7 @@ async fn the_log_records_every_request_with_its_verdicts() {
     assert_eq!((health.user.as_deref(), health.tenant_valid), (None, false));
     // Stale tenant headers are recorded as invalid.
     let mut stale = c.clone();
-    stale.tenant = false;
+    stale.tenant = Tenant::None;
     let mut rb = stale.request(Method::GET, "/v1/notes");
     for (k, v) in tenant_headers(TENANT, "1000", TENANT_SECRET) {
         rb = rb.header(k, v);

@@ -7,7 +7,7 @@ use toolbridge_mcp::emulator::EmulatorConfig;
 use crate::support::*;
 
 #[tokio::test]
-async fn client_uids_are_kept_and_duplicates_refused() {
+async fn client_uids_are_kept_and_existing_ones_upserted() {
     let h = start(EmulatorConfig::default()).await;
     let c = Client::with_session(&h, "alice").await;
     let uid = uuid::Uuid::new_v4().to_string();
@@ -19,11 +19,35 @@ async fn client_uids_are_kept_and_duplicates_refused() {
         .await;
     assert_eq!((&item["uid"], &item["version"]), (&json!(uid), &json!(1)));
     assert_eq!(item["payload"]["sync"]["version"], 1, "server fields win");
-    c.post("/v1/tasks", json!({"uid": uid})).await.expect(409);
+    // An existing uid: payload replaced, version + 1, still 201.
+    let again = c.create("tasks", json!({"uid": uid, "title": "y"})).await;
+    assert_eq!(
+        (&again["version"], &again["payload"]["title"]),
+        (&json!(2), &json!("y"))
+    );
     c.call(Method::DELETE, &format!("/v1/tasks/{uid}"), None)
         .await
         .expect(200);
-    c.post("/v1/tasks", json!({"uid": uid})).await.expect(409);
+    // A deleted one is revived.
+    let revived = c.create("tasks", json!({"uid": uid.to_uppercase()})).await;
+    assert_eq!(
+        (&revived["uid"], &revived["version"]),
+        (&json!(uid), &json!(4))
+    );
+    assert!(revived.get("deletedAt").is_none());
+    assert_eq!(
+        revived["payload"]["sync"],
+        json!({"version": 4, "isDeleted": false})
+    );
+    c.get(&format!("/v1/tasks/{uid}")).await.expect(200);
+    // An upsert is a write like any other: the links must hold.
+    let note = c.create("notes", json!({})).await;
+    let link = json!({"parentType": "note", "parentUid": note["uid"]});
+    let comment = c.create("comments", link).await;
+    let body = json!({"uid": comment["uid"], "parentType": "chat", "parentUid": note["uid"]});
+    c.post("/v1/comments", body)
+        .await
+        .expect_error(500, "failed to create comment");
 }
 
 #[tokio::test]
@@ -190,4 +214,109 @@ async fn users_never_see_each_other() {
         "secret"
     );
     alice.create("comments", link).await;
+}
+
+#[tokio::test]
+async fn deleting_a_task_list_detaches_its_live_tasks_in_the_same_step() {
+    let h = start(toolbridge_mcp::emulator::EmulatorConfig::current()).await;
+    let c = Client::with_session(&h, "alice").await;
+    let list = c.create("task_lists", json!({"title": "groceries"})).await;
+    let other = c.create("task_lists", json!({})).await;
+    let list_uid = list["uid"].as_str().unwrap().to_owned();
+    // Neither link of a task is checked.
+    let dangling = uuid::Uuid::new_v4().to_string();
+    c.create(
+        "tasks",
+        json!({"taskListUid": dangling, "parentUid": dangling}),
+    )
+    .await;
+    let member = c
+        .create("tasks", json!({"title": "milk", "taskListUid": list_uid}))
+        .await;
+    let gone = c.create("tasks", json!({"taskListUid": list_uid})).await;
+    let gone_path = format!("/v1/tasks/{}", gone["uid"].as_str().unwrap());
+    c.delete(&gone_path).await.expect(200);
+    let upper = c
+        .create("tasks", json!({"taskListUid": list_uid.to_uppercase()}))
+        .await;
+    let elsewhere = c
+        .create("tasks", json!({"taskListUid": other["uid"]}))
+        .await;
+
+    let deleted = c
+        .delete(&format!("/v1/task_lists/{list_uid}"))
+        .await
+        .expect(200);
+    let path = format!("/v1/tasks/{}", member["uid"].as_str().unwrap());
+    let t = c.get(&path).await.expect(200);
+    let p = &t["payload"];
+    assert!(p.get("taskListUid").is_none(), "{t}");
+    assert_eq!(
+        (&p["title"], &t["version"], &p["sync"]["version"]),
+        (&json!("milk"), &json!(2), &json!(2))
+    );
+    // The same instant as the list's deletion, written with three fraction digits.
+    assert_eq!(instant(&t["updatedAt"]), instant(&deleted["updatedAt"]));
+    let three = chrono::DateTime::parse_from_rfc3339(t["updatedAt"].as_str().unwrap())
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for stamp in [
+        &p["updatedTs"],
+        &p["updateTime"],
+        &p["updatedAt"],
+        &p["sync"]["updatedAt"],
+    ] {
+        assert_eq!(stamp.as_str(), Some(three.as_str()), "{t}");
+    }
+    // Untouched: a deleted task, another spelling of the uid, another list's task.
+    let kept = c
+        .get(&format!("{gone_path}?includeDeleted=true"))
+        .await
+        .expect(200);
+    assert_eq!(kept["payload"]["taskListUid"], json!(list_uid));
+    for (item, version) in [(&upper, 1), (&elsewhere, 1)] {
+        let now = c
+            .get(&format!("/v1/tasks/{}", item["uid"].as_str().unwrap()))
+            .await
+            .expect(200);
+        assert_eq!(
+            (
+                now["version"].as_i64(),
+                now["payload"].get("taskListUid").is_some()
+            ),
+            (Some(version), true)
+        );
+    }
+    // The next write is an ordinary one again: `sync.updatedAt` goes, payload fields stay.
+    let patched = c
+        .call(Method::PATCH, &path, Some(json!({"done": true})))
+        .await
+        .expect(200);
+    assert!(patched["payload"]["sync"].get("updatedAt").is_none());
+    assert_eq!(patched["payload"]["updatedTs"], patched["updatedAt"]);
+    assert_eq!(
+        patched["payload"]["updatedAt"].as_str(),
+        Some(three.as_str())
+    );
+    // Deleting a category cascades nothing.
+    let cat = c
+        .create("task_list_categories", json!({"name": "home"}))
+        .await;
+    let in_cat = c
+        .create(
+            "tasks",
+            json!({"taskListUid": cat["uid"], "categoryUid": cat["uid"]}),
+        )
+        .await;
+    c.delete(&format!(
+        "/v1/task_list_categories/{}",
+        cat["uid"].as_str().unwrap()
+    ))
+    .await
+    .expect(200);
+    let after = c
+        .get(&format!("/v1/tasks/{}", in_cat["uid"].as_str().unwrap()))
+        .await
+        .expect(200);
+    assert_eq!(after["version"], 1);
 }

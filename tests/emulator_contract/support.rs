@@ -1,10 +1,13 @@
-//! Helpers of the emulator contract tests: a started emulator and a small signed client.
+//! Helpers of the emulator contract tests: a started emulator and a small client that
+//! sends whatever credentials a test gives it.
 
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
-use toolbridge_mcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle, mint_hs256};
+use toolbridge_mcp::emulator::{
+    DEFAULT_TENANT_ID, Emulator, EmulatorConfig, EmulatorHandle, mint_hs256,
+};
 use toolbridge_mcp::upstream::signing::{SIGNATURE, TENANT_ID, TIMESTAMP, now_millis, sign};
 
 /// The default config's secrets.
@@ -12,8 +15,10 @@ pub const JWT_SECRET: &str = "dev-jwt-secret";
 pub const TENANT: &str = "dev-tenant";
 pub const TENANT_SECRET: &str = "dev-tenant-secret";
 
-/// The path of every entity, in contract order.
+/// The path of every seed entity, in contract order.
 pub const ENTITIES: [&str; 5] = ["notes", "tasks", "comments", "chats", "chat_messages"];
+/// The two entities the current generation adds (§7.6).
+pub const NEW_ENTITIES: [&str; 2] = ["task_lists", "task_list_categories"];
 
 /// Starts an emulator on a free loopback port.
 pub async fn start(cfg: EmulatorConfig) -> EmulatorHandle {
@@ -74,10 +79,30 @@ impl Resp {
         assert!(
             body["correlation_id"]
                 .as_str()
-                .is_some_and(|s| !s.is_empty())
+                .is_some_and(|s| !s.is_empty()),
+            "correlation id in {body}"
         );
         assert_eq!(self.header("content-type"), Some("application/json"));
         body
+    }
+
+    /// Asserts a `410`: `{"error", "deletedAt"}` and nothing else (no correlation id).
+    #[track_caller]
+    pub fn expect_gone(&self, error: &str) -> Value {
+        let body = self.expect(410);
+        assert_eq!(body["error"], error, "body: {body}");
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 2, "only error and deletedAt: {body}");
+        assert!(body["deletedAt"].is_string(), "{body}");
+        body
+    }
+
+    /// Asserts a Go `http.Error` answer: status, plain text, the message plus a newline.
+    #[track_caller]
+    pub fn expect_plain(&self, status: u16, message: &str) {
+        assert_eq!((self.status, self.text()), (status, format!("{message}\n")));
+        let ct = self.header("content-type").unwrap_or_default();
+        assert!(ct.starts_with("text/plain"), "{ct}");
     }
 }
 
@@ -96,10 +121,18 @@ pub async fn send(rb: reqwest::RequestBuilder) -> Resp {
 
 /// A plain HTTP client (no proxy, no TLS needed).
 pub fn http() -> reqwest::Client {
-    // reqwest is built without a TLS provider of its own: install one so that building a
-    // client never panics (plain http:// needs none).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    toolbridge_mcp::upstream::install_crypto_provider();
     reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// Which tenant headers a client sends.
+#[derive(Clone, Debug)]
+pub enum Tenant {
+    None,
+    /// seed: the three headers for [`TENANT`], signed afresh with [`TENANT_SECRET`].
+    Signed,
+    /// current: a plain `X-TB-Tenant-ID`.
+    Plain(String),
 }
 
 /// A caller of the emulator: token, tenant headers, session and epoch, each optional.
@@ -108,19 +141,26 @@ pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
     pub token: Option<String>,
-    pub tenant: bool,
+    pub tenant: Tenant,
     pub session: Option<String>,
     pub epoch: Option<String>,
 }
 
 impl Client {
-    /// `sub` with a valid token and tenant headers, no session yet.
+    /// `sub` with a valid token and the tenant headers of the emulator's generation (seed:
+    /// signed; current: the default tenant), no session yet.
     pub fn new(h: &EmulatorHandle, sub: &str) -> Self {
+        let tenant = match h.emulator.generation() {
+            toolbridge_mcp::emulator::Generation::Seed => Tenant::Signed,
+            toolbridge_mcp::emulator::Generation::Current => {
+                Tenant::Plain(DEFAULT_TENANT_ID.to_owned())
+            }
+        };
         Self {
             http: http(),
             base: h.base_url(),
             token: Some(token(sub)),
-            tenant: true,
+            tenant,
             session: None,
             epoch: None,
         }
@@ -130,7 +170,7 @@ impl Client {
     pub fn anonymous(h: &EmulatorHandle) -> Self {
         Self {
             token: None,
-            tenant: false,
+            tenant: Tenant::None,
             ..Self::new(h, "nobody")
         }
     }
@@ -162,10 +202,14 @@ impl Client {
         if let Some(t) = &self.token {
             rb = rb.header("authorization", format!("Bearer {t}"));
         }
-        if self.tenant {
-            for (k, v) in tenant_headers(TENANT, &now_millis().to_string(), TENANT_SECRET) {
-                rb = rb.header(k, v);
+        match &self.tenant {
+            Tenant::None => {}
+            Tenant::Signed => {
+                for (k, v) in tenant_headers(TENANT, &now_millis().to_string(), TENANT_SECRET) {
+                    rb = rb.header(k, v);
+                }
             }
+            Tenant::Plain(t) => rb = rb.header(TENANT_ID, t),
         }
         if let Some(s) = &self.session {
             rb = rb.header("x-sync-session", s);
@@ -187,12 +231,21 @@ impl Client {
         send(rb).await
     }
 
+    /// Sends a request with this raw body.
+    pub async fn raw(&self, method: Method, path: &str, body: &'static str) -> Resp {
+        send(self.request(method, path).body(body)).await
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.call(Method::GET, path, None).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Resp {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.call(Method::DELETE, path, None).await
     }
 
     /// Creates an item and returns it (asserting `201`).
@@ -209,4 +262,17 @@ pub fn uids(page: &Value) -> Vec<String> {
         .iter()
         .map(|i| i["uid"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// A timestamp of the API, parsed (they drop trailing fractional zeros, so their text
+/// does not sort).
+#[track_caller]
+pub fn instant(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    let text = v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}"));
+    assert!(text.ends_with('Z'), "UTC: {text}");
+    let frac = text
+        .split_once('.')
+        .map_or("", |(_, f)| f.trim_end_matches('Z'));
+    assert!(!frac.ends_with('0'), "trailing zeros dropped: {text}");
+    chrono::DateTime::parse_from_rfc3339(text).unwrap()
 }

@@ -105,7 +105,7 @@ fn cases() -> Vec<(Value, Result<Value, &'static str>)> {
 #[test]
 fn coercion_table() {
     for (input, want) in cases() {
-        let got = decode(FIELDS, args(input.clone()));
+        let got = decode_values(FIELDS, args(input.clone()));
         match (got, want) {
             (Ok(got), Ok(want)) => assert_eq!(Value::Object(got), want, "{input}"),
             (Err(msg), Err(needle)) => assert!(msg.contains(needle), "{input}: {msg}"),

@@ -1,0 +1,162 @@
+//! Everything the routes share, and the few operations that span several parts of it (the
+//! tenant check of each generation, an account wipe).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use parking_lot::{Mutex, RwLock};
+use serde_json::{Map, Value};
+
+use super::auth::Authenticator;
+use super::config::{EmulatorConfig, Generation};
+use super::error::{bad_tenant_headers, missing_tenant, tenant_refused};
+use super::faults::Faults;
+use super::log::RequestLog;
+use super::sessions::{SessionStore, internal_user_id};
+use super::store::{UserData, WipeRecord};
+use super::tenant::{Tenancy, plain_header, signed_headers_valid};
+use super::wire::{now_ms, rfc3339};
+
+/// Every user's data, created on first use.
+#[derive(Debug, Default)]
+pub(crate) struct Users {
+    map: RwLock<HashMap<String, Arc<Mutex<UserData>>>>,
+}
+
+impl Users {
+    /// The user's data; the map's write lock is taken only the first time a user is seen.
+    pub fn get_or_create(&self, sub: &str) -> Arc<Mutex<UserData>> {
+        if let Some(user) = self.map.read().get(sub) {
+            return user.clone();
+        }
+        self.map.write().entry(sub.to_owned()).or_default().clone()
+    }
+
+    /// The user's data if the user was ever seen.
+    pub fn get(&self, sub: &str) -> Option<Arc<Mutex<UserData>>> {
+        self.map.read().get(sub).cloned()
+    }
+
+    /// The user's current epoch (1 for a user never seen).
+    pub fn epoch_of(&self, sub: &str) -> i64 {
+        self.get(sub).map_or(1, |u| u.lock().epoch)
+    }
+
+    /// Raises the user's epoch by one and returns it (nothing else changes).
+    pub fn bump_epoch(&self, sub: &str) -> i64 {
+        let user = self.get_or_create(sub);
+        let mut data = user.lock();
+        data.epoch += 1;
+        data.epoch
+    }
+}
+
+/// Counters read by the emulator's introspection methods.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub sessions_opened: AtomicU64,
+    pub token_exchanges: AtomicU64,
+    pub tenant_lookups: AtomicU64,
+    pub aborted: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub peak_in_flight: AtomicU64,
+}
+
+/// The state of one emulator.
+pub(crate) struct Shared {
+    pub cfg: EmulatorConfig,
+    pub auth: Authenticator,
+    pub tenancy: Tenancy,
+    pub users: Users,
+    pub sessions: SessionStore,
+    pub log: RequestLog,
+    pub faults: Faults,
+    pub counters: Counters,
+    tenant_secret: Option<Vec<u8>>,
+    max_skew_ms: i64,
+}
+
+impl Shared {
+    pub fn new(cfg: EmulatorConfig) -> Self {
+        Self {
+            auth: Authenticator::new(&cfg),
+            tenancy: Tenancy::new(&cfg),
+            sessions: SessionStore::new(cfg.session_ttl),
+            users: Users::default(),
+            log: RequestLog::default(),
+            faults: Faults::default(),
+            counters: Counters::default(),
+            tenant_secret: cfg
+                .tenant_header_secret
+                .as_ref()
+                .filter(|_| cfg.generation == Generation::Seed)
+                .map(|s| s.as_bytes().to_vec()),
+            max_skew_ms: i64::try_from(cfg.max_skew.as_millis()).unwrap_or(i64::MAX),
+            cfg,
+        }
+    }
+
+    /// The tenant check of the routes that have one (seed: every authenticated route when
+    /// a tenant secret is set; current: entity routes, wipe and state), for caller `sub`.
+    /// `Err` is the API's answer: seed `401 invalid tenant headers`; current `401 missing
+    /// tenant header` or `403 not authorized for requested tenant`.
+    pub fn check_tenant(&self, headers: &HeaderMap, sub: &str) -> Result<(), Response> {
+        match self.cfg.generation {
+            Generation::Seed => match &self.tenant_secret {
+                None => Ok(()),
+                Some(secret)
+                    if signed_headers_valid(secret, headers, now_ms(), self.max_skew_ms) =>
+                {
+                    Ok(())
+                }
+                Some(_) => Err(bad_tenant_headers()),
+            },
+            Generation::Current => {
+                let tenant = plain_header(headers).ok_or_else(missing_tenant)?;
+                let outage = self.faults.membership_outage();
+                match self.tenancy.allowed(sub, tenant, outage, true) {
+                    true => Ok(()),
+                    false => Err(tenant_refused()),
+                }
+            }
+        }
+    }
+
+    /// What the request log says about the tenant headers, judged without side effects:
+    /// seed: the signed headers verify (always `false` without a tenant secret); current:
+    /// `X-TB-Tenant-ID` is present and allowed for `sub`.
+    pub fn tenant_valid(&self, headers: &HeaderMap, sub: Option<&str>) -> bool {
+        match self.cfg.generation {
+            Generation::Seed => self.tenant_secret.as_ref().is_some_and(|secret| {
+                signed_headers_valid(secret, headers, now_ms(), self.max_skew_ms)
+            }),
+            Generation::Current => match (plain_header(headers), sub) {
+                (Some(tenant), Some(sub)) => {
+                    let outage = self.faults.membership_outage();
+                    self.tenancy.allowed(sub, tenant, outage, false)
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// An account wipe (contract §3): hard-deletes the user's rows, raises the epoch and
+    /// ends all the user's sessions. Returns the new epoch and the rows deleted per entity.
+    pub fn wipe(&self, sub: &str) -> (i64, Map<String, Value>) {
+        let user = self.users.get_or_create(sub);
+        let (epoch, deleted) = {
+            let mut data = user.lock();
+            let record = WipeRecord {
+                at: rfc3339(chrono::Utc::now()),
+                by: internal_user_id(sub),
+            };
+            let deleted = data.wipe(self.cfg.generation, record);
+            (data.epoch, deleted)
+        };
+        self.sessions.end_all_of(sub);
+        (epoch, deleted)
+    }
+}

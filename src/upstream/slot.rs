@@ -1,0 +1,55 @@
+//! At most `upstream_max_in_flight` API exchanges at once. Past the limit requests queue
+//! here (up to the request timeout) instead of each opening a connection and the API seeing
+//! a thundering herd. Below the retry layer, so a call waiting out a `429` holds no slot;
+//! the permit rides in the response's extensions, so it is held until the body is read.
+
+use std::{sync::Arc, time::Duration};
+
+use http::Extensions;
+use reqwest::{Request, Response};
+use reqwest_middleware::{Error, Middleware, Next, Result};
+use tokio::sync::Semaphore;
+
+use super::UpstreamError;
+
+pub(crate) struct SlotLayer {
+    slots: Arc<Semaphore>,
+    limit: usize,
+    wait_secs: f64,
+}
+
+impl SlotLayer {
+    pub(crate) fn new(limit: usize, wait_secs: f64) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(limit)),
+            limit,
+            wait_secs,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for SlotLayer {
+    async fn handle(&self, req: Request, ext: &mut Extensions, next: Next<'_>) -> Result<Response> {
+        // The usual case, a free slot, needs no timer.
+        let permit = match self.slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                let wait = Duration::from_secs_f64(self.wait_secs);
+                match tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => p,
+                    // Never closed; and a timeout means every slot stayed taken.
+                    Ok(Err(_)) | Err(_) => {
+                        return Err(Error::Middleware(anyhow::Error::new(UpstreamError::Busy {
+                            limit: self.limit,
+                            waited: self.wait_secs,
+                        })));
+                    }
+                }
+            }
+        };
+        let mut resp = next.run(req, ext).await?;
+        resp.extensions_mut().insert(Arc::new(permit));
+        Ok(resp)
+    }
+}

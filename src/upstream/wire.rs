@@ -1,0 +1,41 @@
+//! Names shared by the layers of the upstream chain: header names and the markers a
+//! request carries in its extensions. A leaf: it imports nothing from the chain, so the
+//! layers can all import it without circles.
+
+/// Header carrying the per-call correlation id, to the API and back.
+pub const CORRELATION_ID: &str = "x-correlation-id";
+/// Header naming the sync session.
+pub const SYNC_SESSION: &str = "x-sync-session";
+/// Header carrying the sync epoch.
+pub const SYNC_EPOCH: &str = "x-sync-epoch";
+
+/// Marks a request to an entity route: it needs a sync session.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EntityRequest;
+
+/// Marks a request the tenant layer leaves alone: the token exchange and the tenant
+/// lookup, which need no tenant header (and which the tenant itself may depend on).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NoTenant;
+
+/// Who is calling, as a key for the per-caller caches (session, backend token, tenant): a
+/// SHA-256 of the caller's credential, never the credential itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct CallerKey(pub [u8; 32]);
+
+impl CallerKey {
+    /// The key of a credential (the whole `Authorization` value).
+    pub(crate) fn of(credential: &[u8]) -> Self {
+        use sha2::Digest;
+        Self(sha2::Sha256::digest(credential).into())
+    }
+}
+
+/// `path` (starting with `/`) below the base URL, keeping any path prefix of the base (an
+/// API mounted below `/api`, say).
+pub(crate) fn join(base: &reqwest::Url, path: &str) -> reqwest::Url {
+    let mut url = base.clone();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{prefix}{path}"));
+    url
+}
