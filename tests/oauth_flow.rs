@@ -11,12 +11,10 @@
 //! client granted only the read scope gets 403 `insufficient_scope` on `create_note`,
 //! steps up, and retries.
 //!
-//! What the API sees depends on the gateway's backend credential: with
-//! `TOOLBRIDGE_BACKEND_AUTH=exchange` (once the gateway has it: `KEYS` names it), the
-//! gateway exchanges the user's token at the authorization server (RFC 8693) and the API
-//! receives only exchanged tokens, for its own audience, never the client's. Without it,
-//! the gateway forwards the client's token, the API refuses it, and the tool result must
-//! say that this is a deployment mismatch, not ask the user to sign in again.
+//! The gateway runs with `TOOLBRIDGE_BACKEND_AUTH=exchange` against the authorization
+//! server's RFC 8693 endpoint: it trades the user's token for one issued for the API's
+//! audience, and the API (the emulator, trusting the authorization server's RS256 keys for
+//! that audience only) receives only exchanged tokens, never one a client held.
 
 mod common;
 
@@ -31,12 +29,15 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use common::{binary::*, *};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use toolbridge_mcp::emulator::EmulatorConfig;
 
 const NODE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/node");
 const INSTALL: &str = "(cd tests/interop/node && npm ci)";
 const GATEWAY_CLIENT_ID: &str = "toolbridge-gateway";
 const GATEWAY_CLIENT_SECRET: &str = "gateway-client-secret-for-tests-0123456789";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The API's audience: what exchanged tokens are issued for.
+const API_AUDIENCE: &str = "https://api.toolbridge.test/";
 const READ: &str = "toolbridge:read";
 const WRITE: &str = "toolbridge:write";
 
@@ -74,11 +75,6 @@ impl AuthorizationServer {
             .env("GATEWAY_CLIENT_ID", GATEWAY_CLIENT_ID)
             .env("GATEWAY_CLIENT_SECRET", GATEWAY_CLIENT_SECRET)
             .env("API_RESOURCE", api)
-            // Exchanged tokens are signed with the API's HS256 secret, which today's
-            // emulator verifies. With the emulator's JWKS support (`EmulatorConfig {
-            // jwks_url, jwt_issuer, .. }`), drop this line and let the emulator trust the
-            // issuer's RS256 keys instead.
-            .env("API_HS256_SECRET", JWT_SECRET)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr.reopen().unwrap())
@@ -100,6 +96,13 @@ impl AuthorizationServer {
             issuer,
             stderr,
         }
+    }
+
+    /// Its `jwks_uri`, from its discovery document.
+    async fn jwks_uri(&self) -> String {
+        let url = format!("{}/.well-known/openid-configuration", self.issuer);
+        let doc: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        doc["jwks_uri"].as_str().unwrap().to_owned()
     }
 
     /// What it counted (registrations, codes, refreshes, exchanges as token digests).
@@ -190,42 +193,46 @@ fn strings(v: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sdk_client_signs_in_through_a_real_authorization_server() {
     node();
-    let emu = api(emulator_config()).await;
-    let api_url = emu.base_url();
-    let authorization_server = AuthorizationServer::start(&api_url);
+    toolbridge_mcp::upstream::install_crypto_provider();
+    let authorization_server = AuthorizationServer::start(API_AUDIENCE);
     let issuer = authorization_server.issuer.clone();
+    // The API trusts the authorization server's RS256 keys for its own audience only
+    // (contract §1: issuer, audience, key by `kid` from the JWKS).
+    let emu = api(EmulatorConfig {
+        jwt_issuer: Some(issuer.clone()),
+        jwks_url: Some(authorization_server.jwks_uri().await),
+        jwt_audiences: vec![API_AUDIENCE.into()],
+        ..emulator_config()
+    })
+    .await;
+    let api_url = emu.base_url();
     let port = free_port();
     let resource = format!("http://127.0.0.1:{port}/mcp");
-    let exchange = toolbridge_mcp::config::KEYS.contains(&"backend_auth");
     let token_url = format!("{issuer}/token");
-    let mut env = vec![
+    let env = [
         ("TOOLBRIDGE_OIDC_ISSUER", issuer.as_str()),
         ("TOOLBRIDGE_JWT_AUDIENCE", resource.as_str()),
         ("TOOLBRIDGE_ENFORCE_SCOPES", "true"),
+        ("TOOLBRIDGE_BACKEND_AUTH", "exchange"),
+        ("TOOLBRIDGE_TOKEN_EXCHANGE_URL", token_url.as_str()),
+        ("TOOLBRIDGE_TOKEN_EXCHANGE_RESOURCE", API_AUDIENCE),
+        ("TOOLBRIDGE_TOKEN_EXCHANGE_CLIENT_ID", GATEWAY_CLIENT_ID),
+        (
+            "TOOLBRIDGE_TOKEN_EXCHANGE_CLIENT_SECRET",
+            GATEWAY_CLIENT_SECRET,
+        ),
     ];
-    if exchange {
-        env.extend([
-            ("TOOLBRIDGE_BACKEND_AUTH", "exchange"),
-            ("TOOLBRIDGE_TOKEN_EXCHANGE_URL", token_url.as_str()),
-            ("TOOLBRIDGE_TOKEN_EXCHANGE_RESOURCE", api_url.as_str()),
-            ("TOOLBRIDGE_TOKEN_EXCHANGE_CLIENT_ID", GATEWAY_CLIENT_ID),
-            (
-                "TOOLBRIDGE_TOKEN_EXCHANGE_CLIENT_SECRET",
-                GATEWAY_CLIENT_SECRET,
-            ),
-        ]);
-    }
     let gw = Gateway::start_on(port, &api_url, &env);
     let url = gw.url();
     let mut seen =
-        tokio::task::block_in_place(|| run_client(&url, &api_url, &authorization_server));
+        tokio::task::block_in_place(|| run_client(&url, API_AUDIENCE, &authorization_server));
     let exchanged = seen["exchange"]["answer"]["access_token"]
         .take()
         .as_str()
         .map(str::to_owned)
         .expect("the authorization server exchanged the gateway's token");
     leaks::record([exchanged.as_str()]);
-    eprintln!("exchange layer present: {exchange}\n{seen:#}");
+    eprintln!("{seen:#}");
     let (full, read_only) = (&seen["full"], &seen["readOnly"]);
 
     // 401 → metadata → discovery → registration → PKCE code with resource → token.
@@ -278,48 +285,43 @@ async fn an_sdk_client_signs_in_through_a_real_authorization_server() {
         .filter_map(|h| h.strip_prefix("Bearer "))
         .collect();
     assert!(!bearers.is_empty(), "the API was called");
-    if exchange {
-        for created in [&full["created"], &read_only["created"]] {
-            assert_eq!(created["isError"], false, "{created}");
-        }
-        assert_eq!(read_only["listed"]["isError"], false);
-        for b in &bearers {
-            assert!(
-                !client_tokens.contains(&sha256(b)),
-                "the API received a client's token"
-            );
-            assert_eq!(claims(b)["aud"], api_url, "an exchanged token, for the API");
-        }
-        let creates = log
-            .iter()
-            .filter(|r| r.method == "POST" && r.path == "/v1/notes")
-            .count();
-        assert_eq!(
-            creates, 2,
-            "the create refused with 403 never reached the API"
-        );
-        let exchanged: Vec<String> = stats["exchanges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["subject"].as_str().unwrap().to_owned())
-            .collect();
-        assert!(
-            exchanged.iter().all(|s| client_tokens.contains(s)),
-            "{stats}"
-        );
-    } else {
-        // Without exchange the client's own token reaches the API, which refuses it: the
-        // result must name the mismatch, for the operator.
-        assert!(bearers.iter().all(|b| client_tokens.contains(&sha256(b))));
-        assert!(log.iter().all(|r| r.status == 401));
-        for created in [&full["created"], &read_only["created"]] {
-            assert_eq!(created["isError"], true, "{created}");
-            let text = created["text"].as_str().unwrap();
-            assert!(text.contains("deployment problem"), "{text}");
-            assert!(text.contains("signing in again will not help"), "{text}");
-        }
+    // create_note went through, after the step-up too, and the API saw only exchanged
+    // tokens, for its own audience: never one the client held.
+    for created in [&full["created"], &read_only["created"]] {
+        assert_eq!(created["isError"], false, "{created}");
     }
+    assert_eq!(read_only["listed"]["isError"], false);
+    for b in &bearers {
+        assert!(
+            !client_tokens.contains(&sha256(b)),
+            "the API received a client's token"
+        );
+        assert_eq!(claims(b)["aud"], API_AUDIENCE, "an exchanged token");
+        assert_eq!(claims(b)["iss"], issuer);
+    }
+    assert!(
+        log.iter().all(|r| r.status < 400),
+        "the API accepted every call"
+    );
+    let creates = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/notes")
+        .count();
+    assert_eq!(
+        creates, 2,
+        "the create refused with 403 never reached the API"
+    );
+    let subjects: Vec<String> = stats["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!subjects.is_empty(), "the gateway exchanged: {stats}");
+    assert!(
+        subjects.iter().all(|s| client_tokens.contains(s)),
+        "only the clients' own tokens were exchanged: {stats}"
+    );
     // Last, since it adds a request of its own to the API's log.
     the_exchange_grant_issues_a_token_the_api_accepts(&seen["exchange"], &exchanged, &emu, &issuer)
         .await;
@@ -333,8 +335,8 @@ async fn an_sdk_client_signs_in_through_a_real_authorization_server() {
 }
 
 /// The authorization server's RFC 8693 grant on its own (the client played the gateway's
-/// part): a token for the API's audience, for the same user and scopes, that the API
-/// accepts; and a subject token that was not issued for the gateway is refused.
+/// part): an RS256 token for the API's audience, for the same user and scopes, that the
+/// API accepts; and a subject token that was not issued for the gateway is refused.
 async fn the_exchange_grant_issues_a_token_the_api_accepts(
     seen: &Value,
     token: &str,
@@ -348,13 +350,18 @@ async fn the_exchange_grant_issues_a_token_the_api_accepts(
         "urn:ietf:params:oauth:token-type:access_token"
     );
     assert_eq!(answer["token_type"], "Bearer");
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.set_audience(&[emu.base_url()]);
-    validation.set_issuer(&[issuer]);
-    let key = jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes());
-    let data = jsonwebtoken::decode::<Value>(token, &key, &validation).expect("a valid API token");
-    assert_eq!(data.claims["sub"], "oauth-user");
-    assert_eq!(data.claims["scope"], format!("{READ} {WRITE}"));
+    let (header, c) = (jsonwebtoken::decode_header(token).unwrap(), claims(token));
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    assert!(header.kid.is_some());
+    assert_eq!(
+        (&c["iss"], &c["aud"], &c["sub"]),
+        (
+            &Value::from(issuer),
+            &Value::from(API_AUDIENCE),
+            &Value::from("oauth-user")
+        )
+    );
+    assert_eq!(c["scope"], format!("{READ} {WRITE}"));
     assert_eq!(seen["refused"]["status"], 400, "{seen}");
     assert_eq!(seen["refused"]["body"]["error"], "invalid_grant", "{seen}");
     // The API itself takes it: a sync session opens with it.

@@ -167,3 +167,32 @@ async fn protected_resource_metadata_names_the_resource_and_issuer() {
     );
     public.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_401_after_the_edge_accepted_the_token_is_a_deployment_mismatch() {
+    captured_logs();
+    // The gateway and the API hold different HS256 secrets: every token the edge accepts,
+    // the API refuses. Signing in again cannot help; the result must say whose problem it is.
+    let stack = Stack::start_with(
+        toolbridge_mcp::emulator::EmulatorConfig {
+            jwt_hs256_secret: "the-api-has-another-secret".into(),
+            ..emulator_config()
+        },
+        |c| c.jwt_hs256_secret = Secret::new(JWT_SECRET),
+    )
+    .await;
+    let client = stack.client("alice").await;
+    let text = err(&client, "list_notes", json!({})).await;
+    for said in [
+        "401",
+        "the gateway accepted it",
+        "issuer, audience or signing keys",
+        "TOOLBRIDGE_BACKEND_AUTH=exchange",
+        "signing in again will not help",
+    ] {
+        assert!(text.contains(said), "{said:?} missing: {text}");
+    }
+    let _ = client.cancel().await;
+    assert!(stack.emulator().requests().iter().all(|r| r.status == 401));
+    stack.stop().await;
+}

@@ -21,8 +21,6 @@
 //
 //   GATEWAY_CLIENT_ID / GATEWAY_CLIENT_SECRET   the gateway's client (token exchange)
 //   API_RESOURCE                                the API's audience (exchanged tokens)
-//   API_HS256_SECRET                            optional: sign exchanged tokens HS256 with
-//                                               the API's shared secret instead of RS256
 //   ACCOUNT                                     the test user's id (default oauth-user)
 
 import { createHash, generateKeyPairSync } from "node:crypto";
@@ -43,7 +41,6 @@ const env = (name, fallback) => {
 const GATEWAY_CLIENT_ID = env("GATEWAY_CLIENT_ID");
 const GATEWAY_CLIENT_SECRET = env("GATEWAY_CLIENT_SECRET");
 const API_RESOURCE = env("API_RESOURCE");
-const API_HS256_SECRET = process.env.API_HS256_SECRET;
 const ACCOUNT = env("ACCOUNT", "oauth-user");
 
 // A fresh signing key per run; its public half is served at the provider's jwks_uri.
@@ -67,7 +64,7 @@ const apiServer = {
   scope: SCOPES,
   accessTokenTTL: 600,
   accessTokenFormat: "jwt",
-  jwt: { sign: API_HS256_SECRET ? { alg: "HS256", key: API_HS256_SECRET } : { alg: "RS256" } },
+  jwt: { sign: { alg: "RS256" } },
 };
 
 // What happened, for the test's assertions (GET /_test/stats). Tokens are never kept, only
