@@ -19,6 +19,8 @@ mod load;
 mod procs;
 #[path = "gateway/report.rs"]
 mod report;
+#[path = "gateway/today.rs"]
+mod today;
 
 use std::{
     sync::{
@@ -97,7 +99,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--emulator-child") {
         let delay_us = args.get(i + 1).and_then(|d| d.parse().ok()).unwrap_or(0);
-        return procs::emulator_child_main(delay_us);
+        let current = args.get(i + 2).is_some_and(|g| g == "current");
+        return procs::emulator_child_main(delay_us, current);
     }
     let value = |flag: &str| {
         let i = args.iter().position(|a| a == flag)?;
@@ -130,7 +133,7 @@ fn user(i: usize) -> HeaderValue {
 }
 
 /// Creates `per_user` notes for each of `users` users; returns each user's first uid.
-async fn seed(direct: &Arc<Direct>, users: usize, per_user: usize) -> Vec<String> {
+pub(crate) async fn seed(direct: &Arc<Direct>, users: usize, per_user: usize) -> Vec<String> {
     let tasks: Vec<_> = (0..users)
         .map(|i| {
             let (direct, http) = (direct.clone(), http_client());
@@ -154,7 +157,7 @@ async fn seed(direct: &Arc<Direct>, users: usize, per_user: usize) -> Vec<String
     uids
 }
 
-async fn gateway_workers(url: &str, op: Op, c: usize, uids: &[String]) -> Vec<Worker> {
+pub(crate) async fn gateway_workers(url: &str, op: Op, c: usize, uids: &[String]) -> Vec<Worker> {
     let http = http_client();
     let mut workers = Vec::with_capacity(c);
     for (i, uid) in uids.iter().enumerate().take(c) {
@@ -171,7 +174,12 @@ async fn gateway_workers(url: &str, op: Op, c: usize, uids: &[String]) -> Vec<Wo
     workers
 }
 
-fn direct_workers(direct: &Arc<Direct>, op: Op, c: usize, uids: &[String]) -> Vec<Worker> {
+pub(crate) fn direct_workers(
+    direct: &Arc<Direct>,
+    op: Op,
+    c: usize,
+    uids: &[String],
+) -> Vec<Worker> {
     let http = http_client();
     (0..c)
         .map(|i| Worker::Direct {
@@ -248,6 +256,9 @@ pub async fn run(opts: Options) -> Report {
     drop(emu);
     if opts.wants("+5ms") {
         slow_api(&mut report, &opts, &plan, tck).await;
+    }
+    if opts.wants("today") {
+        today::run(&mut report, &opts, plan.warm, plan.window, tck).await;
     }
     report.load_after = procs_loadavg();
     report

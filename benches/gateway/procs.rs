@@ -28,6 +28,21 @@ pub fn emulator_config() -> EmulatorConfig {
     }
 }
 
+/// The current generation, limits off like the seed one: the bench user's organization
+/// service knows no one, so every user's tenant is the default one, `TENANT`.
+pub fn current_emulator_config() -> EmulatorConfig {
+    EmulatorConfig {
+        jwt_hs256_secret: JWT_SECRET.into(),
+        tenant_id: TENANT.into(),
+        default_tenant_id: TENANT.into(),
+        memberships: Some(Default::default()),
+        rate_limit: None,
+        auth_rate_limit: None,
+        record_requests: false,
+        ..EmulatorConfig::current()
+    }
+}
+
 /// Where the emulator runs.
 #[derive(Clone, Debug)]
 pub enum EmuSpawn {
@@ -46,9 +61,19 @@ pub enum Emu {
 impl Emu {
     /// Starts an emulator that delays every session and entity request by `delay`.
     pub async fn start(how: &EmuSpawn, delay: Duration) -> Emu {
+        Self::start_generation(how, delay, false).await
+    }
+
+    /// `current`: the current API generation instead of the seed one.
+    pub async fn start_generation(how: &EmuSpawn, delay: Duration, current: bool) -> Emu {
+        let cfg = if current {
+            current_emulator_config()
+        } else {
+            emulator_config()
+        };
         match how {
             EmuSpawn::InProcess => {
-                let h = Emulator::spawn(emulator_config(), "127.0.0.1:0".parse().unwrap())
+                let h = Emulator::spawn(cfg, "127.0.0.1:0".parse().unwrap())
                     .await
                     .expect("emulator starts");
                 h.emulator.faults().set_delay(delay);
@@ -57,6 +82,7 @@ impl Emu {
             EmuSpawn::Child(exe) => {
                 let mut child = Command::new(exe)
                     .args(["--emulator-child", &delay.as_micros().to_string()])
+                    .args(current.then_some("current"))
                     .stdin(Stdio::piped())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::inherit())
@@ -101,13 +127,18 @@ impl Drop for Emu {
 }
 
 /// `--emulator-child <delay µs>`: serve an emulator, print its port, exit when stdin closes.
-pub fn emulator_child_main(delay_us: u64) {
+pub fn emulator_child_main(delay_us: u64, current: bool) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let h = Emulator::spawn(emulator_config(), "127.0.0.1:0".parse().unwrap())
+        let cfg = if current {
+            current_emulator_config()
+        } else {
+            emulator_config()
+        };
+        let h = Emulator::spawn(cfg, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("emulator binds");
         h.emulator
@@ -132,6 +163,17 @@ pub struct GatewayProc {
 impl GatewayProc {
     /// Starts `bin serve` against `api` and waits until it accepts connections.
     pub fn start(bin: &str, api: &str, session_mode: &str, stateless: bool) -> GatewayProc {
+        Self::start_with(bin, api, session_mode, stateless, &[])
+    }
+
+    /// With more `TOOLBRIDGE_*` settings (tenant mode, backend auth, ...).
+    pub fn start_with(
+        bin: &str,
+        api: &str,
+        session_mode: &str,
+        stateless: bool,
+        extra: &[(&str, &str)],
+    ) -> GatewayProc {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -164,6 +206,7 @@ impl GatewayProc {
             .env("TOOLBRIDGE_PORT", port.to_string())
             .env("TOOLBRIDGE_SESSION_MODE", session_mode)
             .env("TOOLBRIDGE_STATELESS", stateless.to_string())
+            .envs(extra.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

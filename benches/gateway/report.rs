@@ -14,6 +14,8 @@ pub enum Kind {
     Sessions(bool),
     /// `get_note` with the emulator adding 5 ms per request, in this session mode.
     SlowApi(&'static str),
+    /// The current API generation, in this gateway configuration.
+    Today(&'static str),
 }
 
 /// One line of the table.

@@ -88,11 +88,17 @@ pub(crate) fn routes(generation: super::config::Generation) -> Routes {
     routes
 }
 
-/// Why a handler did not succeed: a JSON error (it gets the correlation id) or an answer
-/// of its own shape (`410`, the empty `500`).
+/// Why a handler did not succeed: a JSON error (it gets the correlation id), or one of the
+/// two answers of their own shape.
 enum Fail {
     Api(ApiError),
-    Ready(Response),
+    /// `410 {"error", "deletedAt"}`.
+    Gone {
+        message: String,
+        deleted_at: String,
+    },
+    /// `500` with an empty body.
+    Empty500,
 }
 
 impl From<ApiError> for Fail {
@@ -105,8 +111,13 @@ type Answer = Result<Response, Fail>;
 
 fn answer(c: &Caller, result: Answer) -> Response {
     match result {
-        Ok(r) | Err(Fail::Ready(r)) => r,
+        Ok(r) => r,
         Err(Fail::Api(e)) => e.respond(&c.cid),
+        Err(Fail::Gone {
+            message,
+            deleted_at,
+        }) => gone(message, deleted_at),
+        Err(Fail::Empty500) => empty_500(),
     }
 }
 
@@ -143,10 +154,13 @@ fn refuse(kind: &EntityKind, verb: &str, e: StoreError) -> Fail {
             StatusCode::NOT_FOUND,
             format!("{name} not found"),
         )),
-        StoreError::Deleted(at) if verb == "delete" => {
-            Fail::Ready(gone(format!("{name} already deleted"), at))
-        }
-        StoreError::Deleted(at) => Fail::Ready(gone(format!("{name} deleted"), at)),
+        StoreError::Deleted(deleted_at) => Fail::Gone {
+            message: match verb {
+                "delete" => format!("{name} already deleted"),
+                _ => format!("{name} deleted"),
+            },
+            deleted_at,
+        },
         StoreError::VersionMismatch { expected, actual } => Fail::Api(ApiError::new(
             StatusCode::PRECONDITION_FAILED,
             version_mismatch(expected, actual),
@@ -203,7 +217,7 @@ fn list(kind: &'static EntityKind, c: &Caller, uri: &Uri) -> Answer {
 /// makes one; an existing uid (live or deleted) is upserted. A `null` body is `500`, empty.
 fn create(kind: &'static EntityKind, c: &Caller, body: RawBody) -> Answer {
     let Body::Object(body) = object(body)? else {
-        return Err(Fail::Ready(empty_500()));
+        return Err(Fail::Empty500);
     };
     let uid = body
         .get("uid")
@@ -271,7 +285,7 @@ fn write(
     data.live(kind, &uid).map_err(|e| refuse(kind, verb, e))?;
     let fields = match (body?, how) {
         (Body::Object(map), _) => shape.client_fields(map),
-        (Body::Null, Write::Replace) => return Err(Fail::Ready(empty_500())),
+        (Body::Null, Write::Replace) => return Err(Fail::Empty500),
         (Body::Null, Write::Merge) => Map::new(),
     };
     let edit = |p: &mut Map<String, Value>| match how {

@@ -154,6 +154,40 @@ pub(crate) fn tenant_refused() -> Response {
     )
 }
 
+/// A refusal of the checks before a handler (token, tenant, session), small enough to
+/// travel in a `Result`; [`Refusal::respond`] makes the API's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// `401 unauthorized`.
+    Token,
+    /// seed: `401 Unauthorized: invalid tenant headers`.
+    TenantHeaders,
+    /// current: `401 Unauthorized: missing tenant header`.
+    MissingTenant,
+    /// current: `403 Unauthorized: not authorized for requested tenant`.
+    TenantNotAllowed,
+    /// `428`, no `X-Sync-Session`.
+    NoSession,
+    /// `428`, the session is unknown, ended or expired.
+    UnknownSession,
+    /// `403`, another user's session.
+    ForeignSession,
+}
+
+impl Refusal {
+    pub fn respond(self, cid: &Cid) -> Response {
+        match self {
+            Self::Token => unauthorized(),
+            Self::TenantHeaders => bad_tenant_headers(),
+            Self::MissingTenant => missing_tenant(),
+            Self::TenantNotAllowed => tenant_refused(),
+            Self::NoSession => session_missing(cid),
+            Self::UnknownSession => session_unknown(cid),
+            Self::ForeignSession => session_foreign(cid),
+        }
+    }
+}
+
 /// 410 `{"error": message, "deletedAt": at}`: the one JSON error without a correlation id.
 pub(crate) fn gone(message: String, deleted_at: String) -> Response {
     json(

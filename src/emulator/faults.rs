@@ -229,7 +229,10 @@ mod tests {
         f.set_delay(Duration::from_millis(5));
         assert_eq!(f.delay(), Some(Duration::from_millis(5)));
         f.push(Fault::Html502);
+        f.set_membership_outage(true);
+        assert!(f.membership_outage());
         f.clear();
         assert_eq!((f.next(), f.delay(), f.queued()), (None, None, 0));
+        assert!(!f.membership_outage());
     }
 }

@@ -17,10 +17,7 @@ use axum::response::Response;
 use super::auth::Identity;
 use super::caller::Caller;
 use super::config::{Generation, RateLimit};
-use super::error::{
-    Cid, EPOCH, epoch_mismatch, rate_limited, session_foreign, session_missing, session_unknown,
-    unauthorized,
-};
+use super::error::{Cid, EPOCH, Refusal, epoch_mismatch, rate_limited};
 use super::faults::Fault;
 use super::front::{SESSION, SessionOutcome};
 use super::ratelimit::{Bucket, Verdict};
@@ -50,8 +47,8 @@ fn sub_of(req: &Request) -> Option<Arc<str>> {
 }
 
 /// The token check of every authenticated route: the caller, or `401 unauthorized`.
-fn authenticate(st: &Shared, req: &Request) -> Result<Caller, Response> {
-    let sub = sub_of(req).ok_or_else(unauthorized)?;
+fn authenticate(st: &Shared, req: &Request) -> Result<Caller, Refusal> {
+    let sub = sub_of(req).ok_or(Refusal::Token)?;
     Ok(Caller {
         user: st.users.get_or_create(&sub),
         sub,
@@ -72,12 +69,12 @@ fn session_of(st: &Shared, req: &Request, sub: Option<&str>) -> SessionCheck {
 }
 
 /// The session step: `428` missing/unknown, `403` another user's.
-fn require_session(check: SessionCheck, cid: &Cid) -> Result<(), Response> {
+fn require_session(check: SessionCheck) -> Result<(), Refusal> {
     match check {
         SessionCheck::Valid => Ok(()),
-        SessionCheck::Absent => Err(session_missing(cid)),
-        SessionCheck::Unknown => Err(session_unknown(cid)),
-        SessionCheck::Foreign => Err(session_foreign(cid)),
+        SessionCheck::Absent => Err(Refusal::NoSession),
+        SessionCheck::Unknown => Err(Refusal::UnknownSession),
+        SessionCheck::Foreign => Err(Refusal::ForeignSession),
     }
 }
 
@@ -121,12 +118,12 @@ pub(crate) async fn session_gate(
     global_delay(&st).await;
     let caller = match authenticate(&st, &req) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(refusal) => return refusal.respond(&cid_of(&req)),
     };
     let verdict = match st.cfg.generation {
         Generation::Seed => {
-            if let Err(r) = st.check_tenant(req.headers(), &caller.sub) {
-                return r;
+            if let Err(refusal) = st.check_tenant(req.headers(), &caller.sub) {
+                return refusal.respond(&caller.cid);
             }
             None
         }
@@ -151,17 +148,17 @@ pub(crate) async fn account_gate(
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
-        Err(early) => early,
+        Err(refusal) => refusal.respond(&cid_of(&req)),
     };
     response.extensions_mut().insert(SessionOutcome(check));
     response
 }
 
 /// Token, tenant, session: the checks every data route makes.
-fn account_checks(st: &Shared, req: &Request, check: SessionCheck) -> Result<Caller, Response> {
+fn account_checks(st: &Shared, req: &Request, check: SessionCheck) -> Result<Caller, Refusal> {
     let caller = authenticate(st, req)?;
     st.check_tenant(req.headers(), &caller.sub)?;
-    require_session(check, &caller.cid)?;
+    require_session(check)?;
     Ok(caller)
 }
 
@@ -175,12 +172,12 @@ pub(crate) async fn entity_gate(
     let sub = sub_of(&req);
     let check = session_of(&st, &req, sub.as_deref());
     let checked = match injected_fault(&st, &req, sub.as_deref()) {
-        Err(faulted) => Err(faulted),
+        Err(faulted) => Err(*faulted),
         Ok(delay) => {
             if let Some(d) = delay {
                 tokio::time::sleep(d).await;
             }
-            account_checks(&st, &req, check)
+            account_checks(&st, &req, check).map_err(|r| r.respond(&cid_of(&req)))
         }
     };
     let mut response = match checked {
@@ -210,20 +207,20 @@ pub(crate) async fn entity_gate(
     response
 }
 
-/// The injected fault, checked before anything else: `Err` is its answer, `Ok` the delay
-/// a [`Fault::Delay`] adds before the request is processed normally.
+/// The injected fault, checked before anything else: `Err` is its answer (boxed: the rare
+/// path), `Ok` the delay a [`Fault::Delay`] adds before the request is processed normally.
 fn injected_fault(
     st: &Shared,
     req: &Request,
     sub: Option<&str>,
-) -> Result<Option<std::time::Duration>, Response> {
+) -> Result<Option<std::time::Duration>, Box<Response>> {
     let Some(fault) = st.faults.next() else {
         return Ok(None);
     };
     let epoch = sub.map_or(1, |s| st.users.epoch_of(s));
     let limit = st.cfg.rate_limit.unwrap_or_default();
     match (fault.respond(&cid_of(req), epoch, limit), fault) {
-        (Some(response), _) => Err(response),
+        (Some(response), _) => Err(Box::new(response)),
         (None, Fault::Delay(d)) => Ok(Some(d)),
         (None, _) => Ok(None),
     }

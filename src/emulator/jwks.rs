@@ -24,7 +24,9 @@ struct KeySet {
 /// One JWKS URL's keys.
 pub(crate) struct Jwks {
     url: String,
-    client: reqwest::Client,
+    /// `None` when the TLS backend could not initialize: every fetch then fails and RS256
+    /// tokens are refused, which is what an API without its keys does too.
+    client: Option<reqwest::Client>,
     keys: RwLock<KeySet>,
     /// Makes fetches single-flight: concurrent requests for an unknown `kid` share one.
     fetching: tokio::sync::Mutex<()>,
@@ -33,14 +35,12 @@ pub(crate) struct Jwks {
 impl Jwks {
     pub fn new(url: String) -> Self {
         crate::upstream::install_crypto_provider();
-        // Only fails when the TLS backend cannot initialize; then every fetch fails and
-        // RS256 tokens are refused, which is what an API without its keys does too.
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .unwrap_or_default();
+            .ok();
         Self {
             url,
             client,
@@ -74,7 +74,7 @@ impl Jwks {
     }
 
     async fn fetch(&self) -> Option<HashMap<String, Arc<DecodingKey>>> {
-        let mut resp = self.client.get(&self.url).send().await.ok()?;
+        let mut resp = self.client.as_ref()?.get(&self.url).send().await.ok()?;
         if !resp.status().is_success() {
             tracing::warn!(status = %resp.status(), "emulator: JWKS fetch refused");
             return None;

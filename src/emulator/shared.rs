@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use axum::http::HeaderMap;
-use axum::response::Response;
 use parking_lot::{Mutex, RwLock};
 use serde_json::{Map, Value};
 
 use super::auth::Authenticator;
 use super::config::{EmulatorConfig, Generation};
-use super::error::{bad_tenant_headers, missing_tenant, tenant_refused};
+use super::error::Refusal;
 use super::faults::Faults;
 use super::log::RequestLog;
 use super::sessions::{SessionStore, internal_user_id};
@@ -101,9 +100,9 @@ impl Shared {
 
     /// The tenant check of the routes that have one (seed: every authenticated route when
     /// a tenant secret is set; current: entity routes, wipe and state), for caller `sub`.
-    /// `Err` is the API's answer: seed `401 invalid tenant headers`; current `401 missing
+    /// `Err` is the API's refusal: seed `401 invalid tenant headers`; current `401 missing
     /// tenant header` or `403 not authorized for requested tenant`.
-    pub fn check_tenant(&self, headers: &HeaderMap, sub: &str) -> Result<(), Response> {
+    pub fn check_tenant(&self, headers: &HeaderMap, sub: &str) -> Result<(), Refusal> {
         match self.cfg.generation {
             Generation::Seed => match &self.tenant_secret {
                 None => Ok(()),
@@ -112,14 +111,14 @@ impl Shared {
                 {
                     Ok(())
                 }
-                Some(_) => Err(bad_tenant_headers()),
+                Some(_) => Err(Refusal::TenantHeaders),
             },
             Generation::Current => {
-                let tenant = plain_header(headers).ok_or_else(missing_tenant)?;
+                let tenant = plain_header(headers).ok_or(Refusal::MissingTenant)?;
                 let outage = self.faults.membership_outage();
                 match self.tenancy.allowed(sub, tenant, outage, true) {
                     true => Ok(()),
-                    false => Err(tenant_refused()),
+                    false => Err(Refusal::TenantNotAllowed),
                 }
             }
         }

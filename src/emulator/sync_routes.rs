@@ -34,13 +34,10 @@ pub(crate) async fn open(
 
 /// The caller's own live session `id`, or the API's plain-text `404`/`403`. The real API
 /// answers these two with Go's `http.Error` (plain text), not with JSON.
-fn owned(st: &Shared, caller: &Caller, id: &str) -> Result<Session, Response> {
+fn owned(st: &Shared, caller: &Caller, id: &str) -> Result<Session, (StatusCode, &'static str)> {
     match st.sessions.lookup(id, now_ms()) {
-        None => Err(plain_error(
-            StatusCode::NOT_FOUND,
-            "session not found or expired",
-        )),
-        Some(s) if s.owner != caller.sub => Err(plain_error(StatusCode::FORBIDDEN, "forbidden")),
+        None => Err((StatusCode::NOT_FOUND, "session not found or expired")),
+        Some(s) if s.owner != caller.sub => Err((StatusCode::FORBIDDEN, "forbidden")),
         Some(s) => Ok(s),
     }
 }
@@ -53,7 +50,7 @@ pub(crate) async fn get_one(
 ) -> Response {
     match owned(&st, &c, &id) {
         Ok(session) => json(StatusCode::OK, &session),
-        Err(refused) => refused,
+        Err((status, msg)) => plain_error(status, msg),
     }
 }
 
@@ -68,7 +65,7 @@ pub(crate) async fn delete_one(
             st.sessions.remove(&id);
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(refused) => refused,
+        Err((status, msg)) => plain_error(status, msg),
     }
 }
 

@@ -20,6 +20,9 @@ pub async fn demo(port: u16, api_port: u16) -> Result<(), RunError> {
         // in the way of a human clicking around.
         rate_limit: None,
         auth_rate_limit: None,
+        // The current API reads no tenant secret; it is kept only for a gateway that still
+        // signs its tenant header (the signature is then ignored).
+        tenant_header_secret: EmulatorConfig::default().tenant_header_secret,
         ..EmulatorConfig::current()
     };
     let emu = Emulator::spawn(
