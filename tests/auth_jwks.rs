@@ -63,7 +63,7 @@ async fn a_rotated_key_is_accepted_after_refresh_and_a_withdrawn_one_is_not() {
     // Key a was withdrawn with that refresh; the next refresh is not due yet either.
     assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 401);
     assert!(jwks.fetches() <= 3);
-    assert!(stack.emulator().requests().is_empty());
+    assert!(api_calls(stack.emulator()).is_empty());
     stack.stop().await;
 }
 
@@ -110,7 +110,7 @@ async fn a_flood_of_unknown_kids_costs_one_fetch_per_interval() {
         "{} fetches in {elapsed:.1} s",
         jwks.fetches()
     );
-    assert!(stack.emulator().requests().is_empty());
+    assert!(api_calls(stack.emulator()).is_empty());
     stack.stop().await;
 }
 
@@ -244,6 +244,6 @@ async fn the_jwks_uri_comes_from_the_issuers_metadata_unless_overridden() {
     let before = jwks.discoveries();
     assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 200);
     assert_eq!(jwks.discoveries(), before);
-    assert!(stack.emulator().requests().is_empty());
+    assert!(api_calls(stack.emulator()).is_empty());
     stack.stop().await;
 }

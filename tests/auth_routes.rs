@@ -82,7 +82,7 @@ async fn unknown_and_authorization_server_paths_are_404_without_a_token() {
         let good = format!("Bearer {}", token("alice"));
         let r = post_init(&http, &format!("{base}/mcp/"), &[("authorization", &good)]).await;
         assert_eq!(r.status, 200, "/mcp/ is served: {}", r.body);
-        assert!(stack.emulator().requests().is_empty());
+        assert!(api_calls(stack.emulator()).is_empty());
         stack.stop().await;
     }
 }

@@ -72,7 +72,7 @@ async fn a_missing_scope_is_a_403_step_up_challenge_before_any_api_call() {
     let listed = rpc(&stack, &reader, &call(1, "list_notes", json!({}))).await;
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert_eq!(listed.json()["result"]["isError"], false, "{}", listed.body);
-    let seen = stack.emulator().requests().len();
+    let seen = api_calls(stack.emulator()).len();
     assert!(seen > 0, "the allowed call reached the API");
 
     let create = call(2, "create_note", json!({"title": "t", "content": "c"}));
@@ -110,7 +110,7 @@ async fn a_missing_scope_is_a_403_step_up_challenge_before_any_api_call() {
     let r = rpc(&stack, &reader, &json!("not a message")).await;
     assert_eq!(r.status, 400);
     assert_eq!(
-        stack.emulator().requests().len(),
+        api_calls(stack.emulator()).len(),
         seen,
         "no refused call reached the API"
     );

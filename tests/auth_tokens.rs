@@ -125,7 +125,7 @@ async fn bad_tokens_get_401_with_a_challenge_and_never_reach_the_api() {
         ("rs_only", &rs_only),
     ] {
         assert!(
-            stack.emulator().requests().is_empty(),
+            api_calls(stack.emulator()).is_empty(),
             "{name}: the API saw a request"
         );
     }
@@ -156,7 +156,7 @@ async fn bad_tokens_get_401_with_a_challenge_and_never_reach_the_api() {
     let listed = ok(&client, "list_notes", json!({})).await;
     assert!(listed.is_object());
     let _ = client.cancel().await;
-    assert!(!full.emulator().requests().is_empty());
+    assert!(!api_calls(full.emulator()).is_empty());
     let rs_good = a.rs256("key-a", &claims(&iss));
     let r = post_init(
         &http,

@@ -77,7 +77,7 @@ async fn host_and_origin_matrix() {
             r.body
         );
     }
-    assert!(stack.emulator().requests().is_empty());
+    assert!(api_calls(stack.emulator()).is_empty());
     stack.stop().await;
 }
 

@@ -28,7 +28,7 @@ async fn optional_auth_admits_anonymous_listing_but_not_bad_tokens() {
     assert!(text.to_lowercase().contains("token"), "{text}");
     let _ = anon.cancel().await;
     assert!(
-        stack.emulator().requests().is_empty(),
+        api_calls(stack.emulator()).is_empty(),
         "no token, no upstream request"
     );
 
@@ -46,7 +46,7 @@ async fn optional_auth_admits_anonymous_listing_but_not_bad_tokens() {
             .unwrap()
             .contains(r#"error="invalid_token""#)
     );
-    assert!(stack.emulator().requests().is_empty());
+    assert!(api_calls(stack.emulator()).is_empty());
     stack.stop().await;
 }
 
@@ -71,7 +71,7 @@ async fn passthrough_reads_sub_and_leaves_verification_to_the_api() {
         assert_eq!(r.status, 401);
         assert_eq!(r.json()["error_description"], want.description());
     }
-    assert!(stack.emulator().requests().is_empty());
+    assert!(api_calls(stack.emulator()).is_empty());
     // Unverified but well-formed: the gateway forwards it and the API refuses it.
     let forged = mint_hs256_with("forged-secret", json!({"sub": "alice", "exp": now() + 60}));
     SENT.lock().unwrap().push(forged.clone());
@@ -79,7 +79,7 @@ async fn passthrough_reads_sub_and_leaves_verification_to_the_api() {
     let text = err(&client, "list_notes", json!({})).await;
     assert!(text.contains("401"), "{text}");
     let _ = client.cancel().await;
-    assert!(stack.emulator().requests().iter().all(|r| r.status == 401));
+    assert!(api_calls(stack.emulator()).iter().all(|r| r.status == 401));
     let good = stack.client("alice").await;
     ok(&good, "list_notes", json!({})).await;
     let _ = good.cancel().await;
@@ -193,6 +193,6 @@ async fn an_api_401_after_the_edge_accepted_the_token_is_a_deployment_mismatch()
         assert!(text.contains(said), "{said:?} missing: {text}");
     }
     let _ = client.cancel().await;
-    assert!(stack.emulator().requests().iter().all(|r| r.status == 401));
+    assert!(api_calls(stack.emulator()).iter().all(|r| r.status == 401));
     stack.stop().await;
 }
