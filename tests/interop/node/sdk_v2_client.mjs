@@ -3,7 +3,7 @@
 // session, the version and capabilities in every request's _meta, Mcp-Method/Mcp-Name
 // headers, tools/list cached by the client as the server's hints allow.
 //
-// Usage: node sdk_v2_client.mjs URL TOKEN
+// Usage: node sdk_v2_client.mjs http URL TOKEN
 //
 // Prints one JSON line with what it saw; exits non-zero on any failed expectation.
 
@@ -22,7 +22,8 @@ function textOf(result) {
     .join(" ");
 }
 
-const [url, token] = process.argv.slice(2);
+// argv: MODE (always "http") URL TOKEN, as the other interop scripts take it.
+const [, url, token] = process.argv.slice(2);
 
 // Every HTTP request the client makes, as the gateway sees its headers.
 const requests = [];
