@@ -8,10 +8,17 @@
 //!    rmcp enforces the same limit on bodies of unknown length while reading them);
 //! 4. the session cap (503).
 //!
+//! Between 2 and 3, an `MCP-Protocol-Version` the gateway does not serve is answered with
+//! the JSON-RPC `-32022` error ([`protocol`]), and on the way out a closed session's `DELETE`
+//! answers `204`.
+//!
 //! A request that passes carries [`Caller`] (the credential forwarded to the API) and
 //! [`Identity`] (the `sub`) in its extensions. Nothing here logs a header map or a token.
 
+mod protocol;
 pub(super) mod rebinding;
+
+use std::time::Duration;
 
 use axum::{
     extract::{Request, State},
@@ -51,17 +58,11 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
         Ok(None) => {}
         Err(e) => return unauthorized(cfg, &host, &e),
     }
-    if !protocol_version_well_formed(req.headers()) {
-        // rmcp logs a mismatching version header verbatim; a malformed one (a token pasted
-        // into the wrong header, say) is refused here, without echoing or logging it.
-        metrics::counter!("toolbridge_edge_refused_total", "reason" => "bad_protocol_version")
-            .increment(1);
-        return (
-            StatusCode::BAD_REQUEST,
-            "malformed MCP-Protocol-Version header (expected a date such as 2025-06-18)",
-        )
-            .into_response();
-    }
+    let body_timeout = Duration::from_secs_f64(cfg.header_read_timeout_seconds);
+    let req = match protocol::check_version(req, cfg.max_body_bytes, body_timeout).await {
+        Ok(req) => req,
+        Err(refusal) => return refusal,
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -85,22 +86,13 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
         )
             .into_response();
     }
-    next.run(req).await
-}
-
-/// An absent `MCP-Protocol-Version`, or one shaped like a protocol revision (`YYYY-MM-DD`).
-fn protocol_version_well_formed(headers: &http::HeaderMap) -> bool {
-    headers.get_all("mcp-protocol-version").iter().all(|v| {
-        let b = v.as_bytes();
-        b.len() == 10
-            && b.iter().enumerate().all(|(i, c)| {
-                if i == 4 || i == 7 {
-                    *c == b'-'
-                } else {
-                    c.is_ascii_digit()
-                }
-            })
-    })
+    let delete = req.method() == http::Method::DELETE;
+    let resp = next.run(req).await;
+    if delete {
+        protocol::session_closed(resp)
+    } else {
+        resp
+    }
 }
 
 /// The caller of `req`, `None` when it sent no token and none is required.
@@ -202,32 +194,4 @@ fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
-}
-
-#[cfg(test)]
-mod protocol_version_tests {
-    use super::*;
-
-    #[test]
-    fn only_revision_dates_pass() {
-        let check = |v: Option<&'static str>| {
-            let mut h = http::HeaderMap::new();
-            if let Some(v) = v {
-                h.insert("mcp-protocol-version", http::HeaderValue::from_static(v));
-            }
-            protocol_version_well_formed(&h)
-        };
-        assert!(check(None));
-        assert!(check(Some("2025-06-18")));
-        assert!(check(Some("2026-07-28")));
-        for bad in [
-            "Bearer eyJ0eXAi",
-            "2025-6-18",
-            "2025/06/18",
-            "",
-            "2025-06-18x",
-        ] {
-            assert!(!check(Some(bad)), "{bad}");
-        }
-    }
 }

@@ -7,8 +7,9 @@ use std::{sync::Arc, time::Instant};
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
-        PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CustomRequest, CustomResult,
+        DiscoverResult, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+        ServerCapabilities, ServerConfig, Tool,
     },
     service::RequestContext,
 };
@@ -17,6 +18,7 @@ use tracing::Instrument;
 use super::{
     catalog::instructions,
     handlers::{self, ToolError},
+    protocol::{self, Audience},
     results::{describe, error_result},
     tools::tools,
 };
@@ -229,12 +231,40 @@ impl ServerHandler for Gateway {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let generation = self.shared.upstream.generation_or_detect().await;
-        Ok(ListToolsResult::with_all_items(
-            tools(generation).tools.clone(),
-        ))
+        let tools = tools(generation).tools.clone();
+        Ok(protocol::tool_list(tools, Audience::Everyone, &ctx))
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        protocol::supported_versions()
+    }
+
+    async fn discover(
+        &self,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, ErrorData> {
+        Ok(protocol::discover(self.get_info()))
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        Err(protocol::unknown_request(&request.method, &ctx))
+    }
+
+    // Deprecated by 2026-07-28 (SEP-2577), still part of the legacy revisions served here.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        _request: rmcp::model::SetLevelRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        protocol::set_level(&ctx)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

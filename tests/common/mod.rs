@@ -30,6 +30,7 @@ pub type Client = RunningService<RoleClient, ()>;
 pub mod binary;
 pub mod leaks;
 pub mod metrics;
+pub mod node;
 
 /// The emulator plus a gateway wired to it.
 pub struct Stack {
