@@ -50,8 +50,18 @@ impl Kind {
     fn body(self) -> Bytes {
         const MIB: usize = 1024 * 1024;
         let (head, tail, fill, size): (&str, &str, &[u8], usize) = match self {
-            Kind::Zeros4MiB => (r#"{"jsonrpc":"2.0","id":2,"method":"ping","params":{"pad":[0"#, "]}}", b",0", 4 * MIB),
-            Kind::Zeros1MiB => (r#"{"jsonrpc":"2.0","id":2,"method":"ping","params":{"pad":[0"#, "]}}", b",0", MIB),
+            Kind::Zeros4MiB => (
+                r#"{"jsonrpc":"2.0","id":2,"method":"ping","params":{"pad":[0"#,
+                "]}}",
+                b",0",
+                4 * MIB,
+            ),
+            Kind::Zeros1MiB => (
+                r#"{"jsonrpc":"2.0","id":2,"method":"ping","params":{"pad":[0"#,
+                "]}}",
+                b",0",
+                MIB,
+            ),
             Kind::Note1MiB => (
                 r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"create_note","arguments":{"title":"big","content":""#,
                 r#""}}}"#,
@@ -84,7 +94,9 @@ impl Gateway {
         let mut cmd = match cap_mib {
             Some(mib) => {
                 let mut c = Command::new("/usr/bin/prlimit");
-                c.arg(format!("--data={}", mib * 1024 * 1024)).arg("--").arg(bin);
+                c.arg(format!("--data={}", mib * 1024 * 1024))
+                    .arg("--")
+                    .arg(bin);
                 c
             }
             None => Command::new(bin),
@@ -145,7 +157,10 @@ async fn run(bin: &str, api: &str, kind: Kind, c: usize, cap: Option<u64>) -> Ou
         .unwrap();
     let mut sessions = Vec::new();
     for i in 0..c {
-        let auth = format!("Bearer {}", mint_hs256(JWT_SECRET, &format!("mem-{i}"), Duration::from_secs(3600)));
+        let auth = format!(
+            "Bearer {}",
+            mint_hs256(JWT_SECRET, &format!("mem-{i}"), Duration::from_secs(3600))
+        );
         sessions.push((auth.clone(), open(&http, &url, &auth).await));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -186,13 +201,24 @@ async fn run(bin: &str, api: &str, kind: Kind, c: usize, cap: Option<u64>) -> Ou
     let secs = started.elapsed().as_secs_f64();
     let peak_mib = status_kib(gw.pid(), "VmHWM").unwrap_or(0) as f64 / 1024.0;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let alive = gw.alive() && http.get(format!("http://127.0.0.1:{}/healthz", gw.port)).send().await.is_ok();
+    let alive = gw.alive()
+        && http
+            .get(format!("http://127.0.0.1:{}/healthz", gw.port))
+            .send()
+            .await
+            .is_ok();
     let statuses = statuses
         .into_iter()
         .map(|(s, n)| format!("{n}x{s}"))
         .collect::<Vec<_>>()
         .join(" ");
-    Outcome { idle_mib, peak_mib, statuses, alive, secs }
+    Outcome {
+        idle_mib,
+        peak_mib,
+        statuses,
+        alive,
+        secs,
+    }
 }
 
 /// `initialize` + `notifications/initialized`; the session id (none if refused).
@@ -205,15 +231,26 @@ async fn open(http: &reqwest::Client, url: &str, auth: &str) -> Option<String> {
             .header("accept", "application/json, text/event-stream")
             .body(body);
         if let Some(s) = sid {
-            r = r.header("mcp-session-id", s).header("mcp-protocol-version", "2025-06-18");
+            r = r
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", "2025-06-18");
         }
         r.send()
     };
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#;
     let resp = post(init, None).await.ok()?;
-    let sid = resp.headers().get("mcp-session-id")?.to_str().ok()?.to_owned();
+    let sid = resp
+        .headers()
+        .get("mcp-session-id")?
+        .to_str()
+        .ok()?
+        .to_owned();
     let _ = resp.bytes().await;
-    let _ = post(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, Some(&sid)).await;
+    let _ = post(
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        Some(&sid),
+    )
+    .await;
     Some(sid)
 }
 
@@ -229,14 +266,27 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(512);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         toolbridge_mcp::upstream::install_crypto_provider();
-        let emu = Emu::start(&EmuSpawn::Child(std::env::current_exe().unwrap()), Duration::ZERO).await;
+        let emu = Emu::start(
+            &EmuSpawn::Child(std::env::current_exe().unwrap()),
+            Duration::ZERO,
+        )
+        .await;
         println!("gateway: {bin}");
         println!(
             "{:<26} {:>3} {:>9} {:>9} {:>7}  {:<24} {:<18}",
-            "body", "c", "idle MiB", "peak MiB", "secs", "answers", format!("under {cap} MiB")
+            "body",
+            "c",
+            "idle MiB",
+            "peak MiB",
+            "secs",
+            "answers",
+            format!("under {cap} MiB")
         );
         let concurrency: &[usize] = if quick { &[8] } else { &[8, 64] };
         for kind in [Kind::Zeros4MiB, Kind::Zeros1MiB, Kind::Note1MiB] {
@@ -251,7 +301,11 @@ fn main() {
                     free.idle_mib,
                     free.peak_mib,
                     free.secs,
-                    if free.alive { free.statuses } else { format!("{} DIED", free.statuses) },
+                    if free.alive {
+                        free.statuses
+                    } else {
+                        format!("{} DIED", free.statuses)
+                    },
                     capped.statuses,
                 );
             }

@@ -6,24 +6,23 @@
 //! checks them and names the variable of any bad one. Secrets live in [`Secret`], so
 //! printing a `Config` never prints them.
 
-use std::{net::IpAddr, path::Path, time::Duration};
+use std::{net::IpAddr, time::Duration};
 
-use figment::{
-    Figment, Metadata, Profile, Provider,
-    providers::{Format, Toml},
-    value::{Dict, Map, Value},
-};
 use serde::Deserialize;
 
 use crate::secret::Secret;
 
 mod de;
+mod load;
 mod validate;
 pub use de::{list_like, string_like};
 
 /// Every environment variable the binary reads, with the config key it sets.
 /// `.env.example` documents each of them; a test keeps the two in step.
 pub const ENV_PREFIX: &str = "TOOLBRIDGE_";
+
+/// The keys whose values are secrets: no error message ever shows their value.
+pub const SECRET_KEYS: &[&str] = &["tenant_header_secret", "jwt_hs256_secret", "token"];
 
 /// Unprefixed aliases accepted for compatibility with the API's own secret names.
 /// The `TOOLBRIDGE_` form wins when both are set.
@@ -295,85 +294,7 @@ pub fn env_name(key: &str) -> String {
     format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
 }
 
-/// Key-value pairs (the process environment or a `.env` file) as a figment provider.
-struct Pairs {
-    name: &'static str,
-    dict: Dict,
-}
-
-impl Pairs {
-    /// Keeps `TOOLBRIDGE_*` variables and the known aliases; the prefixed form wins.
-    fn new(name: &'static str, vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut prefixed = Dict::new();
-        let mut aliased = Dict::new();
-        for (k, v) in vars {
-            // An empty variable means "not set": `FOO=` in a .env file should not blank a default.
-            if v.is_empty() {
-                continue;
-            }
-            let value: Value = v.parse().expect("infallible");
-            if let Some(key) = k.strip_prefix(ENV_PREFIX) {
-                prefixed.insert(key.to_ascii_lowercase(), value);
-            } else if let Some((_, key)) = ALIASES.iter().find(|(alias, _)| *alias == k) {
-                aliased.insert((*key).to_string(), value);
-            }
-        }
-        aliased.extend(prefixed);
-        Self {
-            name,
-            dict: aliased,
-        }
-    }
-}
-
-impl Provider for Pairs {
-    fn metadata(&self) -> Metadata {
-        Metadata::named(self.name)
-    }
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        Ok(Profile::Default.collect(self.dict.clone()))
-    }
-}
-
 impl Config {
-    /// Loads from an optional TOML file, an optional `.env` file and the given environment,
-    /// in rising precedence, then validates.
-    pub fn load_from(
-        toml: Option<&Path>,
-        dotenv: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let mut fig = Figment::new();
-        if let Some(path) = toml {
-            if !path.exists() {
-                return Err(ConfigError::Parse(format!(
-                    "config file {} does not exist",
-                    path.display()
-                )));
-            }
-            fig = fig.merge(Toml::file(path));
-        }
-        if let Some(path) = dotenv.filter(|p| p.exists()) {
-            let vars = dotenvy::from_path_iter(path)
-                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?;
-            fig = fig.merge(Pairs::new(".env", vars));
-        }
-        fig = fig.merge(Pairs::new("environment", env));
-        let config: Config = fig.extract().map_err(|e| {
-            let var = e.path.first().map(|k| env_name(k)).unwrap_or_default();
-            ConfigError::Parse(format!("{var}: {}", e.kind))
-        })?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Loads from `--config`, `./.env` and the process environment.
-    pub fn load(toml: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_from(toml, Some(Path::new(".env")), std::env::vars())
-    }
-
     /// True when the gateway has a key to verify tokens with.
     pub fn has_verification_key(&self) -> bool {
         !self.jwt_hs256_secret.is_empty() || self.oidc_issuer.is_some() || self.jwks_url.is_some()

@@ -39,7 +39,10 @@ pub(crate) async fn limit(State(within): State<Duration>, req: Request, next: Ne
     if req.method() != http::Method::POST {
         return next.run(req).await;
     }
-    let id = req.extensions().get::<Envelope>().and_then(|e| e.id.clone());
+    let id = req
+        .extensions()
+        .get::<Envelope>()
+        .and_then(|e| e.id.clone());
     let deadline = Instant::now() + within;
     let resp = match tokio::time::timeout_at(deadline, next.run(req)).await {
         Ok(resp) => resp,
@@ -105,8 +108,7 @@ impl HttpBody for Cut {
             }
             // Time is up: drop rmcp's stream (which cancels the call), then say why.
             this.inner = None;
-            metrics::counter!("toolbridge_responses_cut_total", "when" => "streaming")
-                .increment(1);
+            metrics::counter!("toolbridge_responses_cut_total", "when" => "streaming").increment(1);
         }
         Poll::Ready(this.last.take().map(|(id, within)| {
             let event = format!("event: message\ndata: {}\n\n", error(id.as_ref(), within));

@@ -123,17 +123,23 @@ fn limited(user: UserKey, l: Limited) -> Response {
         Limited::Rate(s) => (
             StatusCode::TOO_MANY_REQUESTS,
             "rate",
-            format!("too many requests from this user (TOOLBRIDGE_USER_REQUESTS_PER_SECOND); retry in {s} s"),
+            format!(
+                "too many requests from this user (TOOLBRIDGE_USER_REQUESTS_PER_SECOND); retry in {s} s"
+            ),
         ),
         Limited::InFlight(n) => (
             StatusCode::TOO_MANY_REQUESTS,
             "in_flight",
-            format!("this user already has {n} MCP requests in progress (TOOLBRIDGE_MAX_REQUESTS_PER_USER); retry when one finishes"),
+            format!(
+                "this user already has {n} MCP requests in progress (TOOLBRIDGE_MAX_REQUESTS_PER_USER); retry when one finishes"
+            ),
         ),
         Limited::Sessions(n) => (
             StatusCode::TOO_MANY_REQUESTS,
             "sessions",
-            format!("this user has {n} MCP sessions, all busy (TOOLBRIDGE_MAX_SESSIONS_PER_USER); close one with DELETE or retry later"),
+            format!(
+                "this user has {n} MCP sessions, all busy (TOOLBRIDGE_MAX_SESSIONS_PER_USER); close one with DELETE or retry later"
+            ),
         ),
         Limited::Full => {
             metrics::counter!("toolbridge_sessions_refused_total").increment(1);
@@ -153,7 +159,9 @@ fn duplicate(user: UserKey, id: &RequestId) -> Response {
     tracing::debug!(user = %user, "refused: a request id already in flight in its session");
     intake::rpc_error(
         -32600,
-        format!("Invalid Request: id {id} is already used by a request in progress in this session"),
+        format!(
+            "Invalid Request: id {id} is already used by a request in progress in this session"
+        ),
     )
 }
 

@@ -152,7 +152,11 @@ pub(crate) async fn read(
                 "batches are not supported; send one JSON-RPC message per request".into(),
             ));
         }
-        _ => return Err(Refusal::Rpc("the body must be a JSON-RPC message object".into())),
+        _ => {
+            return Err(Refusal::Rpc(
+                "the body must be a JSON-RPC message object".into(),
+            ));
+        }
     }
     let envelope = envelope(&chunks)?;
     Ok((chunks, envelope))
@@ -176,8 +180,8 @@ fn envelope(chunks: &Chunks) -> Result<Envelope, Refusal> {
     }
     // Every other member is skipped by serde without being built. The scan already bounded
     // the nesting, so skipping cannot recurse deeply.
-    let raw: Raw = serde_json::from_reader(chunks.reader())
-        .map_err(|e| Refusal::Rpc(serde_message(&e)))?;
+    let raw: Raw =
+        serde_json::from_reader(chunks.reader()).map_err(|e| Refusal::Rpc(serde_message(&e)))?;
     if let Some(RequestId::String(s)) = &raw.id
         && s.len() > MAX_ID_BYTES
     {
@@ -284,20 +288,27 @@ mod tests {
 
     #[tokio::test]
     async fn reads_the_id_of_a_request_across_chunks() {
-        let (chunks, env) = read_all(&[r#"{"jsonrpc":"2.0","params":{"x":[1,{"id":9}]},"i"#, r#"d":7,"method":"ping"}"#])
-            .await
-            .unwrap();
+        let (chunks, env) = read_all(&[
+            r#"{"jsonrpc":"2.0","params":{"x":[1,{"id":9}]},"i"#,
+            r#"d":7,"method":"ping"}"#,
+        ])
+        .await
+        .unwrap();
         assert_eq!(env.id, Some(RequestId::Number(7)));
         assert_eq!(env.method.as_deref(), Some("ping"));
         assert_eq!(chunks.len, 68);
         let body = chunks.into_body().collect().await.unwrap().to_bytes();
         assert!(body.ends_with(br#""method":"ping"}"#));
         // 1.0 is the integer 1 to rmcp, so it is to the duplicate check too.
-        let (_, env) = read_all(&[r#"{"id":1.0,"method":"initialize"}"#]).await.unwrap();
+        let (_, env) = read_all(&[r#"{"id":1.0,"method":"initialize"}"#])
+            .await
+            .unwrap();
         assert_eq!(env.id, Some(RequestId::Number(1)));
         assert!(env.is_initialize());
         // A response (no method) carries no request id.
-        let (_, env) = read_all(&[r#"{"jsonrpc":"2.0","id":"a","result":{}}"#]).await.unwrap();
+        let (_, env) = read_all(&[r#"{"jsonrpc":"2.0","id":"a","result":{}}"#])
+            .await
+            .unwrap();
         assert_eq!(env.id, None);
     }
 
@@ -319,7 +330,10 @@ mod tests {
             let got = read_all(&parts).await.err().map(|r| r.reason());
             assert_eq!(got, Some(reason), "{parts:?}");
         }
-        let long = format!(r#"{{"id":"{}","method":"ping"}}"#, "i".repeat(MAX_ID_BYTES + 1));
+        let long = format!(
+            r#"{{"id":"{}","method":"ping"}}"#,
+            "i".repeat(MAX_ID_BYTES + 1)
+        );
         assert!(matches!(read_all(&[&long]).await, Err(Refusal::Rpc(_))));
     }
 }

@@ -152,7 +152,10 @@ pub fn app(state: AppState) -> Router {
         // Innermost: only requests that got this far get a watch, and a response the
         // deadline cuts is dropped unfinished, which cancels the call.
         .layer(axum::middleware::from_fn(disconnect::watch))
-        .layer(axum::middleware::from_fn_with_state(within, deadline::limit))
+        .layer(axum::middleware::from_fn_with_state(
+            within,
+            deadline::limit,
+        ))
         // A request takes a slot only once its body is in and the user's checks passed.
         .layer(axum::middleware::from_fn_with_state(
             state.slots.clone(),

@@ -67,7 +67,10 @@ enum Expect {
 enum Token {
     None,
     /// Inside a string; `key` when it is an object key.
-    Str { key: bool, escape: Escape },
+    Str {
+        key: bool,
+        escape: Escape,
+    },
     /// Inside a number.
     Num,
     /// Inside `true`, `false` or `null`: the bytes still expected.

@@ -80,7 +80,11 @@ impl SessionManager for Sessions {
         self.inner.create_stream(id, message).await
     }
 
-    async fn accept_message(&self, id: &SessionId, message: ClientJsonRpcMessage) -> Result<(), Error> {
+    async fn accept_message(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<(), Error> {
         self.inner.accept_message(id, message).await
     }
 
@@ -99,7 +103,10 @@ impl SessionManager for Sessions {
         self.inner.resume(id, last_event_id).await
     }
 
-    async fn restore_session(&self, _id: SessionId) -> Result<RestoreOutcome<Self::Transport>, Error> {
+    async fn restore_session(
+        &self,
+        _id: SessionId,
+    ) -> Result<RestoreOutcome<Self::Transport>, Error> {
         // Sessions live in this process only: an unknown id is a 404, never a session
         // re-created without an owner.
         Ok(RestoreOutcome::NotSupported)

@@ -126,8 +126,9 @@ pub(crate) struct Users {
 impl Users {
     /// Limits from the config, and the user-hash key derived from the tenant secret.
     pub fn new(cfg: &Config) -> Arc<Self> {
-        let mut derive = Hmac::<Sha256>::new_from_slice(cfg.tenant_header_secret.expose().as_bytes())
-            .expect("HMAC takes any key length");
+        let mut derive =
+            Hmac::<Sha256>::new_from_slice(cfg.tenant_header_secret.expose().as_bytes())
+                .expect("HMAC takes any key length");
         derive.update(b"toolbridge-mcp user key v1");
         let key = derive.finalize().into_bytes();
         Arc::new(Self {
@@ -169,7 +170,9 @@ impl Users {
         }
         if let Some(rate) = self.limits.rate {
             let burst = rate.max(1.0);
-            let elapsed = u.topped.map_or(burst, |t| now.duration_since(t).as_secs_f64());
+            let elapsed = u
+                .topped
+                .map_or(burst, |t| now.duration_since(t).as_secs_f64());
             u.tokens = (u.tokens + elapsed * rate).min(burst);
             u.topped = Some(now);
             if u.tokens < 1.0 {
@@ -189,7 +192,11 @@ impl Users {
 
     /// Enters session `sid` for `user`: `NotFound` when another user owns it; `None`
     /// when no such session exists (rmcp then answers 404 itself).
-    pub fn enter(self: &Arc<Self>, user: UserKey, sid: &str) -> Result<Option<InSession>, NotFound> {
+    pub fn enter(
+        self: &Arc<Self>,
+        user: UserKey,
+        sid: &str,
+    ) -> Result<Option<InSession>, NotFound> {
         let mut st = self.state.lock();
         let Some(s) = st.sessions.get_mut(sid) else {
             return Ok(None);
@@ -209,7 +216,10 @@ impl Users {
     /// when they are at their limit. The reservation becomes the session in [`opened`].
     ///
     /// [`opened`]: Users::opened
-    pub fn reserve(self: &Arc<Self>, user: UserKey) -> Result<(Reservation, Option<SessionId>), Limited> {
+    pub fn reserve(
+        self: &Arc<Self>,
+        user: UserKey,
+    ) -> Result<(Reservation, Option<SessionId>), Limited> {
         let mut st = self.state.lock();
         let st = &mut *st;
         let u = st.users.entry(user).or_default();
@@ -306,12 +316,18 @@ impl Users {
         if st.users.len() >= SWEEP_AT {
             // Still full of rate buckets: forget the idle ones anyway (their next request
             // starts with a full bucket), so the map stays bounded by what is in use.
-            st.users.retain(|_, u| u.in_flight + u.sessions.len() + u.opening > 0);
+            st.users
+                .retain(|_, u| u.in_flight + u.sessions.len() + u.opening > 0);
         }
         st.swept_at = st.users.len();
     }
 
-    fn forget_if_idle(users: &mut HashMap<UserKey, User>, key: UserKey, rate: Option<f64>, now: Instant) {
+    fn forget_if_idle(
+        users: &mut HashMap<UserKey, User>,
+        key: UserKey,
+        rate: Option<f64>,
+        now: Instant,
+    ) {
         let Some(u) = users.get(&key) else { return };
         let busy = u.in_flight + u.sessions.len() + u.opening > 0;
         let refilled = match (rate, u.topped) {
@@ -326,94 +342,6 @@ impl Users {
     }
 }
 
-/// One request of a user; gives its place back when dropped.
-pub(crate) struct Ticket {
-    users: Arc<Users>,
-    user: UserKey,
-    counted: bool,
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut st = self.users.state.lock();
-        if self.counted
-            && let Some(u) = st.users.get_mut(&self.user)
-        {
-            u.in_flight -= 1;
-        }
-        Users::forget_if_idle(&mut st.users, self.user, self.users.limits.rate, Instant::now());
-    }
-}
-
-/// A request inside a session: the session counts as busy until this is dropped.
-pub(crate) struct InSession {
-    users: Arc<Users>,
-    sid: SessionId,
-}
-
-impl InSession {
-    /// Marks `id` as in flight in this session until the returned guard is dropped.
-    pub fn claim(&self, id: &RequestId) -> Result<IdInFlight, Duplicate> {
-        let mut st = self.users.state.lock();
-        // The session may have ended meanwhile: then rmcp answers, not this check.
-        if let Some(s) = st.sessions.get_mut(&self.sid)
-            && !s.ids.insert(id.clone())
-        {
-            return Err(Duplicate);
-        }
-        Ok(IdInFlight {
-            users: self.users.clone(),
-            sid: self.sid.clone(),
-            id: id.clone(),
-        })
-    }
-}
-
-impl Drop for InSession {
-    fn drop(&mut self) {
-        if let Some(s) = self.users.state.lock().sessions.get_mut(&self.sid) {
-            s.busy -= 1;
-            s.last_used = Instant::now();
-        }
-    }
-}
-
-/// A JSON-RPC id in flight in a session.
-pub(crate) struct IdInFlight {
-    users: Arc<Users>,
-    sid: SessionId,
-    id: RequestId,
-}
-
-impl Drop for IdInFlight {
-    fn drop(&mut self) {
-        if let Some(s) = self.users.state.lock().sessions.get_mut(&self.sid) {
-            s.ids.remove(&self.id);
-        }
-    }
-}
-
-/// A place for a session being opened.
-pub(crate) struct Reservation {
-    users: Arc<Users>,
-    user: UserKey,
-    armed: bool,
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let mut st = self.users.state.lock();
-        st.opening -= 1;
-        if let Some(u) = st.users.get_mut(&self.user) {
-            u.opening -= 1;
-        }
-        Users::forget_if_idle(&mut st.users, self.user, self.users.limits.rate, Instant::now());
-    }
-}
-
 /// How long a refused user should wait, for `Retry-After`.
 pub(crate) fn retry_after(l: Limited) -> Duration {
     Duration::from_secs(match l {
@@ -422,6 +350,9 @@ pub(crate) fn retry_after(l: Limited) -> Duration {
         Limited::Sessions(_) | Limited::Full => 5,
     })
 }
+
+mod tickets;
+pub(crate) use tickets::{InSession, Reservation, Ticket};
 
 #[cfg(test)]
 mod tests;

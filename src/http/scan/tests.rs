@@ -51,7 +51,10 @@ fn refuses_what_json_refuses_and_names_the_byte() {
         ("'a'", 0),
     ] {
         assert_eq!(whole(text), Err(ScanError::Syntax(at)), "{text:?}");
-        assert!(serde_json::from_str::<serde_json::Value>(text).is_err(), "{text:?}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(text).is_err(),
+            "{text:?}"
+        );
     }
 }
 
@@ -93,12 +96,14 @@ fn json() -> impl Strategy<Value = serde_json::Value> {
 fn count(v: &serde_json::Value) -> (usize, usize) {
     use serde_json::Value;
     match v {
-        Value::Array(items) => items.iter().map(count).fold((1, 1), |(n, d), (cn, cd)| {
-            (n + cn, d.max(cd + 1))
-        }),
-        Value::Object(m) => m.values().map(count).fold((1, 1), |(n, d), (cn, cd)| {
-            (n + cn + 1, d.max(cd + 1))
-        }),
+        Value::Array(items) => items
+            .iter()
+            .map(count)
+            .fold((1, 1), |(n, d), (cn, cd)| (n + cn, d.max(cd + 1))),
+        Value::Object(m) => m
+            .values()
+            .map(count)
+            .fold((1, 1), |(n, d), (cn, cd)| (n + cn + 1, d.max(cd + 1))),
         _ => (1, 0),
     }
 }
