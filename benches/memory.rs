@@ -4,14 +4,17 @@
 //! ```text
 //! cargo bench --bench memory                  # 8 and 64 concurrent bodies, ~1 minute
 //! cargo bench --bench memory -- --quick       # 8 only
+//! cargo bench --bench memory -- --concurrency 150 --only note   # Fly's request hard limit
 //! BENCH_GATEWAY_BIN=/path/to/old/toolbridge-mcp cargo bench --bench memory   # another build
 //! ```
 //!
 //! Every line is a fresh gateway (the release binary, stateful, default limits), so its
 //! `VmHWM` is that line's peak. Each of the `c` clients is its own user with its own MCP
-//! session; all send their body at the same moment. Each line runs twice: once free, for
-//! the peak, and once under a data-segment limit (`prlimit --data`, default 512 MiB, the
-//! size of the Fly VM; `BENCH_MEMORY_CAP_MIB` to change) to see whether the process lives.
+//! session; all send their body at the same moment. Each line runs twice, each time under a
+//! data-segment limit (`prlimit --data`): once with room (4 GiB, `BENCH_MEMORY_ROOM_MIB`;
+//! a limit all the same, so a build that would take tens of GiB dies instead of taking the
+//! machine), for the peak; and once with `BENCH_MEMORY_CAP_MIB` (default 512, the Fly VM's
+//! memory), to see whether the process lives.
 
 #[allow(dead_code)]
 #[path = "gateway/procs.rs"]
@@ -85,22 +88,16 @@ struct Gateway {
 }
 
 impl Gateway {
-    fn start(bin: &str, api: &str, cap_mib: Option<u64>) -> Gateway {
+    fn start(bin: &str, api: &str, cap_mib: u64) -> Gateway {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut cmd = match cap_mib {
-            Some(mib) => {
-                let mut c = Command::new("/usr/bin/prlimit");
-                c.arg(format!("--data={}", mib * 1024 * 1024))
-                    .arg("--")
-                    .arg(bin);
-                c
-            }
-            None => Command::new(bin),
-        };
+        let mut cmd = Command::new("/usr/bin/prlimit");
+        cmd.arg(format!("--data={}", cap_mib * 1024 * 1024))
+            .arg("--")
+            .arg(bin);
         cmd.env_clear()
             .arg("serve")
             .env("TOOLBRIDGE_TENANT_ID", TENANT)
@@ -147,7 +144,7 @@ struct Outcome {
     secs: f64,
 }
 
-async fn run(bin: &str, api: &str, kind: Kind, c: usize, cap: Option<u64>) -> Outcome {
+async fn run(bin: &str, api: &str, kind: Kind, c: usize, cap: u64) -> Outcome {
     let mut gw = Gateway::start(bin, api, cap);
     let url = format!("http://127.0.0.1:{}/mcp", gw.port);
     let http = reqwest::Client::builder()
@@ -166,6 +163,17 @@ async fn run(bin: &str, api: &str, kind: Kind, c: usize, cap: Option<u64>) -> Ou
     tokio::time::sleep(Duration::from_millis(200)).await;
     let idle_mib = status_kib(gw.pid(), "VmRSS").unwrap_or(0) as f64 / 1024.0;
     let body = kind.body();
+    // VmHWM is the peak, but a process that dies takes it along: sample it meanwhile.
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler = {
+        let (peak, pid) = (peak.clone(), gw.pid());
+        tokio::spawn(async move {
+            while let Some(kib) = status_kib(pid, "VmHWM") {
+                peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
     let go = Arc::new(tokio::sync::Barrier::new(c));
     let started = Instant::now();
     let tasks: Vec<_> = sessions
@@ -199,7 +207,9 @@ async fn run(bin: &str, api: &str, kind: Kind, c: usize, cap: Option<u64>) -> Ou
         *statuses.entry(t.await.unwrap()).or_default() += 1;
     }
     let secs = started.elapsed().as_secs_f64();
-    let peak_mib = status_kib(gw.pid(), "VmHWM").unwrap_or(0) as f64 / 1024.0;
+    let last = status_kib(gw.pid(), "VmHWM").unwrap_or(0);
+    sampler.abort();
+    let peak_mib = peak.load(std::sync::atomic::Ordering::Relaxed).max(last) as f64 / 1024.0;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let alive = gw.alive()
         && http
@@ -260,12 +270,22 @@ fn main() {
         return procs::emulator_child_main(0);
     }
     let quick = args.iter().any(|a| a == "--quick");
+    let value = |flag: &str| {
+        let i = args.iter().position(|a| a == flag)?;
+        args.get(i + 1).cloned()
+    };
     let bin = std::env::var("BENCH_GATEWAY_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_toolbridge-mcp").to_owned());
-    let cap: u64 = std::env::var("BENCH_MEMORY_CAP_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(512);
+    let mib = |var: &str, default: u64| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (room, cap) = (
+        mib("BENCH_MEMORY_ROOM_MIB", 4096),
+        mib("BENCH_MEMORY_CAP_MIB", 512),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -279,6 +299,9 @@ fn main() {
         .await;
         println!("gateway: {bin}");
         println!(
+            "peak: the gateway's VmHWM with a {room} MiB data limit; last column: alive or not with {cap} MiB"
+        );
+        println!(
             "{:<26} {:>3} {:>9} {:>9} {:>7}  {:<24} {:<18}",
             "body",
             "c",
@@ -288,11 +311,18 @@ fn main() {
             "answers",
             format!("under {cap} MiB")
         );
-        let concurrency: &[usize] = if quick { &[8] } else { &[8, 64] };
-        for kind in [Kind::Zeros4MiB, Kind::Zeros1MiB, Kind::Note1MiB] {
-            for &c in concurrency {
-                let free = run(&bin, &emu.base_url(), kind, c, None).await;
-                let capped = run(&bin, &emu.base_url(), kind, c, Some(cap)).await;
+        let concurrency: Vec<usize> = match value("--concurrency") {
+            Some(list) => list.split(',').filter_map(|c| c.trim().parse().ok()).collect(),
+            None if quick => vec![8],
+            None => vec![8, 64],
+        };
+        let kinds = [Kind::Zeros4MiB, Kind::Zeros1MiB, Kind::Note1MiB];
+        let only = value("--only");
+        let wanted = |k: &Kind| only.as_ref().is_none_or(|o| k.name().contains(o.as_str()));
+        for kind in kinds.into_iter().filter(wanted) {
+            for &c in &concurrency {
+                let free = run(&bin, &emu.base_url(), kind, c, room).await;
+                let capped = run(&bin, &emu.base_url(), kind, c, cap).await;
                 let verdict = if capped.alive { "alive" } else { "DIED" };
                 println!(
                     "{:<26} {:>3} {:>9.1} {:>9.1} {:>7.2}  {:<24} {verdict} ({})",
