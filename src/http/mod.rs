@@ -3,10 +3,16 @@
 
 mod admission;
 mod body;
+mod deadline;
 mod disconnect;
 mod edge;
+mod fair;
 mod health;
+mod intake;
+pub mod scan;
 mod serve;
+mod sessions;
+mod users;
 mod wellknown;
 
 use std::{sync::Arc, time::Duration};
@@ -22,6 +28,9 @@ pub use disconnect::ClientGone;
 pub use serve::{InFlight, InFlightGuard, ServeOptions, serve};
 
 use crate::{config::Config, mcp::Gateway, upstream::Upstream};
+
+/// Header rmcp uses for the MCP session id.
+const MCP_SESSION_ID: &str = "mcp-session-id";
 
 /// Loopback names every deployment accepts in `Host`.
 const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1", "[::1]"];
@@ -54,7 +63,8 @@ pub struct AppState {
     pub in_flight: InFlight,
     /// Checks bearer tokens at the edge (built once: keys, JWKS cache).
     pub verifier: crate::auth::Verifier,
-    sessions: Arc<LocalSessionManager>,
+    sessions: Arc<sessions::Sessions>,
+    users: Arc<users::Users>,
     slots: admission::Slots,
 }
 
@@ -76,6 +86,8 @@ impl AppState {
         session_config.completed_cache_ttl = Duration::ZERO;
         let mut sessions = LocalSessionManager::default();
         sessions.session_config = session_config;
+        let users = users::Users::new(&config);
+        let sessions = sessions::Sessions::new(sessions, users.clone());
         let slots = admission::Slots::new(
             config.max_concurrent_requests,
             Duration::from_secs_f64(config.request_timeout_seconds),
@@ -88,13 +100,14 @@ impl AppState {
             in_flight,
             verifier,
             sessions: Arc::new(sessions),
+            users,
             slots,
         })
     }
 
     /// Number of open MCP sessions.
     pub async fn session_count(&self) -> usize {
-        self.sessions.sessions.read().await.len()
+        self.users.session_count()
     }
 }
 
@@ -118,12 +131,14 @@ fn mcp_config(state: &AppState) -> StreamableHttpServerConfig {
         .with_cancellation_token(state.mcp_cancel.child_token())
 }
 
-/// `/metrics` alone, for a separate metrics port (Fly's `[metrics]` block).
+/// `/metrics` alone, for a separate metrics port (Fly's `[metrics]` block). No Host check
+/// here: that port is for the platform's scraper, which names the machine by its address.
 pub fn metrics_app() -> Router {
     Router::new().route("/metrics", get(health::metrics))
 }
 
-/// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`, `/metrics`.
+/// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`, `/metrics` (Host-checked like
+/// `/mcp`), and the RFC 9728 metadata.
 pub fn app(state: AppState) -> Router {
     let gateway = state.gateway.clone();
     let mcp = StreamableHttpService::new(
@@ -131,14 +146,25 @@ pub fn app(state: AppState) -> Router {
         state.sessions.clone(),
         mcp_config(&state),
     );
+    let within = Duration::from_secs_f64(state.config.response_timeout_seconds);
+    // Layers run outside in: the last added sees a request first.
     Router::new()
         .nest_service("/mcp", mcp)
-        // Inner to the edge guard: only requests that passed the edge get a watch.
+        // Innermost: only requests that got this far get a watch, and a response the
+        // deadline cuts is dropped unfinished, which cancels the call.
         .layer(axum::middleware::from_fn(disconnect::watch))
-        // Inner to the edge guard too: a request the edge refuses never waits for a slot.
+        .layer(axum::middleware::from_fn_with_state(
+            within,
+            deadline::limit,
+        ))
+        // A request takes a slot only once its body is in and the user's checks passed.
         .layer(axum::middleware::from_fn_with_state(
             state.slots.clone(),
             admission::admit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            fair::share,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -151,6 +177,13 @@ pub fn app(state: AppState) -> Router {
             get(wellknown::protected_resource),
         )
         .route(wellknown::METADATA_PATH, get(wellknown::protected_resource))
-        .route("/metrics", get(health::metrics))
+        // The same Host and Origin rules as /mcp: counters are not for a foreign page.
+        .route(
+            "/metrics",
+            get(health::metrics).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                edge::same_site,
+            )),
+        )
         .with_state(state)
 }

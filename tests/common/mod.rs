@@ -29,6 +29,7 @@ pub type Client = RunningService<RoleClient, ()>;
 
 pub mod binary;
 pub mod leaks;
+pub mod mcp_http;
 pub mod metrics;
 pub mod node;
 
