@@ -94,6 +94,11 @@ pub const KEYS: &[&str] = &[
     "jwt_leeway_seconds",
     "jwks_refresh_interval_seconds",
     "scopes_supported",
+    "authorization_servers",
+    "read_scope",
+    "write_scope",
+    "enforce_scopes",
+    "filter_tools_by_scope",
     "token",
 ];
 
@@ -211,7 +216,8 @@ pub struct Config {
     /// OIDC issuer (e.g. `https://tenant.eu.auth0.com/`); its JWKS verifies RS256 tokens.
     #[serde(deserialize_with = "de::opt_string_like")]
     pub oidc_issuer: Option<String>,
-    /// JWKS URL, when not `<issuer>/.well-known/jwks.json`.
+    /// JWKS URL override. Unset: the `jwks_uri` of the issuer's discovery document
+    /// (RFC 8414 or OpenID Connect Discovery), read on first use and refreshed with the keys.
     #[serde(deserialize_with = "de::opt_string_like")]
     pub jwks_url: Option<String>,
     /// Required `aud` claim. When set, a token without `aud` fails.
@@ -221,9 +227,25 @@ pub struct Config {
     pub jwt_leeway_seconds: u64,
     /// An unknown `kid` refreshes the JWKS at most once per this many seconds.
     pub jwks_refresh_interval_seconds: u64,
-    /// Scopes advertised in the protected-resource metadata.
+    /// Scopes advertised in the protected-resource metadata and the 401 challenge, besides
+    /// the read and write scopes when those are enforced (e.g. `openid offline_access`).
     #[serde(deserialize_with = "list_like")]
     pub scopes_supported: Vec<String>,
+    /// The authorization servers named in the protected-resource metadata. Unset: the OIDC
+    /// issuer. Neither set: no metadata is published (the gateway offers no sign-in).
+    #[serde(deserialize_with = "list_like")]
+    pub authorization_servers: Vec<String>,
+    /// The scope read-only tools need when scopes are enforced.
+    #[serde(deserialize_with = "string_like")]
+    pub read_scope: String,
+    /// The scope every other tool needs when scopes are enforced.
+    #[serde(deserialize_with = "string_like")]
+    pub write_scope: String,
+    /// Refuse a tool call (403 `insufficient_scope`, before any API request) whose token
+    /// lacks the tool's scope. Off by default, so tokens that carry no scopes keep working.
+    pub enforce_scopes: bool,
+    /// With `enforce_scopes`: `tools/list` shows only the tools the token may call.
+    pub filter_tools_by_scope: bool,
 
     /// Bearer token for `stdio` mode, where there is no HTTP request to carry one.
     pub token: Secret,
@@ -279,6 +301,11 @@ impl Default for Config {
             jwt_leeway_seconds: 30,
             jwks_refresh_interval_seconds: 30,
             scopes_supported: Vec::new(),
+            authorization_servers: Vec::new(),
+            read_scope: "toolbridge:read".into(),
+            write_scope: "toolbridge:write".into(),
+            enforce_scopes: false,
+            filter_tools_by_scope: false,
             token: Secret::default(),
         }
     }
@@ -332,6 +359,16 @@ impl Config {
     pub fn effective_auth_required(&self) -> bool {
         self.auth_required
             .unwrap_or(self.effective_auth_mode() == AuthMode::Verify)
+    }
+
+    /// The authorization servers to publish: the explicit list, else the OIDC issuer.
+    /// Empty: the gateway offers no OAuth sign-in, and publishes no metadata saying it does.
+    pub fn effective_authorization_servers(&self) -> Vec<String> {
+        if self.authorization_servers.is_empty() {
+            self.oidc_issuer.iter().cloned().collect()
+        } else {
+            self.authorization_servers.clone()
+        }
     }
 
     /// The effective tenant mode: `signed` when a tenant secret is set, else `plain`.

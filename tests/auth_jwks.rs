@@ -1,4 +1,6 @@
-//! The JWKS cache against a local issuer that counts its fetches: a rotated key is
+//! The JWKS cache against a local issuer that counts its fetches: the keys are found
+//! through the `jwks_uri` of the issuer's metadata (never a guessed path; a document for
+//! another issuer is not trusted; `TOOLBRIDGE_JWKS_URL` overrides it), a rotated key is
 //! accepted once a refresh is allowed, a withdrawn key stops verifying, a flood of unknown
 //! `kid`s costs at most one fetch per refresh interval, a failing or oversized or hanging
 //! JWKS keeps the keys we had, and none of it reaches the API.
@@ -200,5 +202,48 @@ async fn a_hanging_jwks_times_out() {
     assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 401);
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(jwks.fetches(), 1);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jwks_uri_comes_from_the_issuers_metadata_unless_overridden() {
+    let a = RsaKey::load("a");
+    let jwks = JwksServer::start(JwksMode::Serve(jwks_doc(&[("key-a", &a)]))).await;
+    let iss = jwks.issuer();
+    // A metadata document for another issuer must not choose our keys.
+    jwks.set_metadata(Some(
+        json!({"issuer": "http://evil.example/", "jwks_uri": jwks.jwks_url()}),
+    ));
+    let stack = gateway(&jwks, 1).await;
+    assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 401);
+    assert_eq!(
+        jwks.fetches(),
+        0,
+        "no keys fetched on a foreign document's word"
+    );
+    assert_eq!(jwks.discoveries(), 1);
+
+    // The issuer fixes its document: after the refresh interval, its jwks_uri is used.
+    jwks.set_metadata(Some(json!({"issuer": iss, "jwks_uri": jwks.jwks_url()})));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 200);
+    assert_eq!((jwks.discoveries(), jwks.fetches()), (2, 1));
+    // Cached: known keys need neither document again.
+    assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 200);
+    assert_eq!((jwks.discoveries(), jwks.fetches()), (2, 1));
+    stack.stop().await;
+
+    // TOOLBRIDGE_JWKS_URL overrides discovery: the metadata is never read.
+    jwks.set_metadata(None);
+    let (url, iss2) = (jwks.jwks_url(), iss.clone());
+    let stack = Stack::start_with(emulator_config(), move |c| {
+        c.oidc_issuer = Some(iss2);
+        c.jwks_url = Some(url);
+    })
+    .await;
+    let before = jwks.discoveries();
+    assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 200);
+    assert_eq!(jwks.discoveries(), before);
+    assert!(stack.emulator().requests().is_empty());
     stack.stop().await;
 }

@@ -1,4 +1,7 @@
-//! The OIDC issuer's signing keys (JWKS), fetched lazily and cached by `kid`.
+//! The OIDC issuer's signing keys (JWKS), fetched lazily and cached by `kid`, from the
+//! configured JWKS URL or from the `jwks_uri` the issuer's metadata names (see
+//! `discovery`; that answer is cached too, and read again with the keys once it is an
+//! hour old or the keys could not be fetched from it).
 //!
 //! Anyone can send a token with a made-up `kid`, so an unknown `kid` must not turn into a
 //! fetch per request: refreshes are single-flight (one at a time, behind an async mutex)
@@ -34,15 +37,33 @@ const MIN_RSA_MODULUS_BYTES: usize = 256;
 /// Why a refresh failed. Logged by the cache; never shown to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
-    /// Network error, timeout, or a non-success status.
-    #[error("JWKS fetch failed: {0}")]
+    /// Network error or timeout.
+    #[error("fetch failed: {0}")]
     Fetch(String),
-    /// The document is larger than [`MAX_JWKS_BYTES`].
-    #[error("JWKS document larger than {MAX_JWKS_BYTES} bytes")]
-    TooLarge,
-    /// Not a JWKS, or no usable RS256 signing key in it.
-    #[error("JWKS document unusable: {0}")]
+    /// A non-success status.
+    #[error("fetch failed: status {0}")]
+    Status(u16),
+    /// The document is larger than the limit (bytes).
+    #[error("document larger than {0} bytes")]
+    TooLarge(usize),
+    /// Not a JWKS (or metadata document), or no usable RS256 signing key in it.
+    #[error("document unusable: {0}")]
     Invalid(String),
+}
+
+/// Where the keys come from.
+#[derive(Debug, Clone)]
+pub enum JwksSource {
+    /// `TOOLBRIDGE_JWKS_URL`: this URL, always.
+    Url(reqwest::Url),
+    /// The `jwks_uri` of this issuer's metadata.
+    Issuer(reqwest::Url),
+}
+
+/// A `jwks_uri` read from the issuer's metadata, and when.
+struct Discovered {
+    url: reqwest::Url,
+    at: Option<Instant>,
 }
 
 struct KeySet {
@@ -52,7 +73,10 @@ struct KeySet {
 
 /// The cached key set of one JWKS URL. Cheap to share behind an `Arc`.
 pub struct JwksCache {
-    url: reqwest::Url,
+    source: JwksSource,
+    /// For [`JwksSource::Issuer`]: the last `jwks_uri` found; `at: None` once it must be
+    /// read again. Only touched by the refresh holding `last_attempt`.
+    discovered: parking_lot::Mutex<Option<Discovered>>,
     client: reqwest::Client,
     keys: RwLock<Arc<KeySet>>,
     /// Time of the last fetch attempt; the mutex makes refreshes single-flight.
@@ -61,10 +85,11 @@ pub struct JwksCache {
 }
 
 impl JwksCache {
-    /// A cache for `url`, refreshed at most once per `min_interval` (at least one second).
-    pub fn new(url: reqwest::Url, client: reqwest::Client, min_interval: Duration) -> Self {
+    /// A cache for `source`, refreshed at most once per `min_interval` (at least one second).
+    pub fn new(source: JwksSource, client: reqwest::Client, min_interval: Duration) -> Self {
         Self {
-            url,
+            source,
+            discovered: parking_lot::Mutex::new(None),
             client,
             keys: RwLock::new(Arc::new(KeySet {
                 keys: HashMap::new(),
@@ -97,7 +122,11 @@ impl JwksCache {
             return;
         }
         *last = Some(Instant::now());
-        match self.fetch().await {
+        let fetched = match self.jwks_url().await {
+            Ok(url) => self.fetch(&url).await.map_err(|e| (url.to_string(), e)),
+            Err(e) => Err(("the issuer's metadata".to_owned(), e)),
+        };
+        match fetched {
             Ok(keys) => {
                 metrics::counter!("toolbridge_jwks_fetches_total", "outcome" => "ok").increment(1);
                 tracing::debug!(keys = keys.len(), "JWKS refreshed");
@@ -106,42 +135,88 @@ impl JwksCache {
                     fetched_at: Some(Instant::now()),
                 });
             }
-            Err(e) => {
+            Err((from, e)) => {
                 metrics::counter!("toolbridge_jwks_fetches_total", "outcome" => "error")
                     .increment(1);
-                tracing::warn!(error = %e, url = %self.url, "JWKS refresh failed; keeping the previous keys");
+                // The keys may have moved: read the issuer's metadata again next time.
+                if let Some(d) = self.discovered.lock().as_mut() {
+                    d.at = None;
+                }
+                tracing::warn!(error = %e, from = %from, "JWKS refresh failed; keeping the previous keys");
             }
         }
     }
 
-    async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, JwksError> {
-        let fetch = |e: reqwest::Error| JwksError::Fetch(e.without_url().to_string());
-        let mut resp = self
-            .client
-            .get(self.url.clone())
-            .timeout(FETCH_TIMEOUT)
-            .header(http::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(fetch)?;
-        if !resp.status().is_success() {
-            return Err(JwksError::Fetch(format!("status {}", resp.status())));
+    /// The URL to fetch the keys from: the configured one, or the issuer's `jwks_uri`
+    /// (read again when an hour old or after a failed fetch; the last one found is used
+    /// while the metadata cannot be read).
+    async fn jwks_url(&self) -> Result<reqwest::Url, JwksError> {
+        let issuer = match &self.source {
+            JwksSource::Url(url) => return Ok(url.clone()),
+            JwksSource::Issuer(issuer) => issuer,
+        };
+        let known = self.discovered.lock().as_ref().map(|d| {
+            let fresh = d.at.is_some_and(|t| t.elapsed() < MAX_AGE);
+            (d.url.clone(), fresh)
+        });
+        if let Some((url, true)) = known {
+            return Ok(url);
         }
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
-        {
-            return Err(JwksError::TooLarge);
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
-            if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                return Err(JwksError::TooLarge);
+        match super::discovery::discover(&self.client, issuer).await {
+            Ok(url) => {
+                tracing::debug!(jwks_uri = %url, "issuer metadata read");
+                *self.discovered.lock() = Some(Discovered {
+                    url: url.clone(),
+                    at: Some(Instant::now()),
+                });
+                Ok(url)
             }
-            body.extend_from_slice(&chunk);
+            Err(e) => match known {
+                Some((url, _)) => {
+                    tracing::warn!(error = %e, "issuer metadata unreadable; using the jwks_uri read before");
+                    Ok(url)
+                }
+                None => Err(e),
+            },
         }
-        parse_jwks(&body)
     }
+
+    async fn fetch(
+        &self,
+        url: &reqwest::Url,
+    ) -> Result<HashMap<String, Arc<DecodingKey>>, JwksError> {
+        parse_jwks(&get_bounded(&self.client, url, MAX_JWKS_BYTES).await?)
+    }
+}
+
+/// GETs `url` as JSON and reads at most `max` bytes of it, within [`FETCH_TIMEOUT`].
+pub(super) async fn get_bounded(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    max: usize,
+) -> Result<Vec<u8>, JwksError> {
+    let fetch = |e: reqwest::Error| JwksError::Fetch(e.without_url().to_string());
+    let mut resp = client
+        .get(url.clone())
+        .timeout(FETCH_TIMEOUT)
+        .header(http::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(fetch)?;
+    if !resp.status().is_success() {
+        return Err(JwksError::Status(resp.status().as_u16()));
+    }
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(JwksError::TooLarge(max));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
+        if body.len() + chunk.len() > max {
+            return Err(JwksError::TooLarge(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The usable keys of a JWKS document: RSA signing keys with a `kid`, meant for RS256 (or

@@ -9,10 +9,13 @@
 //! - `passthrough` mode: the API verifies; the gateway only reads a non-empty `sub` so a
 //!   garbage token is refused before it costs an upstream request.
 //!
-//! Layout: `token` (header, parts, claim rules), `jwks` (the key cache), `error`.
+//! Layout: `token` (header, parts, claim rules), `jwks` (the key cache), `discovery` (the
+//! issuer's `jwks_uri`), `scopes` (which scope a tool needs), `error`.
 
+pub mod discovery;
 mod error;
 pub mod jwks;
+pub mod scopes;
 pub mod token;
 
 use std::{sync::Arc, time::Duration};
@@ -20,7 +23,8 @@ use std::{sync::Arc, time::Duration};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 pub use error::AuthError;
-use jwks::JwksCache;
+use jwks::{JwksCache, JwksSource};
+use scopes::Scopes;
 use token::{ClaimRules, Claims};
 
 use crate::config::{AuthMode, Config};
@@ -33,12 +37,15 @@ pub const MAX_LEEWAY_SECONDS: u64 = 60;
 pub struct Identity {
     /// The token's `sub` claim (verified in `verify` mode, only decoded in `passthrough`).
     pub sub: String,
+    /// Its `scope`/`scp` claims (likewise; in `passthrough` the API sees the same token,
+    /// so a forged scope claim fails there with the signature).
+    pub scopes: Scopes,
 }
 
 /// The verifier could not be built from the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    /// The JWKS URL (explicit or derived from the issuer) is not a URL.
+    /// The JWKS URL or the issuer is not a URL.
     #[error("JWKS URL: {0}")]
     JwksUrl(String),
     /// The HTTP client for the JWKS could not be built.
@@ -81,21 +88,19 @@ impl Verifier {
         let mode = cfg.effective_auth_mode();
         let hs256 = (!cfg.jwt_hs256_secret.is_empty())
             .then(|| DecodingKey::from_secret(cfg.jwt_hs256_secret.expose().as_bytes()));
-        let jwks_url = match (&cfg.jwks_url, &cfg.oidc_issuer) {
-            (Some(url), _) => Some(url.clone()),
-            (None, Some(iss)) => Some(format!(
-                "{}/.well-known/jwks.json",
-                iss.trim_end_matches('/')
-            )),
+        let parse =
+            |u: &str| reqwest::Url::parse(u).map_err(|e| SetupError::JwksUrl(e.to_string()));
+        // The explicit URL wins; else the issuer's metadata says where its keys are.
+        let source = match (&cfg.jwks_url, &cfg.oidc_issuer) {
+            (Some(url), _) => Some(JwksSource::Url(parse(url)?)),
+            (None, Some(iss)) => Some(JwksSource::Issuer(parse(iss)?)),
             (None, None) => None,
         };
-        let jwks = match jwks_url {
-            Some(url) if mode == AuthMode::Verify => {
-                let url =
-                    reqwest::Url::parse(&url).map_err(|e| SetupError::JwksUrl(e.to_string()))?;
+        let jwks = match source {
+            Some(source) if mode == AuthMode::Verify => {
                 let client = jwks_client(cfg).map_err(|e| SetupError::Client(e.to_string()))?;
                 let every = Duration::from_secs(cfg.jwks_refresh_interval_seconds);
-                Some(JwksCache::new(url, client, every))
+                Some(JwksCache::new(source, client, every))
             }
             _ => None,
         };
@@ -140,10 +145,10 @@ impl Verifier {
         if let Err(e) = &result {
             e.record();
         }
-        result.map(|sub| Identity { sub })
+        result
     }
 
-    async fn verify_signed(&self, token: &str) -> Result<String, AuthError> {
+    async fn verify_signed(&self, token: &str) -> Result<Identity, AuthError> {
         let inner = &*self.inner;
         let parts = token::split(token)?;
         // The allow-list: one algorithm per key type, and only for keys we hold.
@@ -202,10 +207,13 @@ fn jwks_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
 }
 
 /// Passthrough: a well-formed JWS with a non-empty string `sub`; nothing verified.
-fn passthrough(token: &str) -> Result<String, AuthError> {
+fn passthrough(token: &str) -> Result<Identity, AuthError> {
     let parts = token::split(token)?;
     let mut claims = token::unverified_claims(parts.payload)?;
-    token::subject(claims.remove("sub"))
+    Ok(Identity {
+        sub: token::subject(claims.remove("sub"))?,
+        scopes: Scopes::from_claims(claims.get("scope"), claims.get("scp")),
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use http::{HeaderMap, header};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::AuthError;
+use super::{AuthError, Identity, scopes::Scopes};
 
 /// Longest token accepted. Real ones are 1–4 KiB; this bounds the decoding work an
 /// anonymous client can cause.
@@ -136,6 +136,10 @@ pub struct Claims {
     iss: Option<Value>,
     #[serde(default)]
     aud: Option<Value>,
+    #[serde(default)]
+    scope: Option<Value>,
+    #[serde(default)]
+    scp: Option<Value>,
 }
 
 /// What a verified token must also satisfy.
@@ -151,8 +155,8 @@ pub struct ClaimRules<'a> {
 }
 
 impl Claims {
-    /// Applies `rules` and returns the subject.
-    pub fn check(self, rules: &ClaimRules<'_>) -> Result<String, AuthError> {
+    /// Applies `rules` and returns the caller: its subject and scopes.
+    pub fn check(self, rules: &ClaimRules<'_>) -> Result<Identity, AuthError> {
         if rules.require_exp {
             match self.exp {
                 None => return Err(AuthError::MissingClaim("exp")),
@@ -178,7 +182,10 @@ impl Claims {
                 return Err(AuthError::BadAudience);
             }
         }
-        subject(self.sub)
+        Ok(Identity {
+            sub: subject(self.sub)?,
+            scopes: Scopes::from_claims(self.scope.as_ref(), self.scp.as_ref()),
+        })
     }
 }
 
@@ -271,7 +278,7 @@ mod tests {
             |v: serde_json::Value| serde_json::from_value::<Claims>(v).unwrap().check(&rules);
         let good =
             serde_json::json!({"sub": "u", "exp": 1, "iss": "https://idp/", "aud": ["x", "api"]});
-        assert_eq!(check(good.clone()), Ok("u".into()));
+        assert_eq!(check(good.clone()).map(|i| i.sub), Ok("u".into()));
         let with = |k: &str, v: Value| {
             let mut c = good.clone();
             c[k] = v;

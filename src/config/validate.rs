@@ -107,6 +107,34 @@ impl Config {
                 }
             }
         }
+        for server in &self.authorization_servers {
+            let u = reqwest::Url::parse(server)
+                .map_err(|e| invalid("authorization_servers", format!("{server}: {e}")))?;
+            if !matches!(u.scheme(), "http" | "https") {
+                return Err(invalid(
+                    "authorization_servers",
+                    format!("{server}: must be an http(s) URL"),
+                ));
+            }
+        }
+        for (key, scope) in [
+            ("read_scope", &self.read_scope),
+            ("write_scope", &self.write_scope),
+        ] {
+            if !crate::auth::scopes::is_scope_token(scope) {
+                return Err(invalid(
+                    key,
+                    "must be one OAuth scope (printable ASCII, no space, quote or backslash)"
+                        .into(),
+                ));
+            }
+        }
+        if self.filter_tools_by_scope && !self.enforce_scopes {
+            return Err(invalid(
+                "filter_tools_by_scope",
+                "needs TOOLBRIDGE_ENFORCE_SCOPES=true (without it every tool may be called)".into(),
+            ));
+        }
         if self.auth_mode == Some(AuthMode::Verify) && !self.has_verification_key() {
             return Err(invalid(
                 "auth_mode",

@@ -26,16 +26,14 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use http::{HeaderValue, StatusCode, header, uri::Authority};
-use serde_json::json;
+use http::{StatusCode, header};
 
-use super::{AppState, wellknown::Resource};
+use super::AppState;
 use crate::{
     auth::{
         AuthError, Identity,
         token::{self, Credential},
     },
-    config::Config,
     mcp::Caller,
     secret::Secret,
 };
@@ -54,7 +52,7 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
             req.extensions_mut().insert(identity);
         }
         Ok(None) => {}
-        Err(e) => return unauthorized(cfg, &host, &e),
+        Err(e) => return super::challenge::unauthorized(&state, &host, &e),
     }
     let body_timeout = Duration::from_secs_f64(cfg.header_read_timeout_seconds);
     let req = match protocol::check_version(req, cfg.max_body_bytes, body_timeout).await {
@@ -143,49 +141,4 @@ fn refused(refusal: Refusal) -> Response {
     (status, msg).into_response()
 }
 
-/// A 401 with the RFC 6750 / RFC 9728 challenge. `error="invalid_token"` only when a
-/// credential was offered; the description is one of [`AuthError`]'s fixed texts.
-fn unauthorized(cfg: &Config, host: &Authority, e: &AuthError) -> Response {
-    tracing::debug!(reason = e.reason(), "refused at the edge: 401");
-    let metadata = Resource::new(cfg, host).metadata_url();
-    let mut challenge = format!(r#"Bearer resource_metadata="{}""#, quotable(&metadata));
-    let scopes: Vec<&str> = cfg
-        .scopes_supported
-        .iter()
-        .map(String::as_str)
-        .filter(|s| is_scope_token(s))
-        .collect();
-    if !scopes.is_empty() {
-        challenge.push_str(&format!(r#", scope="{}""#, scopes.join(" ")));
-    }
-    let code = if e.token_given() {
-        challenge.push_str(&format!(
-            r#", error="invalid_token", error_description="{}""#,
-            e.description()
-        ));
-        "invalid_token"
-    } else {
-        "unauthorized"
-    };
-    let value = HeaderValue::from_str(&challenge)
-        .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer error="invalid_token""#));
-    let body = json!({ "error": code, "error_description": e.description() });
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, value)],
-        axum::Json(body),
-    )
-        .into_response()
-}
-
-/// Drops the characters that would end or escape a quoted-string.
-fn quotable(s: &str) -> String {
-    s.chars().filter(|c| *c != '"' && *c != '\\').collect()
-}
-
-/// RFC 6749 §3.3 scope-token characters, so a configured scope cannot break the header.
-fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }

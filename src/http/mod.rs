@@ -3,6 +3,7 @@
 
 mod admission;
 mod body;
+mod challenge;
 mod deadline;
 mod disconnect;
 mod edge;
@@ -10,6 +11,7 @@ mod fair;
 mod health;
 mod intake;
 pub mod scan;
+mod scopes;
 mod serve;
 mod sessions;
 mod users;
@@ -17,7 +19,7 @@ mod wellknown;
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Router, routing::get};
+use axum::{Router, middleware::from_fn_with_state, routing::get};
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService,
     session::local::{LocalSessionManager, SessionConfig},
@@ -63,6 +65,8 @@ pub struct AppState {
     pub in_flight: InFlight,
     /// Checks bearer tokens at the edge (built once: keys, JWKS cache).
     pub verifier: crate::auth::Verifier,
+    /// Which scope each tool needs, and whether that is enforced.
+    scopes: Arc<crate::auth::scopes::ScopePolicy>,
     sessions: Arc<sessions::Sessions>,
     users: Arc<users::Users>,
     slots: admission::Slots,
@@ -93,6 +97,7 @@ impl AppState {
             Duration::from_secs_f64(config.request_timeout_seconds),
         );
         Ok(Self {
+            scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(&config)),
             config: Arc::new(config),
             gateway,
             upstream,
@@ -138,7 +143,11 @@ pub fn metrics_app() -> Router {
 }
 
 /// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`, `/metrics` (Host-checked like
-/// `/mcp`), and the RFC 9728 metadata.
+/// `/mcp`), the RFC 9728 metadata, and a 404 for everything else.
+///
+/// Routing comes before authentication: the edge layers wrap the `/mcp` routes only
+/// (`route_layer`), so an unknown path, or an authorization server's path a client tries on
+/// the gateway, answers 404 and never asks for a token.
 pub fn app(state: AppState) -> Router {
     let gateway = state.gateway.clone();
     let mcp = StreamableHttpService::new(
@@ -147,43 +156,32 @@ pub fn app(state: AppState) -> Router {
         mcp_config(&state),
     );
     let within = Duration::from_secs_f64(state.config.response_timeout_seconds);
+    let wellknown = get(wellknown::protected_resource).options(wellknown::preflight);
     // Layers run outside in: the last added sees a request first.
     Router::new()
-        .nest_service("/mcp", mcp)
+        // `/mcp/` too: clients configured with the trailing slash worked before.
+        .route_service("/mcp", mcp.clone())
+        .route_service("/mcp/", mcp)
         // Innermost: only requests that got this far get a watch, and a response the
         // deadline cuts is dropped unfinished, which cancels the call.
-        .layer(axum::middleware::from_fn(disconnect::watch))
-        .layer(axum::middleware::from_fn_with_state(
-            within,
-            deadline::limit,
-        ))
+        .route_layer(axum::middleware::from_fn(disconnect::watch))
+        .route_layer(from_fn_with_state(within, deadline::limit))
         // A request takes a slot only once its body is in and the user's checks passed.
-        .layer(axum::middleware::from_fn_with_state(
-            state.slots.clone(),
-            admission::admit,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            fair::share,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            edge::guard,
-        ))
+        .route_layer(from_fn_with_state(state.slots.clone(), admission::admit))
+        // After the token check (it needs the verified scopes) and the body: a call the
+        // token may not make is refused before it waits for a slot.
+        .route_layer(from_fn_with_state(state.clone(), scopes::check))
+        .route_layer(from_fn_with_state(state.clone(), fair::share))
+        .route_layer(from_fn_with_state(state.clone(), edge::guard))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route(
-            "/.well-known/oauth-protected-resource",
-            get(wellknown::protected_resource),
-        )
-        .route(wellknown::METADATA_PATH, get(wellknown::protected_resource))
+        .route(wellknown::ROOT_METADATA_PATH, wellknown.clone())
+        .route(wellknown::METADATA_PATH, wellknown)
         // The same Host and Origin rules as /mcp: counters are not for a foreign page.
         .route(
             "/metrics",
-            get(health::metrics).layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                edge::same_site,
-            )),
+            get(health::metrics).layer(from_fn_with_state(state.clone(), edge::same_site)),
         )
+        .fallback(wellknown::not_found)
         .with_state(state)
 }

@@ -1,17 +1,23 @@
 //! OAuth 2.0 Protected Resource Metadata (RFC 9728) at
-//! `/.well-known/oauth-protected-resource` and `/.well-known/oauth-protected-resource/mcp`.
+//! `/.well-known/oauth-protected-resource/mcp` (the `/mcp` resource) and
+//! `/.well-known/oauth-protected-resource` (the origin itself, RFC 9728 §3.3), and the
+//! 404 every other path gets.
 //!
-//! This is how an OAuth-capable MCP client (Claude's connectors, the MCP Inspector) finds
-//! the identity provider after a 401: the `WWW-Authenticate` challenge points here, and
-//! `authorization_servers` names the OIDC issuer. The document is public; it carries no
-//! secret, only the canonical resource URL and the issuer.
+//! This is how an OAuth-capable MCP client (Claude's connectors, the MCP Inspector, the
+//! SDKs) finds the authorization server after a 401: the `WWW-Authenticate` challenge
+//! points here, and `authorization_servers` names it. The document is only published when
+//! there is an authorization server to name: the MCP authorization spec requires at least
+//! one, and without one a client falls back to asking the gateway itself to register it,
+//! which it cannot. Then the metadata URLs, like every unknown path, answer 404 with what
+//! to do instead (send a bearer token yourself). The document is public, credential-free
+//! data: browser-based clients may read it (CORS).
 
 use axum::{
     Json,
     extract::State,
     response::{IntoResponse, Response},
 };
-use http::{HeaderMap, StatusCode, Uri, header, uri::Authority};
+use http::{HeaderMap, HeaderValue, StatusCode, Uri, header, uri::Authority};
 use serde_json::{Map, Value, json};
 
 use super::{AppState, edge::rebinding};
@@ -20,6 +26,24 @@ use crate::config::Config;
 /// Path of the metadata for the `/mcp` resource (RFC 9728 §3.1: the well-known prefix
 /// inserted before the resource's path).
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
+/// Path of the metadata for the origin (a resource with no path).
+pub const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// Paths of an authorization server (RFC 8414, OIDC Discovery, the MCP spec's defaults).
+/// Clients that find no metadata try them on the gateway's origin; they get a 404 that
+/// says where to sign in instead, never a 401.
+const AS_PATHS: &[&str] = &[
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/register",
+    "/authorize",
+    "/token",
+];
+
+/// What a client is told when the gateway offers no sign-in.
+pub const NO_SIGN_IN: &str = "This gateway offers no OAuth sign-in (no authorization server is \
+configured): send a valid bearer token yourself, e.g. --header \"Authorization: Bearer <token>\" \
+(toolbridge-mcp demo prints one; an operator mints one with toolbridge-mcp token --sub <user>).";
 
 /// Where the protected resource lives, as clients must name it.
 pub struct Resource {
@@ -67,20 +91,25 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The metadata document for this configuration and request Host.
-pub fn document(cfg: &Config, host: &Authority) -> Value {
+/// The metadata document for this configuration and request Host; `root` for the origin's
+/// own URL. `None` when there is no authorization server to name.
+pub fn document(cfg: &Config, scopes: &[String], host: &Authority, root: bool) -> Option<Value> {
+    let servers = cfg.effective_authorization_servers();
+    if servers.is_empty() {
+        return None;
+    }
     let res = Resource::new(cfg, host);
     let mut doc = Map::new();
-    doc.insert("resource".into(), json!(res.resource));
-    if let Some(issuer) = &cfg.oidc_issuer {
-        doc.insert("authorization_servers".into(), json!([issuer]));
-    }
+    // RFC 9728 §3.3: the resource is the one the metadata URL was built from.
+    let resource = if root { res.origin } else { res.resource };
+    doc.insert("resource".into(), json!(resource));
+    doc.insert("authorization_servers".into(), json!(servers));
     doc.insert("bearer_methods_supported".into(), json!(["header"]));
-    if !cfg.scopes_supported.is_empty() {
-        doc.insert("scopes_supported".into(), json!(cfg.scopes_supported));
+    if !scopes.is_empty() {
+        doc.insert("scopes_supported".into(), json!(scopes));
     }
     doc.insert("resource_name".into(), json!("ToolBridge MCP gateway"));
-    Value::Object(doc)
+    Some(Value::Object(doc))
 }
 
 /// `GET` handler for both well-known paths. The Host must pass the same allow-list as
@@ -98,15 +127,51 @@ pub(super) async fn protected_resource(
             return (StatusCode::BAD_REQUEST, "missing or invalid Host header").into_response();
         }
     };
+    let root = uri.path() == ROOT_METADATA_PATH;
+    let mut resp = match document(cfg, state.scopes.advertised(), &host, root) {
+        Some(doc) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc)).into_response(),
+        None => not_found_json(NO_SIGN_IN),
+    };
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+/// CORS preflight of the metadata (browser-based clients such as the Inspector UI send
+/// one, since they add `MCP-Protocol-Version`). Nothing is derived from the request.
+pub(super) async fn preflight() -> Response {
     (
+        StatusCode::NO_CONTENT,
         [
-            (header::CACHE_CONTROL, "public, max-age=300"),
-            // Public, credential-free data: browser-based MCP clients may read it.
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS"),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, "*"),
+            (header::ACCESS_CONTROL_MAX_AGE, "86400"),
         ],
-        Json(document(cfg, &host)),
     )
         .into_response()
+}
+
+/// Every path without a route: 404, no token asked for. An authorization-server path gets
+/// a body that says where signing in happens instead.
+pub(super) async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
+    if !AS_PATHS.contains(&uri.path()) {
+        return not_found_json("no such path; the MCP endpoint is /mcp");
+    }
+    if state.config.effective_authorization_servers().is_empty() {
+        return not_found_json(NO_SIGN_IN);
+    }
+    not_found_json(
+        "this gateway is not an OAuth authorization server; sign in at the authorization \
+         server named in /.well-known/oauth-protected-resource/mcp",
+    )
+}
+
+fn not_found_json(description: &str) -> Response {
+    let body = json!({"error": "not_found", "error_description": description});
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
 #[cfg(test)]
@@ -138,10 +203,10 @@ mod tests {
         let cfg = Config {
             public_url: Some("https://tenant.fly.dev/mcp".into()),
             oidc_issuer: Some("https://tenant.eu.auth0.com/".into()),
-            scopes_supported: vec!["openid".into()],
             ..Config::default()
         };
-        let doc = document(&cfg, &host("localhost"));
+        let scopes = ["openid".to_owned()];
+        let doc = document(&cfg, &scopes, &host("localhost"), false).unwrap();
         assert_eq!(doc["resource"], "https://tenant.fly.dev/mcp");
         assert_eq!(
             doc["authorization_servers"],
@@ -149,6 +214,8 @@ mod tests {
         );
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
         assert_eq!(doc["scopes_supported"], json!(["openid"]));
+        let root = document(&cfg, &scopes, &host("localhost"), true).unwrap();
+        assert_eq!(root["resource"], "https://tenant.fly.dev");
         assert_eq!(
             Resource::new(&cfg, &host("localhost")).metadata_url(),
             "https://tenant.fly.dev/.well-known/oauth-protected-resource/mcp"
@@ -156,9 +223,19 @@ mod tests {
     }
 
     #[test]
-    fn optional_fields_are_absent_when_unset() {
-        let doc = document(&Config::default(), &host("localhost"));
-        assert!(doc.get("authorization_servers").is_none());
+    fn no_authorization_server_no_document() {
+        assert!(document(&Config::default(), &[], &host("localhost"), false).is_none());
+        let cfg = Config {
+            oidc_issuer: Some("https://issuer/".into()),
+            authorization_servers: vec!["https://as-1/".into(), "https://as-2/".into()],
+            ..Config::default()
+        };
+        let doc = document(&cfg, &[], &host("localhost"), false).unwrap();
+        assert_eq!(
+            doc["authorization_servers"],
+            json!(["https://as-1/", "https://as-2/"]),
+            "the explicit list wins over the issuer"
+        );
         assert!(doc.get("scopes_supported").is_none());
     }
 }

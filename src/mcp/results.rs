@@ -70,7 +70,14 @@ fn advice(err: &UpstreamError, target: Option<(&Entity, Verb)>) -> String {
             .into(),
         UpstreamError::Status { status, message, body, retry_after } => match *status {
             StatusCode::BAD_REQUEST => "Check the arguments against the tool's schema.".into(),
-            StatusCode::UNAUTHORIZED => "The bearer token was refused: sign in again to get a fresh token.".into(),
+            // The edge accepted this token, so signing in again would bring another one the
+            // API refuses just the same: the two are configured differently.
+            StatusCode::UNAUTHORIZED => "The API refused the caller's token although the gateway accepted it: the gateway \
+                 and the API disagree about tokens (issuer, audience or signing keys), or the API needs its own token and \
+                 TOOLBRIDGE_BACKEND_AUTH=exchange is not enabled. This is a deployment problem: tell the operator; signing \
+                 in again will not help. (In passthrough mode the gateway checks no signature or expiry, so the token \
+                 itself may also be bad.)"
+                .into(),
             StatusCode::FORBIDDEN => "The token's user may not do this.".into(),
             StatusCode::NOT_FOUND => format!("Check the uid; {list} shows the ones that exist."),
             StatusCode::GONE => {

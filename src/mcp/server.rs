@@ -234,8 +234,22 @@ impl ServerHandler for Gateway {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let generation = self.shared.upstream.generation_or_detect().await;
-        let tools = tools(generation).tools.clone();
-        Ok(protocol::tool_list(tools, Audience::Everyone, &ctx))
+        let mut tools = tools(generation).tools.clone();
+        // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the token's grant into the
+        // request (`http::scopes`): list only what it may call, and say the list is the
+        // caller's own.
+        let grant = ctx
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::auth::scopes::Grant>());
+        let audience = match grant {
+            Some(grant) => {
+                tools.retain(|t| grant.permits(&t.name));
+                Audience::Caller
+            }
+            None => Audience::Everyone,
+        };
+        Ok(protocol::tool_list(tools, audience, &ctx))
     }
 
     fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {

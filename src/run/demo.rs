@@ -64,6 +64,8 @@ fn banner(addr: SocketAddr, api: &str, token: &str) -> String {
   API emulator   {api}   (in-process, data in memory)
   Dev token      {token}
                  (HS256, sub=demo-user, valid 24 h)
+  Sign-in        none: demo has no OAuth authorization server, so clients send the
+                 token themselves, with --header as below (docs/auth.md for OAuth)
 
 MCP Inspector (UI):
   npx @modelcontextprotocol/inspector --transport http --server-url http://{addr}/mcp \

@@ -1,6 +1,6 @@
-//! Helpers of the auth and edge tests: RS256 keys from `tests/fixtures`, a local JWKS
-//! server that counts its fetches, raw HTTP requests, and a log capture to search for
-//! secrets.
+//! Helpers of the auth and edge tests: RS256 keys from `tests/fixtures`, a local issuer
+//! (discovery document and JWKS) that counts its fetches, raw HTTP requests, and a log
+//! capture to search for secrets.
 #![allow(dead_code)]
 
 use std::{
@@ -81,9 +81,18 @@ pub enum JwksMode {
 struct JwksState {
     mode: Arc<Mutex<JwksMode>>,
     fetches: Arc<AtomicUsize>,
+    /// The issuer metadata served; `None`: 404.
+    metadata: Arc<Mutex<Option<Value>>>,
+    discoveries: Arc<AtomicUsize>,
 }
 
-/// A local JWKS endpoint at `/.well-known/jwks.json`; counts every fetch.
+/// Where [`JwksServer`] serves its keys: not the `/.well-known/jwks.json` a gateway used to
+/// guess, so only a gateway that reads `jwks_uri` from the issuer's metadata finds them.
+pub const JWKS_PATH: &str = "/oauth/keys";
+
+/// A local issuer: its OpenID Connect discovery document at
+/// `/.well-known/openid-configuration` (naming [`JWKS_PATH`] as `jwks_uri`) and its JWKS;
+/// counts every fetch of each.
 pub struct JwksServer {
     pub addr: SocketAddr,
     state: JwksState,
@@ -91,15 +100,22 @@ pub struct JwksServer {
 
 impl JwksServer {
     pub async fn start(mode: JwksMode) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let metadata = json!({
+            "issuer": format!("http://{addr}/"),
+            "jwks_uri": format!("http://{addr}{JWKS_PATH}"),
+        });
         let state = JwksState {
             mode: Arc::new(Mutex::new(mode)),
             fetches: Arc::new(AtomicUsize::new(0)),
+            metadata: Arc::new(Mutex::new(Some(metadata))),
+            discoveries: Arc::new(AtomicUsize::new(0)),
         };
         let app = Router::new()
-            .route("/.well-known/jwks.json", get(jwks))
+            .route(JWKS_PATH, get(jwks))
+            .route("/.well-known/openid-configuration", get(discovery))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { addr, state }
     }
@@ -109,12 +125,37 @@ impl JwksServer {
         format!("http://{}/", self.addr)
     }
 
+    /// The JWKS URL itself (for `TOOLBRIDGE_JWKS_URL`).
+    pub fn jwks_url(&self) -> String {
+        format!("http://{}{JWKS_PATH}", self.addr)
+    }
+
     pub fn set(&self, mode: JwksMode) {
         *self.state.mode.lock() = mode;
     }
 
+    /// Replaces the discovery document (`None`: 404).
+    pub fn set_metadata(&self, doc: Option<Value>) {
+        *self.state.metadata.lock() = doc;
+    }
+
+    /// JWKS fetches so far.
     pub fn fetches(&self) -> usize {
         self.state.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Discovery-document fetches so far.
+    pub fn discoveries(&self) -> usize {
+        self.state.discoveries.load(Ordering::SeqCst)
+    }
+}
+
+async fn discovery(State(st): State<JwksState>) -> axum::response::Response {
+    st.discoveries.fetch_add(1, Ordering::SeqCst);
+    let doc = st.metadata.lock().clone();
+    match doc {
+        Some(doc) => axum::Json(doc).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
@@ -178,6 +219,34 @@ pub async fn post_init(client: &reqwest::Client, url: &str, headers: &[(&str, &s
         Ok(Ok(b)) => b,
         _ => String::new(),
     };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Sends `method url` with `headers` and `body`, and reads the whole answer (a JSON one:
+/// use [`post_init`] for answers that may be an open SSE stream).
+pub async fn request(
+    client: &reqwest::Client,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = client.request(method, url).body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = tokio::time::timeout(Duration::from_secs(30), resp.text())
+        .await
+        .expect("answered in full")
+        .unwrap_or_default();
     Answer {
         status,
         headers,

@@ -97,28 +97,27 @@ async fn protected_resource_metadata_names_the_resource_and_issuer() {
     })
     .await;
     let http = http();
-    for path in [
-        "/.well-known/oauth-protected-resource",
-        "/.well-known/oauth-protected-resource/mcp",
+    let origin = format!("http://{}", derived.gateway);
+    // RFC 9728 §3.3: each URL describes the resource it was built from.
+    for (path, resource) in [
+        ("/.well-known/oauth-protected-resource", origin.clone()),
+        (
+            "/.well-known/oauth-protected-resource/mcp",
+            format!("{origin}/mcp"),
+        ),
     ] {
-        let r = http
-            .get(format!("http://{}{path}", derived.gateway))
-            .send()
-            .await
-            .unwrap();
+        let r = http.get(format!("{origin}{path}")).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{path}");
         let doc: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-        assert_eq!(doc["resource"], format!("http://{}/mcp", derived.gateway));
+        assert_eq!(doc["resource"], resource, "{path}");
         assert_eq!(doc["authorization_servers"], json!([issuer]));
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
         assert_eq!(doc["scopes_supported"], json!(["openid", "toolbridge:rw"]));
         assert!(doc["resource_name"].is_string());
     }
     let r = http
-        .get(format!(
-            "http://{}/.well-known/oauth-protected-resource",
-            derived.gateway
-        ))
+        .get(format!("{origin}/.well-known/oauth-protected-resource"))
         .header("host", "evil.example")
         .send()
         .await
@@ -139,26 +138,61 @@ async fn protected_resource_metadata_names_the_resource_and_issuer() {
     let public = Stack::start_with(emulator_config(), |c| {
         c.jwt_hs256_secret = Secret::new(JWT_SECRET);
         c.public_url = Some("https://tenant.fly.dev/mcp".into());
+        c.authorization_servers = vec!["https://as.example/".into()];
     })
     .await;
-    let r = http
-        .get(format!(
-            "http://{}/.well-known/oauth-protected-resource/mcp",
-            public.gateway
-        ))
-        .send()
-        .await
-        .unwrap();
-    let doc: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-    assert_eq!(doc["resource"], "https://tenant.fly.dev/mcp");
-    assert!(
-        doc.get("authorization_servers").is_none(),
-        "no issuer configured"
-    );
+    for (path, resource) in [
+        (
+            "/.well-known/oauth-protected-resource/mcp",
+            "https://tenant.fly.dev/mcp",
+        ),
+        (
+            "/.well-known/oauth-protected-resource",
+            "https://tenant.fly.dev",
+        ),
+    ] {
+        let r = http
+            .get(format!("http://{}{path}", public.gateway))
+            .send()
+            .await
+            .unwrap();
+        let doc: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+        assert_eq!(doc["resource"], resource);
+        assert_eq!(doc["authorization_servers"], json!(["https://as.example/"]));
+    }
     let r = post_init(&http, &public.mcp_url(), &[]).await;
     assert_eq!(
         r.header("www-authenticate").unwrap(),
         r#"Bearer resource_metadata="https://tenant.fly.dev/.well-known/oauth-protected-resource/mcp""#
     );
     public.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_401_after_the_edge_accepted_the_token_is_a_deployment_mismatch() {
+    captured_logs();
+    // The gateway and the API hold different HS256 secrets: every token the edge accepts,
+    // the API refuses. Signing in again cannot help; the result must say whose problem it is.
+    let stack = Stack::start_with(
+        toolbridge_mcp::emulator::EmulatorConfig {
+            jwt_hs256_secret: "the-api-has-another-secret".into(),
+            ..emulator_config()
+        },
+        |c| c.jwt_hs256_secret = Secret::new(JWT_SECRET),
+    )
+    .await;
+    let client = stack.client("alice").await;
+    let text = err(&client, "list_notes", json!({})).await;
+    for said in [
+        "401",
+        "the gateway accepted it",
+        "issuer, audience or signing keys",
+        "TOOLBRIDGE_BACKEND_AUTH=exchange",
+        "signing in again will not help",
+    ] {
+        assert!(text.contains(said), "{said:?} missing: {text}");
+    }
+    let _ = client.cancel().await;
+    assert!(stack.emulator().requests().iter().all(|r| r.status == 401));
+    stack.stop().await;
 }

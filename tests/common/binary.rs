@@ -31,7 +31,11 @@ pub struct Gateway {
 impl Gateway {
     /// Starts `toolbridge-mcp serve` against `api` with extra env, and waits for /healthz.
     pub fn start(api: &str, extra: &[(&str, &str)]) -> Self {
-        let port = free_port();
+        Self::start_on(free_port(), api, extra)
+    }
+
+    /// [`Gateway::start`] on a port chosen beforehand (when the configuration names it).
+    pub fn start_on(port: u16, api: &str, extra: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .env_clear()
