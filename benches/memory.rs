@@ -267,7 +267,7 @@ async fn open(http: &reqwest::Client, url: &str, auth: &str) -> Option<String> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--emulator-child") {
-        return procs::emulator_child_main(0);
+        return procs::emulator_child_main(0, false);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let value = |flag: &str| {

@@ -140,5 +140,3 @@ fn refused(refusal: Refusal) -> Response {
     tracing::debug!(reason, status = status.as_u16(), "refused at the edge");
     (status, msg).into_response()
 }
-
-}

@@ -14,7 +14,10 @@ fn users(tweak: impl FnOnce(&mut Config)) -> Arc<Users> {
 }
 
 fn who(u: &Users, sub: &str) -> UserKey {
-    u.key(Some(&Identity { sub: sub.into() }))
+    u.key(Some(&Identity {
+        sub: sub.into(),
+        scopes: Default::default(),
+    }))
 }
 
 fn open(u: &Arc<Users>, user: UserKey, sid: &str) -> Option<SessionId> {
