@@ -36,7 +36,7 @@ use load::{Cpu, Measured, Pids, Worker};
 pub use procs::EmuSpawn;
 use procs::{Emu, GatewayProc, clk_tck, rss_mib, status_kib};
 pub use report::Report;
-use report::{Kind, Line, Memory};
+use report::{Clients, Kind, Line, Memory};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -48,7 +48,8 @@ pub struct Options {
     /// Where the emulator runs.
     pub emu: EmuSpawn,
     /// `--only A,B`: only the lines whose name contains one of these (for profiling one line;
-    /// the phases are named `sessions`, `stateless` and `+5ms`).
+    /// the phases are named `sessions`, `stateless`, `2026-07-28 clients` and `+5ms`; the
+    /// 2026-07-28 tool lines end in `2026-07-28`).
     pub only: Option<String>,
     /// `--window SECS`: measure each line this long instead.
     pub window: Option<f64>,
@@ -174,6 +175,19 @@ pub(crate) async fn gateway_workers(url: &str, op: Op, c: usize, uids: &[String]
     workers
 }
 
+/// `c` 2026-07-28 clients: no handshake, the version in every call.
+fn modern_workers(url: &str, op: Op, c: usize, uids: &[String]) -> Vec<Worker> {
+    let http = http_client();
+    (0..c)
+        .map(|i| Worker::Gateway {
+            http: http.clone(),
+            session: McpSession::modern(url, user(i)),
+            op,
+            uid: uids[i].clone(),
+        })
+        .collect()
+}
+
 pub(crate) fn direct_workers(
     direct: &Arc<Direct>,
     op: Op,
@@ -221,37 +235,65 @@ pub async fn run(opts: Options) -> Report {
     for op in [Op::Create, Op::Get, Op::List] {
         for &c in plan.concurrency {
             let name = format!("{} c={c}", op.tool());
-            if !opts.wants(&name) {
+            // The same call over 2026-07-28, right after the 2025-11-25 line it compares to.
+            let modern = format!("{name} {}", client::MODERN);
+            let modern = (op != Op::List && opts.wants(&modern)).then_some(modern);
+            if !opts.wants(&name) && modern.is_none() {
                 continue;
             }
-            let workers = gateway_workers(&gw.url(), op, c, &uids).await;
-            let g = load::run(workers, plan.warm, plan.window, pids).await;
-            let rss = rss_mib(gw.pid());
+            let legacy = if opts.wants(&name) {
+                let workers = gateway_workers(&gw.url(), op, c, &uids).await;
+                let g = load::run(workers, plan.warm, plan.window, pids).await;
+                Some((g, rss_mib(gw.pid())))
+            } else {
+                None
+            };
             let workers = direct_workers(&direct, op, c, &uids);
             let d = load::run(workers, plan.warm, plan.window, direct_pids).await;
-            report.lines.push(Line {
-                name,
-                kind: Kind::Tool(op),
-                concurrency: c,
-                gateway: g,
-                direct: Some(d),
-                rss_mib: rss,
-            });
+            if let Some((g, rss)) = legacy {
+                report.lines.push(Line {
+                    name,
+                    kind: Kind::Tool(op),
+                    concurrency: c,
+                    gateway: g,
+                    direct: Some(d.clone()),
+                    rss_mib: rss,
+                });
+            }
+            if let Some(name) = modern {
+                let workers = modern_workers(&gw.url(), op, c, &uids);
+                let g = load::run(workers, plan.warm, plan.window, pids).await;
+                report.lines.push(Line {
+                    name,
+                    kind: Kind::Modern(op),
+                    concurrency: c,
+                    gateway: g,
+                    direct: Some(d),
+                    rss_mib: rss_mib(gw.pid()),
+                });
+            }
         }
     }
     report.rss_idle_after_mib = rss_mib(gw.pid());
     if opts.wants("sessions") {
-        many_sessions(&mut report, &gw, &plan, pids, false).await;
+        many_sessions(&mut report, &gw, &plan, pids, Clients::Sessions).await;
     }
     drop(gw);
-    if opts.wants("stateless") {
-        let gw = GatewayProc::start(&opts.bin, &emu.base_url(), "per_call", true);
+    // Each on a fresh gateway process, so no earlier phase's memory counts.
+    for (clients, phase, stateless) in [
+        (Clients::Stateless, "stateless", true),
+        (Clients::Modern, "2026-07-28 clients", false),
+    ] {
+        if !opts.wants(phase) {
+            continue;
+        }
+        let gw = GatewayProc::start(&opts.bin, &emu.base_url(), "per_call", stateless);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let pids = Pids {
             gateway: Some(gw.pid()),
             ..pids
         };
-        many_sessions(&mut report, &gw, &plan, pids, true).await;
+        many_sessions(&mut report, &gw, &plan, pids, clients).await;
     }
     drop(emu);
     if opts.wants("+5ms") {
@@ -264,17 +306,18 @@ pub async fn run(opts: Options) -> Report {
     report
 }
 
-/// `sessions` MCP sessions, all open at once, then all calling at once.
+/// `sessions` MCP clients, all open at once (2026-07-28 ones have nothing to open), then
+/// all calling at once.
 async fn many_sessions(
     report: &mut Report,
     gw: &GatewayProc,
     plan: &Plan,
     pids: Pids,
-    stateless: bool,
+    clients: Clients,
 ) {
     let n = plan.sessions;
     let mut mem = Memory {
-        stateless,
+        clients,
         sessions: n,
         idle_mib: rss_mib(gw.pid()),
         ..Memory::default()
@@ -290,7 +333,10 @@ async fn many_sessions(
             let (opened, go, k) = (opened.clone(), go.clone(), plan.calls_per_session);
             tokio::spawn(async move {
                 let permit = opening.acquire().await.unwrap();
-                let session = McpSession::open(&http, &url, user(i)).await;
+                let session = match clients {
+                    Clients::Modern => Ok(McpSession::modern(&url, user(i))),
+                    _ => McpSession::open(&http, &url, user(i)).await,
+                };
                 drop(permit);
                 opened.wait().await;
                 go.wait().await;
@@ -346,10 +392,14 @@ async fn many_sessions(
     mem.peak_mib = peak.load(Relaxed) as f64 / 1024.0;
     mem.after_mib = rss_mib(gw.pid());
     mem.hwm_mib = status_kib(gw.pid(), "VmHWM").unwrap_or(0) as f64 / 1024.0;
-    let kind = if stateless { "stateless" } else { "sessions" };
+    let kind = match clients {
+        Clients::Sessions => "sessions",
+        Clients::Stateless => "stateless",
+        Clients::Modern => "2026-07-28 clients",
+    };
     report.lines.push(Line {
         name: format!("{n} {kind} x{}", plan.calls_per_session),
-        kind: Kind::Sessions(stateless),
+        kind: Kind::Sessions(clients),
         concurrency: n,
         gateway: m,
         direct: None,

@@ -25,6 +25,14 @@ pub use modes::{
 /// `.env.example` documents each of them; a test keeps the two in step.
 pub const ENV_PREFIX: &str = "TOOLBRIDGE_";
 
+/// The keys whose values are secrets: no error message ever shows their value.
+pub const SECRET_KEYS: &[&str] = &[
+    "tenant_header_secret",
+    "jwt_hs256_secret",
+    "token_exchange_client_secret",
+    "token",
+];
+
 /// Unprefixed aliases accepted for compatibility with the API's own secret names.
 /// The `TOOLBRIDGE_` form wins when both are set.
 pub const ALIASES: &[(&str, &str)] = &[
@@ -67,6 +75,10 @@ pub const KEYS: &[&str] = &[
     "max_connections",
     "header_read_timeout_seconds",
     "session_idle_timeout_seconds",
+    "max_sessions_per_user",
+    "max_requests_per_user",
+    "user_requests_per_second",
+    "response_timeout_seconds",
     "allowed_hosts",
     "allowed_origins",
     "public_url",
@@ -153,7 +165,8 @@ pub struct Config {
     /// before the call gives up and says when to retry.
     pub retry_budget_seconds: f64,
 
-    /// Largest request body accepted on `/mcp`, in bytes (then 413).
+    /// Largest request body accepted on `/mcp`, in bytes (then 413). 1 MiB: tool arguments
+    /// are text, and every byte admitted can cost a few more once parsed.
     pub max_body_bytes: usize,
     /// Most concurrent MCP sessions (then 503).
     pub max_sessions: usize,
@@ -161,10 +174,22 @@ pub struct Config {
     pub max_concurrent_requests: usize,
     /// Most client connections open at once; more wait in the listen backlog until one closes.
     pub max_connections: usize,
-    /// Seconds a client has to send its request headers.
+    /// Seconds a client has to send its request headers, and then again its whole body
+    /// (then 408).
     pub header_read_timeout_seconds: f64,
     /// Seconds an idle MCP session is kept.
     pub session_idle_timeout_seconds: u64,
+    /// Most MCP sessions one user (token `sub`) has open; a new one closes their oldest
+    /// idle session, and is refused (429) only when all are busy.
+    pub max_sessions_per_user: usize,
+    /// Most MCP requests one user has in progress, body upload included (then 429).
+    pub max_requests_per_user: usize,
+    /// Requests a second one user may make (a bucket one second deep), 0 for no limit;
+    /// past it, 429 with `Retry-After`.
+    pub user_requests_per_second: f64,
+    /// Seconds an MCP request's answer may take from getting its slot to its last byte;
+    /// then the call is cancelled and answered with a JSON-RPC error.
+    pub response_timeout_seconds: f64,
     /// Host names (or `host:port`) accepted in the `Host` header besides loopback names.
     #[serde(deserialize_with = "list_like")]
     pub allowed_hosts: Vec<String>,
@@ -251,12 +276,16 @@ impl Default for Config {
             upstream_max_body_bytes: 8 * 1024 * 1024,
             upstream_max_in_flight: 64,
             retry_budget_seconds: 15.0,
-            max_body_bytes: 4 * 1024 * 1024,
+            max_body_bytes: 1024 * 1024,
             max_sessions: 5000,
             max_concurrent_requests: 256,
             max_connections: 10_000,
             header_read_timeout_seconds: 10.0,
             session_idle_timeout_seconds: 600,
+            max_sessions_per_user: 32,
+            max_requests_per_user: 32,
+            user_requests_per_second: 0.0,
+            response_timeout_seconds: 120.0,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             public_url: None,

@@ -1,16 +1,25 @@
 //! Logging setup: human-readable or JSON lines, filtered by `TOOLBRIDGE_LOG_LEVEL`
 //! (or `RUST_LOG` when set). Logs go to stderr, so stdout stays free for stdio MCP.
+//!
+//! rmcp logs every request and every result whole at debug (one line once held 11 MB of a
+//! user's notes), so its logger stays at info unless the filter names it explicitly
+//! (`RUST_LOG=debug,rmcp=debug`): `debug` alone means the gateway's own debug lines.
 
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use tracing_subscriber::{EnvFilter, filter::Targets, fmt, prelude::*};
 
 use crate::config::LogFormat;
 
+/// Crates whose debug lines carry whole messages, and so stay at info unless named.
+const WHOLE_MESSAGES_AT_DEBUG: &[&str] = &["rmcp"];
+
 /// Installs the global subscriber. Safe to call more than once (later calls are no-ops).
 pub fn init(level: &str, format: LogFormat) {
-    let filter = std::env::var("RUST_LOG")
+    let directives = std::env::var("RUST_LOG")
         .ok()
-        .and_then(|v| EnvFilter::try_new(v).ok())
-        .unwrap_or_else(|| EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info")));
+        .filter(|v| !v.trim().is_empty() && EnvFilter::try_new(v).is_ok())
+        .unwrap_or_else(|| level.to_owned());
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    let cap = cap(&directives);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         LogFormat::Text => registry
@@ -20,7 +29,8 @@ pub fn init(level: &str, format: LogFormat) {
                     .with_target(false)
                     // Colour codes only for a person at a terminal, not in log files
                     // (supervisord, Claude Desktop's server log).
-                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_filter(cap),
             )
             .try_init(),
         LogFormat::Json => registry
@@ -30,10 +40,28 @@ pub fn init(level: &str, format: LogFormat) {
                     .flatten_event(true)
                     .with_current_span(true)
                     .with_span_list(false)
-                    .with_writer(std::io::stderr),
+                    .with_writer(std::io::stderr)
+                    .with_filter(cap),
             )
             .try_init(),
     };
+}
+
+/// A filter that lets everything through except the debug and trace lines of the crates
+/// in [`WHOLE_MESSAGES_AT_DEBUG`] that `directives` does not name.
+fn cap(directives: &str) -> Targets {
+    use tracing_subscriber::filter::LevelFilter;
+    let named = |krate: &str| {
+        directives
+            .split(',')
+            .any(|d| d.trim().split(['=', ':', '[']).next() == Some(krate))
+    };
+    WHOLE_MESSAGES_AT_DEBUG
+        .iter()
+        .filter(|k| !named(k))
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, k| {
+            t.with_target(*k, LevelFilter::INFO)
+        })
 }
 
 /// Latency buckets, in seconds: sub-millisecond gateway work up to the 30 s timeout.
@@ -97,6 +125,22 @@ fn describe() {
         "toolbridge_requests_refused_total",
         "MCP requests answered 503 after waiting for a slot as long as a request may take."
     );
+    describe_counter!(
+        "toolbridge_user_limited_total",
+        "Requests refused with 429 because their user was at a limit, by reason (rate, in_flight, sessions)."
+    );
+    describe_counter!(
+        "toolbridge_sessions_evicted_total",
+        "MCP sessions closed to make room for a new session of the same user."
+    );
+    describe_counter!(
+        "toolbridge_edge_refused_total",
+        "Requests refused at the edge, by reason (host, origin, body_timeout, json_limits, duplicate_id, foreign_session, ...)."
+    );
+    describe_counter!(
+        "toolbridge_responses_cut_total",
+        "MCP answers ended by TOOLBRIDGE_RESPONSE_TIMEOUT_SECONDS, by when (before, streaming)."
+    );
     describe_gauge!("toolbridge_build_info", "Build information.");
 }
 
@@ -105,4 +149,24 @@ pub fn render_metrics() -> String {
     let handle = metrics_handle();
     handle.run_upkeep();
     handle.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::*;
+
+    #[test]
+    fn rmcp_debug_needs_naming() {
+        let debug =
+            |directives: &str, target: &str| cap(directives).would_enable(target, &Level::DEBUG);
+        assert!(!debug("debug", "rmcp::service"));
+        assert!(!debug("trace,toolbridge_mcp=debug", "rmcp"));
+        assert!(debug("debug", "toolbridge_mcp::http"));
+        assert!(debug("debug,rmcp=debug", "rmcp::service"));
+        assert!(debug("info, rmcp[x]=trace", "rmcp::service"));
+        assert!(!debug("debug,rmcp_x=debug", "rmcp::service"));
+        assert!(cap("debug").would_enable("rmcp", &Level::INFO));
+    }
 }

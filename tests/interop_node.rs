@@ -15,31 +15,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{binary::*, *};
+use common::{binary::*, node::NODE_DIR, *};
 use serde_json::Value;
 
-const NODE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/node");
-const INSTALL: &str = "(cd tests/interop/node && npm ci)";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Node 22 from the `node` npm package, or a failure that says how to install the clients.
+/// Node 22, with every client these tests drive installed.
 fn node() -> PathBuf {
-    let modules = Path::new(NODE_DIR).join("node_modules");
-    for needed in [
-        "node/bin/node",
+    common::node::node(&[
         "@modelcontextprotocol/sdk/package.json",
+        "@modelcontextprotocol/client/package.json",
         "@modelcontextprotocol/inspector/package.json",
         "mcp-remote/package.json",
-    ] {
-        let path = modules.join(needed);
-        assert!(
-            path.exists(),
-            "{} is missing: the Node interop clients are not installed. Run `{INSTALL}` \
-             (.ci/run does) and test again.",
-            path.display()
-        );
-    }
-    modules.join("node/bin/node")
+    ])
 }
 
 /// Runs `node tests/interop/node/<script> args...` with a throwaway HOME (the Inspector and
@@ -91,8 +79,9 @@ fn run_node(script: &str, args: &[String], envs: &[(&str, String)]) -> Value {
 /// How a script reaches the gateway.
 #[derive(Clone, Copy)]
 enum Route {
-    /// `script MODE URL TOKEN` against a `toolbridge-mcp serve` child.
-    Http(&'static str),
+    /// `script MODE URL TOKEN` against a `toolbridge-mcp serve` child started with these
+    /// extra settings.
+    Http(&'static str, &'static [(&'static str, &'static str)]),
     /// `script stdio BINARY`, the gateway's settings and token in the environment.
     Stdio,
 }
@@ -109,8 +98,8 @@ async fn drive(script: &'static str, route: Route, sub: &'static str) -> Value {
     .await
     .unwrap();
     let (gw, args, envs) = match route {
-        Route::Http(mode) => {
-            let gw = Gateway::start(&emu.base_url(), &[]);
+        Route::Http(mode, settings) => {
+            let gw = Gateway::start(&emu.base_url(), settings);
             // mcp-remote gets the URL as the Claude Desktop set-up in docs/clients.md
             // writes it: http://localhost:PORT/mcp.
             let url = match mode {
@@ -161,14 +150,19 @@ async fn drive(script: &'static str, route: Route, sub: &'static str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_over_streamable_http() {
-    let seen = drive("sdk_client.mjs", Route::Http("http"), "ts-sdk-user").await;
+    let seen = drive("sdk_client.mjs", Route::Http("http", &[]), "ts-sdk-user").await;
     assert_eq!(seen["server"], "toolbridge-mcp");
     assert_eq!(seen["session"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspector_cli_over_streamable_http() {
-    let seen = drive("inspector_cli.mjs", Route::Http("http"), "inspector-user").await;
+    let seen = drive(
+        "inspector_cli.mjs",
+        Route::Http("http", &[]),
+        "inspector-user",
+    )
+    .await;
     assert!(seen["inspector"].is_string(), "{seen}");
     assert_eq!(seen["transport"], "http");
 }
@@ -183,11 +177,40 @@ async fn inspector_cli_over_stdio() {
 async fn mcp_remote_bridges_stdio_to_http() {
     let seen = drive(
         "sdk_client.mjs",
-        Route::Http("mcp-remote"),
+        Route::Http("mcp-remote", &[]),
         "mcp-remote-user",
     )
     .await;
     assert_eq!(seen["server"], "toolbridge-mcp");
     assert_eq!(seen["transport"], "stdio via mcp-remote");
     assert_eq!(seen["oauthFlow"], false);
+}
+
+/// The TypeScript SDK v2 client on protocol revision 2026-07-28: discover, tools/list (the
+/// second listing served from its cache, as the list's `ttlMs` allows), create, delete; no
+/// initialize and no session, whether or not the gateway keeps sessions for legacy clients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_v2_client_on_2026_07_28() {
+    for (settings, sub) in [
+        (&[][..], "ts-v2-user"),
+        (
+            &[("TOOLBRIDGE_STATELESS", "true")][..],
+            "ts-v2-stateless-user",
+        ),
+    ] {
+        let seen = drive("sdk_v2_client.mjs", Route::Http("http", settings), sub).await;
+        assert_eq!(seen["protocol"], "2026-07-28", "{seen}");
+        assert_eq!(seen["server"], "toolbridge-mcp");
+        assert_eq!(
+            seen["toolsListRequests"], 1,
+            "the cached list is reused: {seen}"
+        );
+        assert_eq!(
+            seen["nonPost"],
+            serde_json::json!([]),
+            "no GET or DELETE: {seen}"
+        );
+        let methods = seen["methods"].as_array().unwrap();
+        assert!(methods.iter().any(|m| m == "server/discover"), "{seen}");
+    }
 }

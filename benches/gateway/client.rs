@@ -59,16 +59,22 @@ pub fn http_client() -> reqwest::Client {
         .expect("client")
 }
 
-/// One MCP session (or, stateless, one caller) on the gateway.
+/// One MCP session (or, stateless, one caller) on the gateway; or one 2026-07-28 client,
+/// which has no session at all.
 pub struct McpSession {
     url: String,
     auth: HeaderValue,
     session: Option<HeaderValue>,
     next_id: u64,
+    modern: bool,
 }
 
 const ACCEPT: &str = "application/json, text/event-stream";
-const PROTOCOL: &str = "2025-06-18";
+/// The legacy revision of the session lines: the newest one with `initialize`.
+const PROTOCOL: &str = "2025-11-25";
+/// The sessionless revision: version and capabilities in every request's `_meta`.
+pub const MODERN: &str = "2026-07-28";
+const MODERN_META: &str = r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"0"}}"#;
 
 impl McpSession {
     /// `initialize` then `notifications/initialized`.
@@ -82,6 +88,7 @@ impl McpSession {
             auth,
             session: None,
             next_id: 1,
+            modern: false,
         };
         let init = format!(
             r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"{PROTOCOL}","capabilities":{{}},"clientInfo":{{"name":"bench","version":"0"}}}}}}"#
@@ -98,22 +105,58 @@ impl McpSession {
         Ok(s)
     }
 
+    /// A 2026-07-28 client: nothing to open, every call stands alone.
+    pub fn modern(url: &str, auth: HeaderValue) -> Self {
+        McpSession {
+            url: url.to_owned(),
+            auth,
+            session: None,
+            next_id: 1,
+            modern: true,
+        }
+    }
+
     async fn post(
         &self,
         http: &reqwest::Client,
         body: String,
     ) -> Result<reqwest::Response, String> {
+        self.request(http, body)
+            .send()
+            .await
+            .map_err(|e| format!("send: {e}"))
+    }
+
+    /// A `tools/call` POST; on 2026-07-28 with the method and the tool name mirrored into
+    /// the `Mcp-Method`/`Mcp-Name` headers, as that revision requires.
+    async fn post_call(
+        &self,
+        http: &reqwest::Client,
+        body: String,
+        tool: &str,
+    ) -> Result<reqwest::Response, String> {
+        let mut req = self.request(http, body);
+        if self.modern {
+            req = req
+                .header("mcp-method", "tools/call")
+                .header("mcp-name", tool);
+        }
+        req.send().await.map_err(|e| format!("send: {e}"))
+    }
+
+    fn request(&self, http: &reqwest::Client, body: String) -> reqwest::RequestBuilder {
+        let version = if self.modern { MODERN } else { PROTOCOL };
         let mut req = http
             .post(&self.url)
             .header(header::AUTHORIZATION, self.auth.clone())
             .header(header::ACCEPT, ACCEPT)
             .header(header::CONTENT_TYPE, "application/json")
-            .header("mcp-protocol-version", PROTOCOL)
+            .header("mcp-protocol-version", version)
             .body(body);
         if let Some(id) = &self.session {
             req = req.header("mcp-session-id", id.clone());
         }
-        req.send().await.map_err(|e| format!("send: {e}"))
+        req
     }
 
     /// One `tools/call`; an `isError` result is an error. Returns the JSON-RPC response.
@@ -125,12 +168,17 @@ impl McpSession {
     ) -> Result<Bytes, String> {
         let id = self.next_id;
         self.next_id += 1;
+        let meta = if self.modern {
+            format!(r#","_meta":{MODERN_META}"#)
+        } else {
+            String::new()
+        };
         let body = format!(
-            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{}","arguments":{}}}}}"#,
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{}","arguments":{}{meta}}}}}"#,
             op.tool(),
             op.arguments(uid)
         );
-        let body = read_ok(self.post(http, body).await?).await?;
+        let body = read_ok(self.post_call(http, body, op.tool()).await?).await?;
         // Cheap checks, so the client spends its CPU on sending, not on parsing.
         if memchr(&body, br#""isError":true"#) || !memchr(&body, br#""result""#) {
             return Err(format!("{}: {}", op.tool(), String::from_utf8_lossy(&body)));

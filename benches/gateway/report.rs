@@ -10,8 +10,10 @@ use super::{client::Op, load::Measured};
 pub enum Kind {
     /// One tool at one concurrency, emulator without added latency.
     Tool(Op),
-    /// Many MCP sessions open at once, all calling (`true`: stateless gateway).
-    Sessions(bool),
+    /// The same tool over protocol revision 2026-07-28 (no session), on the default gateway.
+    Modern(Op),
+    /// Many clients at once, all calling.
+    Sessions(Clients),
     /// `get_note` with the emulator adding 5 ms per request, in this session mode.
     SlowApi(&'static str),
     /// The current API generation, in this gateway configuration.
@@ -30,10 +32,22 @@ pub struct Line {
     pub rss_mib: f64,
 }
 
+/// The clients of a many-clients run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clients {
+    /// 2025-11-25 sessions on the default (stateful) gateway.
+    #[default]
+    Sessions,
+    /// 2025-11-25 clients of a `TOOLBRIDGE_STATELESS` gateway.
+    Stateless,
+    /// 2026-07-28 clients (no session, nothing to open) on the default gateway.
+    Modern,
+}
+
 /// Gateway memory around a many-sessions run.
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
-    pub stateless: bool,
+    pub clients: Clients,
     pub sessions: usize,
     pub idle_mib: f64,
     pub open_secs: f64,
@@ -50,7 +64,7 @@ pub struct Report {
     pub lines: Vec<Line>,
     pub rss_idle_mib: f64,
     pub rss_idle_after_mib: f64,
-    /// The many-sessions runs: stateful, then stateless.
+    /// The many-clients runs: stateful sessions, stateless, 2026-07-28.
     pub memory: Vec<Memory>,
     pub load_before: String,
     pub load_after: String,
@@ -141,13 +155,16 @@ impl Report {
             self.rss_idle_mib <= 10.0,
             format!("RSS idle <= 10 MiB: {:.1} MiB", self.rss_idle_mib),
         ));
-        if let Some(m) = self.memory.iter().find(|m| !m.stateless) {
-            let stateless = self
-                .memory
-                .iter()
-                .find(|m| m.stateless)
-                .map(|s| format!("; stateless gateway, same load: peak {:.1} MiB", s.peak_mib))
-                .unwrap_or_default();
+        if let Some(m) = self.memory.iter().find(|m| m.clients == Clients::Sessions) {
+            let other = |c: Clients, what: &str| {
+                self.memory
+                    .iter()
+                    .find(|m| m.clients == c)
+                    .map(|s| format!("; {what}, same load: peak {:.1} MiB", s.peak_mib))
+                    .unwrap_or_default()
+            };
+            let stateless = other(Clients::Stateless, "stateless gateway")
+                + &other(Clients::Modern, "2026-07-28 clients");
             out.push((
                 m.peak_mib <= 64.0,
                 format!(
@@ -270,10 +287,10 @@ impl Display for Report {
                 "{} {} gateway: {:.1} MiB idle; clients initialized in {:.2} s, {:.1} MiB with all \
                  open; peak {:.1} MiB while all call, {:.1} MiB after (VmHWM {:.1} MiB)",
                 m.sessions,
-                if m.stateless {
-                    "clients, stateless"
-                } else {
-                    "sessions, stateful"
+                match m.clients {
+                    Clients::Sessions => "sessions, stateful",
+                    Clients::Stateless => "clients, stateless",
+                    Clients::Modern => "2026-07-28 clients (nothing to initialize), default",
                 },
                 m.idle_mib,
                 m.open_secs,

@@ -270,3 +270,87 @@ fn keys_list_matches_the_struct() {
         .collect();
     assert_eq!(fields, KEYS);
 }
+
+/// A config error names the key and where it is, and never shows a secret's value: not
+/// for a TOML syntax error on the secret's own line, not for a `.env` line that does not
+/// parse, not for a value of the wrong type.
+#[test]
+fn errors_name_the_key_and_never_show_a_secret() {
+    const VALUE: &str = "hunter2-very-secret-value";
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "toml",
+            format!("tenant_id = \"t\"\ntenant_header_secret = \"{VALUE}\nport = 1\n"),
+            &["line 2", "TOOLBRIDGE_TENANT_HEADER_SECRET"][..],
+        ),
+        (
+            "toml",
+            format!("jwt_hs256_secret = [\"{VALUE}\"]\ntenant_id = \"t\"\n"),
+            &["TOOLBRIDGE_JWT_HS256_SECRET", "expected"][..],
+        ),
+        (
+            "toml",
+            format!("token = {{ x = \"{VALUE}\" }}\ntenant_id = \"t\"\n"),
+            &["TOOLBRIDGE_TOKEN"][..],
+        ),
+        (
+            "env",
+            format!("TOOLBRIDGE_TENANT_ID=t\nTENANT_HEADER_SECRET=\"{VALUE}\n"),
+            &["TENANT_HEADER_SECRET", "cannot be parsed"][..],
+        ),
+        (
+            "env",
+            format!("TOOLBRIDGE_TENANT_ID=t\nTOOLBRIDGE_TOKEN='{VALUE}\n"),
+            &["TOOLBRIDGE_TOKEN"][..],
+        ),
+    ];
+    for (i, (kind, text, wanted)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("c{i}.{kind}"));
+        std::fs::write(&path, text).unwrap();
+        let (toml, dotenv) = if *kind == "toml" {
+            (Some(path.as_path()), None)
+        } else {
+            (None, Some(path.as_path()))
+        };
+        let err = Config::load_from(
+            toml,
+            dotenv,
+            env(&[("TOOLBRIDGE_TENANT_HEADER_SECRET", "x")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("hunter2"), "case {i}: {err}");
+        for w in *wanted {
+            assert!(err.contains(w), "case {i}: {w:?} missing from {err}");
+        }
+    }
+    // A bad value of an ordinary key is still shown: it helps and hides nothing.
+    let path = dir.path().join("port.toml");
+    std::fs::write(&path, "port = \"eighty\"\n").unwrap();
+    let err = Config::load_from(Some(&path), None, env(BASE))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("TOOLBRIDGE_PORT") && err.contains("eighty"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_new_limits_are_validated() {
+    for (key, value) in [
+        ("TOOLBRIDGE_MAX_SESSIONS_PER_USER", "0"),
+        ("TOOLBRIDGE_MAX_REQUESTS_PER_USER", "0"),
+        ("TOOLBRIDGE_USER_REQUESTS_PER_SECOND", "-1"),
+        ("TOOLBRIDGE_RESPONSE_TIMEOUT_SECONDS", "0"),
+    ] {
+        let mut vars = env(BASE);
+        vars.push((key.into(), value.into()));
+        let err = Config::load_from(None, None, vars).unwrap_err().to_string();
+        assert!(err.contains(key), "{key}={value}: {err}");
+    }
+    let c = Config::load_from(None, None, env(BASE)).unwrap();
+    assert_eq!(c.max_body_bytes, 1024 * 1024);
+    assert_eq!(c.max_sessions_per_user, 32);
+}

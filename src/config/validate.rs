@@ -56,6 +56,7 @@ impl Config {
                 "header_read_timeout_seconds",
                 self.header_read_timeout_seconds,
             ),
+            ("response_timeout_seconds", self.response_timeout_seconds),
         ] {
             if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
                 return Err(invalid(key, "must be between 0 and 3600 seconds".into()));
@@ -76,10 +77,19 @@ impl Config {
             ("max_sessions", self.max_sessions),
             ("max_concurrent_requests", self.max_concurrent_requests),
             ("max_connections", self.max_connections),
+            ("max_sessions_per_user", self.max_sessions_per_user),
+            ("max_requests_per_user", self.max_requests_per_user),
         ] {
             if n == 0 {
                 return Err(invalid(key, "must be positive".into()));
             }
+        }
+        let rate = self.user_requests_per_second;
+        if !(rate.is_finite() && rate >= 0.0) {
+            return Err(invalid(
+                "user_requests_per_second",
+                "must be 0 (no limit) or a positive number".into(),
+            ));
         }
         if self.jwt_leeway_seconds > 60 {
             return Err(invalid("jwt_leeway_seconds", "at most 60".into()));

@@ -10,8 +10,8 @@ use axum::{body::Body, response::Response};
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
-/// `resp` with `value` kept alive until its body has been sent to the end (then `on_end`
-/// gets it) or dropped unfinished (then the value is simply dropped).
+/// `resp` with `value` kept alive until its body has produced its last frame (then `on_end`
+/// gets it) or is dropped unfinished (then the value is simply dropped).
 pub(crate) fn tie<T>(resp: Response, value: T, on_end: fn(T)) -> Response
 where
     T: Send + Unpin + 'static,
@@ -42,9 +42,15 @@ impl<T: Send + Unpin + 'static> HttpBody for Tied<T> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(None) = polled
-            && let Some(value) = self.value.take()
-        {
+        // The end is known either when the body says so (None) or, for a body of known
+        // length (a JSON answer), as soon as its last frame is out: a slot is not held
+        // while a slow client reads an answer that is already complete.
+        let ended = match &polled {
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(Ok(_))) => self.inner.is_end_stream(),
+            _ => false,
+        };
+        if ended && let Some(value) = self.value.take() {
             (self.on_end)(value);
         }
         polled

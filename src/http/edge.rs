@@ -1,17 +1,25 @@
 //! The edge of `/mcp`: everything a request must pass before any MCP processing and before
 //! any upstream request, in this order:
 //!
-//! 1. Host and Origin allow-lists (400/403), so a DNS-rebinding page learns nothing more;
+//! 1. Host and Origin allow-lists (400/403; more than one `Host` is a 400, more than one
+//!    `Origin` a 403), so a DNS-rebinding page learns nothing more;
 //! 2. the bearer token (401 with a `WWW-Authenticate` challenge pointing at the RFC 9728
 //!    metadata): never in the query string, verified by [`crate::auth::Verifier`];
 //! 3. a declared `Content-Length` over the body limit (413, without reading the body;
-//!    rmcp enforces the same limit on bodies of unknown length while reading them);
-//! 4. the session cap (503).
+//!    `intake` enforces the same limit on bodies of unknown length while reading them).
+//!
+//! Between 2 and 3, an `MCP-Protocol-Version` the gateway does not serve is answered with
+//! the JSON-RPC `-32022` error ([`protocol`]), and on the way out a closed session's `DELETE`
+//! answers `204`.
 //!
 //! A request that passes carries [`Caller`] (the credential forwarded to the API) and
-//! [`Identity`] (the `sub`) in its extensions. Nothing here logs a header map or a token.
+//! [`Identity`] (the `sub`) in its extensions, for the per-user checks in `fair`. Nothing
+//! here logs a header map or a token.
 
+mod protocol;
 pub(super) mod rebinding;
+
+use std::time::Duration;
 
 use axum::{
     extract::{Request, State},
@@ -31,10 +39,7 @@ use crate::{
 };
 use rebinding::Refusal;
 
-/// Header rmcp uses for the MCP session id.
-const MCP_SESSION_ID: &str = "mcp-session-id";
-
-/// The `/mcp` middleware: Host/Origin, token, body size, session cap, then the caller.
+/// The `/mcp` middleware: Host/Origin, token, body size, then the caller.
 pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let cfg = &state.config;
     let host = match rebinding::check(cfg, req.uri(), req.headers()) {
@@ -49,17 +54,11 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
         Ok(None) => {}
         Err(e) => return super::challenge::unauthorized(&state, &host, &e),
     }
-    if !protocol_version_well_formed(req.headers()) {
-        // rmcp logs a mismatching version header verbatim; a malformed one (a token pasted
-        // into the wrong header, say) is refused here, without echoing or logging it.
-        metrics::counter!("toolbridge_edge_refused_total", "reason" => "bad_protocol_version")
-            .increment(1);
-        return (
-            StatusCode::BAD_REQUEST,
-            "malformed MCP-Protocol-Version header (expected a date such as 2025-06-18)",
-        )
-            .into_response();
-    }
+    let body_timeout = Duration::from_secs_f64(cfg.header_read_timeout_seconds);
+    let req = match protocol::check_version(req, cfg.max_body_bytes, body_timeout).await {
+        Ok(req) => req,
+        Err(refusal) => return refusal,
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -71,34 +70,21 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
         let msg = format!("request body larger than {} bytes", cfg.max_body_bytes);
         return (StatusCode::PAYLOAD_TOO_LARGE, msg).into_response();
     }
-    let opens_session = req.method() == http::Method::POST
-        && !cfg.stateless
-        && !req.headers().contains_key(MCP_SESSION_ID);
-    if opens_session && state.session_count().await >= cfg.max_sessions {
-        metrics::counter!("toolbridge_sessions_refused_total").increment(1);
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "5")],
-            "too many MCP sessions on this gateway; retry later",
-        )
-            .into_response();
+    let delete = req.method() == http::Method::DELETE;
+    let resp = next.run(req).await;
+    if delete {
+        protocol::session_closed(resp)
+    } else {
+        resp
     }
-    next.run(req).await
 }
 
-/// An absent `MCP-Protocol-Version`, or one shaped like a protocol revision (`YYYY-MM-DD`).
-fn protocol_version_well_formed(headers: &http::HeaderMap) -> bool {
-    headers.get_all("mcp-protocol-version").iter().all(|v| {
-        let b = v.as_bytes();
-        b.len() == 10
-            && b.iter().enumerate().all(|(i, c)| {
-                if i == 4 || i == 7 {
-                    *c == b'-'
-                } else {
-                    c.is_ascii_digit()
-                }
-            })
-    })
+/// Host and Origin alone, for `/metrics` on the main port.
+pub(super) async fn same_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match rebinding::check(&state.config, req.uri(), req.headers()) {
+        Ok(_) => next.run(req).await,
+        Err(refusal) => refused(refusal),
+    }
 }
 
 /// The caller of `req`, `None` when it sent no token and none is required.
@@ -153,32 +139,4 @@ fn refused(refusal: Refusal) -> Response {
     metrics::counter!("toolbridge_edge_refused_total", "reason" => reason).increment(1);
     tracing::debug!(reason, status = status.as_u16(), "refused at the edge");
     (status, msg).into_response()
-}
-
-#[cfg(test)]
-mod protocol_version_tests {
-    use super::*;
-
-    #[test]
-    fn only_revision_dates_pass() {
-        let check = |v: Option<&'static str>| {
-            let mut h = http::HeaderMap::new();
-            if let Some(v) = v {
-                h.insert("mcp-protocol-version", http::HeaderValue::from_static(v));
-            }
-            protocol_version_well_formed(&h)
-        };
-        assert!(check(None));
-        assert!(check(Some("2025-06-18")));
-        assert!(check(Some("2026-07-28")));
-        for bad in [
-            "Bearer eyJ0eXAi",
-            "2025-6-18",
-            "2025/06/18",
-            "",
-            "2025-06-18x",
-        ] {
-            assert!(!check(Some(bad)), "{bad}");
-        }
-    }
 }

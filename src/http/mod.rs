@@ -4,11 +4,17 @@
 mod admission;
 mod body;
 mod challenge;
+mod deadline;
 mod disconnect;
 mod edge;
+mod fair;
 mod health;
+mod intake;
+pub mod scan;
 mod scopes;
 mod serve;
+mod sessions;
+mod users;
 mod wellknown;
 
 use std::{sync::Arc, time::Duration};
@@ -24,6 +30,9 @@ pub use disconnect::ClientGone;
 pub use serve::{InFlight, InFlightGuard, ServeOptions, serve};
 
 use crate::{config::Config, mcp::Gateway, upstream::Upstream};
+
+/// Header rmcp uses for the MCP session id.
+const MCP_SESSION_ID: &str = "mcp-session-id";
 
 /// Loopback names every deployment accepts in `Host`.
 const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1", "[::1]"];
@@ -58,7 +67,8 @@ pub struct AppState {
     pub verifier: crate::auth::Verifier,
     /// Which scope each tool needs, and whether that is enforced.
     scopes: Arc<crate::auth::scopes::ScopePolicy>,
-    sessions: Arc<LocalSessionManager>,
+    sessions: Arc<sessions::Sessions>,
+    users: Arc<users::Users>,
     slots: admission::Slots,
 }
 
@@ -80,6 +90,8 @@ impl AppState {
         session_config.completed_cache_ttl = Duration::ZERO;
         let mut sessions = LocalSessionManager::default();
         sessions.session_config = session_config;
+        let users = users::Users::new(&config);
+        let sessions = sessions::Sessions::new(sessions, users.clone());
         let slots = admission::Slots::new(
             config.max_concurrent_requests,
             Duration::from_secs_f64(config.request_timeout_seconds),
@@ -93,13 +105,14 @@ impl AppState {
             in_flight,
             verifier,
             sessions: Arc::new(sessions),
+            users,
             slots,
         })
     }
 
     /// Number of open MCP sessions.
     pub async fn session_count(&self) -> usize {
-        self.sessions.sessions.read().await.len()
+        self.users.session_count()
     }
 }
 
@@ -123,13 +136,14 @@ fn mcp_config(state: &AppState) -> StreamableHttpServerConfig {
         .with_cancellation_token(state.mcp_cancel.child_token())
 }
 
-/// `/metrics` alone, for a separate metrics port (Fly's `[metrics]` block).
+/// `/metrics` alone, for a separate metrics port (Fly's `[metrics]` block). No Host check
+/// here: that port is for the platform's scraper, which names the machine by its address.
 pub fn metrics_app() -> Router {
     Router::new().route("/metrics", get(health::metrics))
 }
 
-/// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`, `/metrics`, the RFC 9728
-/// metadata, and a 404 for everything else.
+/// The whole HTTP surface: `/mcp`, `/healthz`, `/readyz`, `/metrics` (Host-checked like
+/// `/mcp`), the RFC 9728 metadata, and a 404 for everything else.
 ///
 /// Routing comes before authentication: the edge layers wrap the `/mcp` routes only
 /// (`route_layer`), so an unknown path, or an authorization server's path a client tries on
@@ -141,24 +155,33 @@ pub fn app(state: AppState) -> Router {
         state.sessions.clone(),
         mcp_config(&state),
     );
+    let within = Duration::from_secs_f64(state.config.response_timeout_seconds);
     let wellknown = get(wellknown::protected_resource).options(wellknown::preflight);
+    // Layers run outside in: the last added sees a request first.
     Router::new()
         // `/mcp/` too: clients configured with the trailing slash worked before.
         .route_service("/mcp", mcp.clone())
         .route_service("/mcp/", mcp)
-        // Inner to the edge guard: only requests that passed the edge get a watch.
+        // Innermost: only requests that got this far get a watch, and a response the
+        // deadline cuts is dropped unfinished, which cancels the call.
         .route_layer(axum::middleware::from_fn(disconnect::watch))
-        // Inner to the edge guard too: a request the edge refuses never waits for a slot.
+        .route_layer(from_fn_with_state(within, deadline::limit))
+        // A request takes a slot only once its body is in and the user's checks passed.
         .route_layer(from_fn_with_state(state.slots.clone(), admission::admit))
-        // After the token check (it needs the verified scopes), before the slot: a call
-        // the token may not make is refused before it waits for anything.
+        // After the token check (it needs the verified scopes) and the body: a call the
+        // token may not make is refused before it waits for a slot.
         .route_layer(from_fn_with_state(state.clone(), scopes::check))
+        .route_layer(from_fn_with_state(state.clone(), fair::share))
         .route_layer(from_fn_with_state(state.clone(), edge::guard))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(wellknown::ROOT_METADATA_PATH, wellknown.clone())
         .route(wellknown::METADATA_PATH, wellknown)
-        .route("/metrics", get(health::metrics))
+        // The same Host and Origin rules as /mcp: counters are not for a foreign page.
+        .route(
+            "/metrics",
+            get(health::metrics).layer(from_fn_with_state(state.clone(), edge::same_site)),
+        )
         .fallback(wellknown::not_found)
         .with_state(state)
 }

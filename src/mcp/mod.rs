@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod fields;
 pub mod handlers;
+pub mod protocol;
 pub mod results;
 pub mod server;
 pub mod tools;

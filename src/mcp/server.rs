@@ -7,8 +7,9 @@ use std::{sync::Arc, time::Instant};
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
-        PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CustomRequest, CustomResult,
+        DiscoverResult, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+        ServerCapabilities, ServerConfig, Tool,
     },
     service::RequestContext,
 };
@@ -17,6 +18,7 @@ use tracing::Instrument;
 use super::{
     catalog::instructions,
     handlers::{self, ToolError},
+    protocol::{self, Audience},
     results::{describe, error_result},
     tools::tools,
 };
@@ -234,15 +236,49 @@ impl ServerHandler for Gateway {
         let generation = self.shared.upstream.generation_or_detect().await;
         let mut tools = tools(generation).tools.clone();
         // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the token's grant into the
-        // request (`http::scopes`): list only what it may call.
+        // request (`http::scopes`): list only what it may call, and say the list is the
+        // caller's own.
         let grant = ctx
             .extensions
             .get::<http::request::Parts>()
             .and_then(|p| p.extensions.get::<crate::auth::scopes::Grant>());
-        if let Some(grant) = grant {
-            tools.retain(|t| grant.permits(&t.name));
-        }
-        Ok(ListToolsResult::with_all_items(tools))
+        let audience = match grant {
+            Some(grant) => {
+                tools.retain(|t| grant.permits(&t.name));
+                Audience::Caller
+            }
+            None => Audience::Everyone,
+        };
+        Ok(protocol::tool_list(tools, audience, &ctx))
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        protocol::supported_versions()
+    }
+
+    async fn discover(
+        &self,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, ErrorData> {
+        Ok(protocol::discover(self.get_info()))
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        Err(protocol::unknown_request(&request.method, &ctx))
+    }
+
+    // Deprecated by 2026-07-28 (SEP-2577), still part of the legacy revisions served here.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        _request: rmcp::model::SetLevelRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        protocol::set_level(&ctx)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -29,7 +29,9 @@ pub type Client = RunningService<RoleClient, ()>;
 
 pub mod binary;
 pub mod leaks;
+pub mod mcp_http;
 pub mod metrics;
+pub mod node;
 
 /// The emulator plus a gateway wired to it.
 pub struct Stack {

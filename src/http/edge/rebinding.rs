@@ -7,6 +7,10 @@
 //! allowed host without a port matches any port; an allowed origin is `scheme://host`
 //! (any port), `scheme://host:*` or `scheme://host:port` (default ports implied), or
 //! `null`. A request without `Origin` (desktop apps, CLI tools) passes the Origin check.
+//!
+//! A request with two `Host` headers is a 400 (RFC 9112 §3.2) and one with two `Origin`
+//! headers a 403: the first of each used to be checked while a proxy or rmcp could act on
+//! another.
 
 use http::{HeaderMap, Uri, header, uri::Authority};
 
@@ -15,16 +19,19 @@ use crate::config::Config;
 /// Why the check refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// No usable Host (400).
+    /// No usable Host, or more than one (400).
     BadHost,
     /// A Host outside the allow-list (403).
     ForeignHost,
-    /// An unparsable or foreign Origin (403).
+    /// An unparsable or foreign Origin, or more than one (403).
     ForeignOrigin,
 }
 
 /// The request's authority: the `Host` header, or the URI's (HTTP/2 `:authority`).
 pub fn request_authority(uri: &Uri, headers: &HeaderMap) -> Result<Authority, Refusal> {
+    if headers.get_all(header::HOST).iter().nth(1).is_some() {
+        return Err(Refusal::BadHost);
+    }
     match headers.get(header::HOST) {
         Some(v) => {
             let s = v.to_str().map_err(|_| Refusal::BadHost)?;
@@ -39,6 +46,9 @@ pub fn check(cfg: &Config, uri: &Uri, headers: &HeaderMap) -> Result<Authority, 
     let host = request_authority(uri, headers)?;
     if !host_allowed(cfg, &host) {
         return Err(Refusal::ForeignHost);
+    }
+    if headers.get_all(header::ORIGIN).iter().nth(1).is_some() {
+        return Err(Refusal::ForeignOrigin);
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().map_err(|_| Refusal::ForeignOrigin)?;
@@ -210,5 +220,21 @@ mod tests {
             check(&c, &Uri::from_static("/mcp"), &h),
             Err(Refusal::ForeignOrigin)
         );
+    }
+
+    #[test]
+    fn a_second_host_or_origin_is_refused_whatever_the_first() {
+        let c = cfg();
+        let uri = Uri::from_static("/mcp");
+        let mut h = HeaderMap::new();
+        h.append(header::HOST, "127.0.0.1".parse().unwrap());
+        h.append(header::HOST, "evil.example.com".parse().unwrap());
+        assert_eq!(check(&c, &uri, &h), Err(Refusal::BadHost));
+        let mut h = HeaderMap::new();
+        h.append(header::HOST, "localhost".parse().unwrap());
+        for o in ["http://localhost:1", "http://localhost:1"] {
+            h.append(header::ORIGIN, o.parse().unwrap());
+        }
+        assert_eq!(check(&c, &uri, &h), Err(Refusal::ForeignOrigin));
     }
 }

@@ -1,0 +1,339 @@
+//! Reading a POST body at the edge, whole, before the request takes a slot.
+//!
+//! A body is read within a total deadline (408 after it) and up to the size limit (413),
+//! scanned by [`super::scan`] as it arrives (400 with a JSON-RPC error for broken JSON, a
+//! batch, or a text deeper or larger in values than any tool call needs), and only then
+//! handed on. The request's JSON-RPC `id` is read from the scanned bytes with everything
+//! else skipped, so no parse tree exists before rmcp builds its own. The chunks are kept as
+//! hyper delivered them and each is released as rmcp copies it: one body in memory, not two.
+
+use std::{
+    collections::VecDeque,
+    io::Read,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    response::{IntoResponse, Response},
+};
+use bytes::{Buf, Bytes};
+use http::{StatusCode, header};
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use rmcp::model::RequestId;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::scan::{ScanError, Scanner};
+
+/// Longest JSON-RPC `id` accepted, in bytes: ids are counters or UUIDs, and each one in
+/// flight is remembered for the duplicate check.
+pub(crate) const MAX_ID_BYTES: usize = 200;
+
+/// The part of a JSON-RPC message the edge needs, read without building anything else.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Envelope {
+    /// The `id` of a request (a message with a `method` and an `id`).
+    pub id: Option<RequestId>,
+    /// The method, when it is a short one (longer names are no method the server has).
+    pub method: Option<String>,
+}
+
+impl Envelope {
+    /// True for an `initialize` request.
+    pub fn is_initialize(&self) -> bool {
+        self.id.is_some() && self.method.as_deref() == Some("initialize")
+    }
+}
+
+/// Why a body was not accepted.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// Over the size limit (413).
+    TooLarge(usize),
+    /// Not complete within the deadline (408).
+    TimedOut(Duration),
+    /// The connection failed while reading (400).
+    Broken,
+    /// Not JSON, or past the scan's limits (400 with a JSON-RPC error).
+    Json(ScanError),
+    /// JSON, but not one JSON-RPC message the edge can route (400 with a JSON-RPC error).
+    Rpc(String),
+}
+
+impl Refusal {
+    /// The label of `toolbridge_edge_refused_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::TooLarge(_) => "body_too_large",
+            Refusal::TimedOut(_) => "body_timeout",
+            Refusal::Broken => "body_broken",
+            Refusal::Json(ScanError::Syntax(_)) => "json_syntax",
+            Refusal::Json(_) => "json_limits",
+            Refusal::Rpc(_) => "jsonrpc_invalid",
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let close = [(header::CONNECTION, "close")];
+        match self {
+            Refusal::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                close,
+                format!("request body larger than {limit} bytes"),
+            )
+                .into_response(),
+            Refusal::TimedOut(d) => (
+                StatusCode::REQUEST_TIMEOUT,
+                close,
+                format!(
+                    "the request body did not arrive within {} s",
+                    d.as_secs_f64()
+                ),
+            )
+                .into_response(),
+            Refusal::Broken => (
+                StatusCode::BAD_REQUEST,
+                close,
+                "the request body could not be read",
+            )
+                .into_response(),
+            Refusal::Json(ScanError::Syntax(at)) => {
+                rpc_error(-32700, format!("Parse error: invalid JSON at byte {at}"))
+            }
+            Refusal::Json(e) => rpc_error(-32600, format!("Invalid Request: {e}")),
+            Refusal::Rpc(why) => rpc_error(-32600, format!("Invalid Request: {why}")),
+        }
+    }
+}
+
+/// A 400 whose body is a JSON-RPC error without an id (the request could not be read far
+/// enough to answer it by id), as the transport spec asks.
+pub(crate) fn rpc_error(code: i32, message: String) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
+/// Reads `body` whole within `within` and at most `limit` bytes, scanning it as it comes.
+pub(crate) async fn read(
+    body: Body,
+    limit: usize,
+    within: Duration,
+) -> Result<(Chunks, Envelope), Refusal> {
+    let collect = async {
+        let mut body = std::pin::pin!(body);
+        let mut chunks = Chunks::default();
+        let mut scanner = Scanner::default();
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| Refusal::Broken)?.into_data() else {
+                continue; // trailers
+            };
+            if data.len() > limit - chunks.len {
+                return Err(Refusal::TooLarge(limit));
+            }
+            scanner.feed(&data).map_err(Refusal::Json)?;
+            chunks.len += data.len();
+            chunks.queue.push_back(data);
+        }
+        Ok((chunks, scanner.finish().map_err(Refusal::Json)?))
+    };
+    let (chunks, stats) = tokio::time::timeout(within, collect)
+        .await
+        .map_err(|_| Refusal::TimedOut(within))??;
+    match stats.top {
+        b'{' => {}
+        b'[' => {
+            return Err(Refusal::Rpc(
+                "batches are not supported; send one JSON-RPC message per request".into(),
+            ));
+        }
+        _ => {
+            return Err(Refusal::Rpc(
+                "the body must be a JSON-RPC message object".into(),
+            ));
+        }
+    }
+    let envelope = envelope(&chunks)?;
+    Ok((chunks, envelope))
+}
+
+fn envelope(chunks: &Chunks) -> Result<Envelope, Refusal> {
+    /// A method name, kept only when short enough to be one.
+    struct Method(Option<String>);
+    impl<'de> Deserialize<'de> for Method {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let s = String::deserialize(d)?;
+            Ok(Method((s.len() <= 64).then_some(s)))
+        }
+    }
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        id: Option<RequestId>,
+        #[serde(default)]
+        method: Option<Method>,
+    }
+    // Every other member is skipped by serde without being built. The scan already bounded
+    // the nesting, so skipping cannot recurse deeply.
+    let raw: Raw =
+        serde_json::from_reader(chunks.reader()).map_err(|e| Refusal::Rpc(serde_message(&e)))?;
+    if let Some(RequestId::String(s)) = &raw.id
+        && s.len() > MAX_ID_BYTES
+    {
+        return Err(Refusal::Rpc(format!(
+            "an id longer than {MAX_ID_BYTES} bytes"
+        )));
+    }
+    let is_request = raw.method.is_some();
+    Ok(Envelope {
+        id: raw.id.filter(|_| is_request),
+        method: raw.method.and_then(|m| m.0),
+    })
+}
+
+/// What serde says, without its line and column (the body is one line to the client).
+fn serde_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// A body read whole, as the chunks it arrived in. As an HTTP body it hands each chunk
+/// on once and forgets it.
+#[derive(Debug, Default)]
+pub(crate) struct Chunks {
+    queue: VecDeque<Bytes>,
+    len: usize,
+}
+
+impl Chunks {
+    fn reader(&self) -> impl Read + '_ {
+        ChunkReader {
+            chunks: self.queue.iter(),
+            current: &[],
+        }
+    }
+
+    /// As a request body.
+    pub fn into_body(self) -> Body {
+        Body::new(self)
+    }
+}
+
+struct ChunkReader<'a, I> {
+    chunks: I,
+    current: &'a [u8],
+}
+
+impl<'a, I: Iterator<Item = &'a Bytes>> Read for ChunkReader<'a, I> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.next() {
+                Some(c) => self.current = c,
+                None => return Ok(0),
+            }
+        }
+        let n = self.current.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current.advance(n);
+        Ok(n)
+    }
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let next = self.queue.pop_front();
+        if let Some(c) = &next {
+            self.len -= c.len();
+        }
+        Poll::Ready(next.map(|c| Ok(Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read_all<S: AsRef<str>>(parts: &[S]) -> Result<(Chunks, Envelope), Refusal> {
+        let chunks: Vec<Result<Frame<Bytes>, std::io::Error>> = parts
+            .iter()
+            .map(|p| Ok(Frame::data(Bytes::copy_from_slice(p.as_ref().as_bytes()))))
+            .collect();
+        let body = Body::new(http_body_util::StreamBody::new(futures::stream::iter(
+            chunks,
+        )));
+        read(body, 1024, Duration::from_secs(5)).await
+    }
+
+    #[tokio::test]
+    async fn reads_the_id_of_a_request_across_chunks() {
+        let (chunks, env) = read_all(&[
+            r#"{"jsonrpc":"2.0","params":{"x":[1,{"id":9}]},"i"#,
+            r#"d":7,"method":"ping"}"#,
+        ])
+        .await
+        .unwrap();
+        assert_eq!(env.id, Some(RequestId::Number(7)));
+        assert_eq!(env.method.as_deref(), Some("ping"));
+        assert_eq!(chunks.len, 68);
+        let body = chunks.into_body().collect().await.unwrap().to_bytes();
+        assert!(body.ends_with(br#""method":"ping"}"#));
+        // 1.0 is the integer 1 to rmcp, so it is to the duplicate check too.
+        let (_, env) = read_all(&[r#"{"id":1.0,"method":"initialize"}"#])
+            .await
+            .unwrap();
+        assert_eq!(env.id, Some(RequestId::Number(1)));
+        assert!(env.is_initialize());
+        // A response (no method) carries no request id.
+        let (_, env) = read_all(&[r#"{"jsonrpc":"2.0","id":"a","result":{}}"#])
+            .await
+            .unwrap();
+        assert_eq!(env.id, None);
+    }
+
+    #[tokio::test]
+    async fn refusals() {
+        let cases: Vec<(Vec<String>, &str)> = vec![
+            (vec![r#"[{"id":1}]"#.into()], "jsonrpc_invalid"),
+            (vec!["7".into()], "jsonrpc_invalid"),
+            (vec![r#"{"id":1,"#.into()], "json_syntax"),
+            (vec![r#"{"id":{}, "method":"x"}"#.into()], "jsonrpc_invalid"),
+            (vec![r#"{"id":1, "id":2}"#.into()], "jsonrpc_invalid"),
+            (vec!["[".repeat(40)], "json_limits"),
+            (
+                vec![format!("\"{}", "x".repeat(1000)), "y".repeat(100)],
+                "body_too_large",
+            ),
+        ];
+        for (parts, reason) in cases {
+            let got = read_all(&parts).await.err().map(|r| r.reason());
+            assert_eq!(got, Some(reason), "{parts:?}");
+        }
+        let long = format!(
+            r#"{{"id":"{}","method":"ping"}}"#,
+            "i".repeat(MAX_ID_BYTES + 1)
+        );
+        assert!(matches!(read_all(&[&long]).await, Err(Refusal::Rpc(_))));
+    }
+}

@@ -1,0 +1,149 @@
+use super::*;
+use crate::secret::Secret;
+
+fn users(tweak: impl FnOnce(&mut Config)) -> Arc<Users> {
+    let mut cfg = Config {
+        tenant_header_secret: Secret::new("s"),
+        max_sessions_per_user: 2,
+        max_requests_per_user: 2,
+        max_sessions: 5,
+        ..Config::default()
+    };
+    tweak(&mut cfg);
+    Users::new(&cfg)
+}
+
+fn who(u: &Users, sub: &str) -> UserKey {
+    u.key(Some(&Identity {
+        sub: sub.into(),
+        scopes: Default::default(),
+    }))
+}
+
+fn open(u: &Arc<Users>, user: UserKey, sid: &str) -> Option<SessionId> {
+    let (r, evicted) = u.reserve(user).unwrap();
+    u.opened(&SessionId::from(sid), Some(r));
+    evicted
+}
+
+#[test]
+fn keys_are_stable_distinct_and_print_no_sub() {
+    let u = users(|_| {});
+    let (alice, bob) = (who(&u, "alice"), who(&u, "bob"));
+    assert_eq!(alice, who(&u, "alice"));
+    assert_ne!(alice, bob);
+    assert_ne!(alice, u.key(None));
+    let shown = alice.to_string();
+    assert_eq!(shown.len(), 12);
+    assert!(!shown.contains("alice"));
+    assert_eq!(u.key(None).to_string(), "anonymous");
+    // Another deployment (another tenant secret) hashes the same sub differently.
+    let other = users(|c| c.tenant_header_secret = Secret::new("t"));
+    assert_ne!(who(&other, "alice"), alice);
+}
+
+#[test]
+fn requests_in_progress_are_capped_per_user_and_given_back() {
+    let u = users(|_| {});
+    let (alice, bob) = (who(&u, "alice"), who(&u, "bob"));
+    let a1 = u.begin(alice, true).unwrap();
+    let _a2 = u.begin(alice, true).unwrap();
+    assert!(matches!(u.begin(alice, true), Err(Limited::InFlight(2))));
+    // GETs and DELETEs do not count; Bob has his own share.
+    let _get = u.begin(alice, false).unwrap();
+    let _b = u.begin(bob, true).unwrap();
+    drop(a1);
+    assert!(u.begin(alice, true).is_ok());
+}
+
+#[test]
+fn the_rate_is_a_one_second_bucket() {
+    let u = users(|c| {
+        c.user_requests_per_second = 3.0;
+        c.max_requests_per_user = 100;
+    });
+    let alice = who(&u, "alice");
+    for _ in 0..3 {
+        drop(u.begin(alice, true).unwrap());
+    }
+    let Err(Limited::Rate(secs)) = u.begin(alice, false) else {
+        panic!("the fourth request in a second passed");
+    };
+    assert_eq!(secs, 1);
+    assert!(u.begin(who(&u, "bob"), true).is_ok());
+}
+
+#[test]
+fn a_user_at_the_limit_loses_their_oldest_idle_session() {
+    let u = users(|_| {});
+    let (alice, bob) = (who(&u, "alice"), who(&u, "bob"));
+    assert_eq!(open(&u, alice, "a1"), None);
+    std::thread::sleep(Duration::from_millis(2));
+    assert_eq!(open(&u, alice, "a2"), None);
+    // a1 is used last, so a2 is now the oldest.
+    drop(u.enter(alice, "a1").unwrap());
+    assert_eq!(open(&u, alice, "a3").as_deref(), Some("a2"));
+    assert_eq!(u.session_count(), 2);
+    // A busy session is never closed; with all busy, the next one is refused.
+    let _busy1 = u.enter(alice, "a1").unwrap().unwrap();
+    let _busy3 = u.enter(alice, "a3").unwrap().unwrap();
+    assert!(matches!(u.reserve(alice), Err(Limited::Sessions(2))));
+    // None of this touched Bob.
+    assert_eq!(open(&u, bob, "b1"), None);
+}
+
+#[test]
+fn the_gateway_cap_still_holds_over_all_users() {
+    let u = users(|_| {});
+    for i in 0..5 {
+        open(&u, who(&u, &format!("u{i}")), &format!("s{i}"));
+    }
+    assert!(matches!(u.reserve(who(&u, "late")), Err(Limited::Full)));
+    u.closed(&SessionId::from("s0"));
+    assert!(u.reserve(who(&u, "late")).is_ok());
+}
+
+#[test]
+fn sessions_answer_only_their_owner_and_refuse_duplicate_ids() {
+    let u = users(|_| {});
+    let (alice, bob) = (who(&u, "alice"), who(&u, "bob"));
+    open(&u, alice, "a1");
+    assert!(matches!(u.enter(bob, "a1"), Err(NotFound)));
+    assert!(matches!(u.enter(u.key(None), "a1"), Err(NotFound)));
+    assert!(matches!(u.enter(bob, "nope"), Ok(None)));
+    let s = u.enter(alice, "a1").unwrap().unwrap();
+    let one = s.claim(&RequestId::Number(1)).unwrap();
+    assert!(s.claim(&RequestId::Number(1)).is_err());
+    assert!(s.claim(&RequestId::String("1".into())).is_ok());
+    drop(one);
+    assert!(s.claim(&RequestId::Number(1)).is_ok());
+    // A session opened with no reservation (not through the edge) belongs to nobody.
+    u.opened(&SessionId::from("stray"), None);
+    assert!(matches!(u.enter(alice, "stray"), Err(NotFound)));
+}
+
+#[test]
+fn a_reservation_not_used_gives_its_place_back() {
+    let u = users(|_| {});
+    let alice = who(&u, "alice");
+    let (r1, _) = u.reserve(alice).unwrap();
+    let (_r2, _) = u.reserve(alice).unwrap();
+    assert!(matches!(u.reserve(alice), Err(Limited::Sessions(2))));
+    drop(r1);
+    assert!(u.reserve(alice).is_ok());
+}
+
+#[test]
+fn user_state_stays_bounded() {
+    let u = users(|c| c.user_requests_per_second = 1.0);
+    for i in 0..3 * SWEEP_AT {
+        drop(u.begin(who(&u, &format!("user-{i}")), true));
+    }
+    assert!(u.user_count() <= 2 * SWEEP_AT, "{}", u.user_count());
+    // Without a rate limit an idle user leaves nothing behind.
+    let u = users(|_| {});
+    for i in 0..100 {
+        drop(u.begin(who(&u, &format!("user-{i}")), true));
+    }
+    assert_eq!(u.user_count(), 0);
+}
