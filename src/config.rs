@@ -20,6 +20,7 @@ pub use de::{list_like, string_like};
 pub use modes::{
     ApiGeneration, AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode,
 };
+pub use validate::is_scope_token;
 
 /// Every environment variable the binary reads, with the config key it sets.
 /// `.env.example` documents each of them; a test keeps the two in step.

@@ -1,7 +1,7 @@
 //! Scopes per tool, on real sockets: with `TOOLBRIDGE_ENFORCE_SCOPES`, a read-only tool needs
 //! the read scope and every other tool the write scope; a token without it gets 403
 //! `insufficient_scope` naming the scopes to ask for (the MCP step-up challenge), before
-//! any request reaches the API, batches included. The 401 challenge and the metadata name
+//! any request reaches the API (batches are refused at the edge). The 401 challenge and the metadata name
 //! the scopes; `tools/list` can be filtered; and without the switch, tokens that carry no
 //! scopes keep calling everything, as before.
 
@@ -87,9 +87,9 @@ async fn a_missing_scope_is_a_403_step_up_challenge_before_any_api_call() {
     );
     assert_eq!(r.json()["error"], "insufficient_scope");
 
-    // A batch with one call the token may not make is refused whole.
+    // Batches cannot carry a call past the check: the edge refuses them all.
     let batch = json!([call(3, "list_notes", json!({})), create.clone()]);
-    assert_eq!(rpc(&stack, &reader, &batch).await.status, 403);
+    assert_eq!(rpc(&stack, &reader, &batch).await.status, 400);
     // A token with no scope at all may not even read.
     let bare = scoped("bare", json!({}));
     let r = rpc(

@@ -14,6 +14,8 @@
 
 pub mod discovery;
 mod error;
+pub mod fetch;
+mod identity;
 pub mod jwks;
 pub mod scopes;
 pub mod token;
@@ -23,6 +25,7 @@ use std::{sync::Arc, time::Duration};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 pub use error::AuthError;
+pub use identity::Identity;
 use jwks::{JwksCache, JwksSource};
 use scopes::Scopes;
 use token::{ClaimRules, Claims};
@@ -31,16 +34,6 @@ use crate::config::{AuthMode, Config};
 
 /// Largest clock leeway honoured, whatever the configuration says.
 pub const MAX_LEEWAY_SECONDS: u64 = 60;
-
-/// The verified caller, put into the request extensions next to [`crate::mcp::Caller`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// The token's `sub` claim (verified in `verify` mode, only decoded in `passthrough`).
-    pub sub: String,
-    /// Its `scope`/`scp` claims (likewise; in `passthrough` the API sees the same token,
-    /// so a forged scope claim fails there with the signature).
-    pub scopes: Scopes,
-}
 
 /// The verifier could not be built from the configuration.
 #[derive(Debug, thiserror::Error)]

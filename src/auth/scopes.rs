@@ -2,20 +2,18 @@
 //! needs (the read scope for a tool the catalog marks read-only, the write scope for the
 //! others), and what a client should be told to ask for.
 //!
-//! Pure logic: the HTTP side (`http::scopes`) reads the request and answers 403; the
-//! `tools/list` hook asks a [`Grant`].
+//! Pure logic: the HTTP side (`http::scopes`) hands in which tools are read-only (from the
+//! catalog's annotations), reads the request and answers 403; the `tools/list` hook asks
+//! a [`Grant`].
 
 use std::{
     collections::{BTreeSet, HashMap},
-    sync::{Arc, OnceLock},
+    sync::Arc,
 };
 
 use serde_json::Value;
 
-use crate::{
-    config::{Config, Generation},
-    mcp::tools::tools,
-};
+use crate::config::{Config, is_scope_token};
 
 /// The scopes a token carries. Both the OAuth `scope` claim (one space-separated string,
 /// RFC 9068) and `scp` (an array, as Okta writes it, or a string, as Entra ID does) count.
@@ -55,34 +53,6 @@ impl Scopes {
     }
 }
 
-/// RFC 6749 §3.3 scope-token characters (no space, `"` or `\`), so a configured scope can
-/// go into a quoted header parameter as is.
-pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
-}
-
-/// Whether the catalog's tool `name` is read-only (`annotations.read_only_hint`), in
-/// either API generation's tool set (a name means the same tool in both); `None` for a
-/// name neither has (rmcp answers those; no scope is involved).
-fn read_only(name: &str) -> Option<bool> {
-    static READ_ONLY: OnceLock<HashMap<String, bool>> = OnceLock::new();
-    READ_ONLY
-        .get_or_init(|| {
-            [Generation::Seed, Generation::Current]
-                .into_iter()
-                .flat_map(|g| &tools(g).tools)
-                .map(|t| {
-                    let ro = t.annotations.as_ref().and_then(|a| a.read_only_hint);
-                    (t.name.to_string(), ro == Some(true))
-                })
-                .collect()
-        })
-        .get(name)
-        .copied()
-}
-
 /// Which scope each tool needs, and whether that is enforced. Built once from the config.
 #[derive(Debug)]
 pub struct ScopePolicy {
@@ -91,12 +61,15 @@ pub struct ScopePolicy {
     enforce: bool,
     filter: bool,
     advertised: Vec<String>,
+    /// Every tool name, and whether it is read-only.
+    read_only: HashMap<String, bool>,
 }
 
 impl ScopePolicy {
     /// From `TOOLBRIDGE_READ_SCOPE`, `TOOLBRIDGE_WRITE_SCOPE`, `TOOLBRIDGE_ENFORCE_SCOPES`,
-    /// `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE` and `TOOLBRIDGE_SCOPES_SUPPORTED`.
-    pub fn new(cfg: &Config) -> Self {
+    /// `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE` and `TOOLBRIDGE_SCOPES_SUPPORTED`, for `tools`:
+    /// every tool name with whether it is read-only (its `annotations.read_only_hint`).
+    pub fn new(cfg: &Config, tools: impl IntoIterator<Item = (String, bool)>) -> Self {
         let mut advertised: Vec<String> = Vec::new();
         let enforced = [&cfg.read_scope, &cfg.write_scope];
         let wanted = enforced
@@ -114,6 +87,7 @@ impl ScopePolicy {
             enforce: cfg.enforce_scopes,
             filter: cfg.enforce_scopes && cfg.filter_tools_by_scope,
             advertised,
+            read_only: tools.into_iter().collect(),
         }
     }
 
@@ -133,9 +107,11 @@ impl ScopePolicy {
         &self.advertised
     }
 
-    /// The scope tool `name` needs (enforced or not); `None` for an unknown tool.
+    /// The scope tool `name` needs (enforced or not); `None` for a tool the catalog does
+    /// not have (rmcp answers those; no scope is involved).
     pub fn required(&self, name: &str) -> Option<&str> {
-        read_only(name).map(|ro| if ro { &self.read } else { &self.write }.as_str())
+        let ro = *self.read_only.get(name)?;
+        Some(if ro { &self.read } else { &self.write })
     }
 
     /// The scope `scopes` lack to call `name`, when enforced; `None` when the call may go on.
@@ -187,7 +163,20 @@ impl Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{config::Generation, mcp::tools::tools};
     use serde_json::json;
+
+    /// The catalog's tools of both generations, as `http::scopes` hands them in.
+    fn catalog() -> Vec<(String, bool)> {
+        [Generation::Seed, Generation::Current]
+            .into_iter()
+            .flat_map(|g| &tools(g).tools)
+            .map(|t| {
+                let ro = t.annotations.as_ref().and_then(|a| a.read_only_hint);
+                (t.name.to_string(), ro == Some(true))
+            })
+            .collect()
+    }
 
     fn scopes(scope: Value, scp: Value) -> Scopes {
         Scopes::from_claims(Some(&scope), Some(&scp))
@@ -212,7 +201,7 @@ mod tests {
             ..Config::default()
         };
         tweak(&mut cfg);
-        ScopePolicy::new(&cfg)
+        ScopePolicy::new(&cfg, catalog())
     }
 
     #[test]
@@ -273,13 +262,5 @@ mod tests {
             ["notes.read", "notes.write", "openid"]
         );
         assert_eq!(p.step_up(&Scopes::default(), "notes.read"), ["notes.read"]);
-    }
-
-    #[test]
-    fn scope_tokens() {
-        assert!(is_scope_token("toolbridge:read"));
-        for bad in ["", "a b", "a\"b", "a\\b", "é"] {
-            assert!(!is_scope_token(bad), "{bad}");
-        }
     }
 }

@@ -9,7 +9,10 @@ use http::{HeaderMap, header};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{AuthError, Identity, scopes::Scopes};
+// Each from its own file, not through `super::{..}` (which names the parent module too).
+use super::error::AuthError;
+use super::identity::Identity;
+use super::scopes::Scopes;
 
 /// Longest token accepted. Real ones are 1–4 KiB; this bounds the decoding work an
 /// anonymous client can cause.

@@ -40,6 +40,9 @@ pub(crate) struct Envelope {
     pub id: Option<RequestId>,
     /// The method, when it is a short one (longer names are no method the server has).
     pub method: Option<String>,
+    /// For `tools/call`: `params.name`, when it is a short one (no tool has a longer name),
+    /// for the scope check.
+    pub tool: Option<String>,
 }
 
 impl Envelope {
@@ -190,10 +193,35 @@ fn envelope(chunks: &Chunks) -> Result<Envelope, Refusal> {
         )));
     }
     let is_request = raw.method.is_some();
+    let method = raw.method.and_then(|m| m.0);
+    let tool = match method.as_deref() {
+        Some("tools/call") => tool_name(chunks)?,
+        _ => None,
+    };
     Ok(Envelope {
         id: raw.id.filter(|_| is_request),
-        method: raw.method.and_then(|m| m.0),
+        method,
+        tool,
     })
+}
+
+/// `params.name` of a `tools/call`, read in a second pass that only tool calls pay for. A
+/// name that is not a string, or given twice, is refused (400) rather than left for rmcp
+/// to read differently from the scope check.
+fn tool_name(chunks: &Chunks) -> Result<Option<String>, Refusal> {
+    #[derive(Deserialize)]
+    struct Params {
+        #[serde(default)]
+        name: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Call {
+        #[serde(default)]
+        params: Option<Params>,
+    }
+    let call: Call =
+        serde_json::from_reader(chunks.reader()).map_err(|e| Refusal::Rpc(serde_message(&e)))?;
+    Ok(call.params.and_then(|p| p.name).filter(|n| n.len() <= 64))
 }
 
 /// What serde says, without its line and column (the body is one line to the client).
@@ -310,6 +338,34 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(env.id, None);
+    }
+
+    #[tokio::test]
+    async fn reads_the_tool_a_call_names() {
+        let call = |params: &str| format!(r#"{{"id":1,"method":"tools/call","params":{params}}}"#);
+        let tool = |body: String| async move { read_all(&[body]).await.map(|(_, e)| e.tool) };
+        let got = tool(call(
+            r#"{"arguments":{"name":"x"},"name":"create\u005fnote"}"#,
+        ))
+        .await;
+        assert_eq!(
+            got.unwrap().as_deref(),
+            Some("create_note"),
+            "escapes decoded"
+        );
+        assert_eq!(tool(call("{}")).await.unwrap(), None);
+        assert_eq!(
+            tool(r#"{"id":1,"method":"ping","params":{"name":7}}"#.into())
+                .await
+                .unwrap(),
+            None
+        );
+        for bad in [r#"{"name":7}"#, r#"{"name":"a","name":"b"}"#, "[1]"] {
+            assert!(
+                matches!(tool(call(bad)).await, Err(Refusal::Rpc(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -97,7 +97,7 @@ impl AppState {
             Duration::from_secs_f64(config.request_timeout_seconds),
         );
         Ok(Self {
-            scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(&config)),
+            scopes: Arc::new(scopes::policy(&config)),
             config: Arc::new(config),
             gateway,
             upstream,
