@@ -17,6 +17,7 @@
 //! as a value.
 
 pub mod auth;
+pub mod call;
 pub mod config;
 pub mod emulator;
 pub mod http;

@@ -9,7 +9,7 @@
 
 use reqwest::Url;
 
-use super::jwks::{JwksError, get_bounded};
+use super::fetch::{JwksError, get_bounded};
 
 /// Largest metadata document read; real ones are a few KiB.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;

@@ -22,8 +22,8 @@ use jsonwebtoken::{
 };
 use parking_lot::RwLock;
 
-/// A JWKS fetch gives up after this long (connect included).
-pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+use super::fetch::get_bounded;
+pub use super::fetch::{FETCH_TIMEOUT, JwksError};
 /// Largest JWKS document read; real ones are a few KiB.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// Most keys kept from one document (bounds memory whatever the issuer serves).
@@ -33,23 +33,6 @@ pub const MAX_KEYS: usize = 64;
 pub const MAX_AGE: Duration = Duration::from_secs(3600);
 /// The smallest RSA modulus accepted, in bytes (2048 bits).
 const MIN_RSA_MODULUS_BYTES: usize = 256;
-
-/// Why a refresh failed. Logged by the cache; never shown to a client.
-#[derive(Debug, thiserror::Error)]
-pub enum JwksError {
-    /// Network error or timeout.
-    #[error("fetch failed: {0}")]
-    Fetch(String),
-    /// A non-success status.
-    #[error("fetch failed: status {0}")]
-    Status(u16),
-    /// The document is larger than the limit (bytes).
-    #[error("document larger than {0} bytes")]
-    TooLarge(usize),
-    /// Not a JWKS (or metadata document), or no usable RS256 signing key in it.
-    #[error("document unusable: {0}")]
-    Invalid(String),
-}
 
 /// Where the keys come from.
 #[derive(Debug, Clone)]
@@ -128,7 +111,8 @@ impl JwksCache {
         };
         match fetched {
             Ok(keys) => {
-                metrics::counter!("toolbridge_jwks_fetches_total", "outcome" => "ok").increment(1);
+                metrics::counter!(crate::telemetry::names::JWKS_FETCHES, "outcome" => "ok")
+                    .increment(1);
                 tracing::debug!(keys = keys.len(), "JWKS refreshed");
                 *self.keys.write() = Arc::new(KeySet {
                     keys,
@@ -136,7 +120,7 @@ impl JwksCache {
                 });
             }
             Err((from, e)) => {
-                metrics::counter!("toolbridge_jwks_fetches_total", "outcome" => "error")
+                metrics::counter!(crate::telemetry::names::JWKS_FETCHES, "outcome" => "error")
                     .increment(1);
                 // The keys may have moved: read the issuer's metadata again next time.
                 if let Some(d) = self.discovered.lock().as_mut() {
@@ -187,36 +171,6 @@ impl JwksCache {
     ) -> Result<HashMap<String, Arc<DecodingKey>>, JwksError> {
         parse_jwks(&get_bounded(&self.client, url, MAX_JWKS_BYTES).await?)
     }
-}
-
-/// GETs `url` as JSON and reads at most `max` bytes of it, within [`FETCH_TIMEOUT`].
-pub(super) async fn get_bounded(
-    client: &reqwest::Client,
-    url: &reqwest::Url,
-    max: usize,
-) -> Result<Vec<u8>, JwksError> {
-    let fetch = |e: reqwest::Error| JwksError::Fetch(e.without_url().to_string());
-    let mut resp = client
-        .get(url.clone())
-        .timeout(FETCH_TIMEOUT)
-        .header(http::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(fetch)?;
-    if !resp.status().is_success() {
-        return Err(JwksError::Status(resp.status().as_u16()));
-    }
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(JwksError::TooLarge(max));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
-        if body.len() + chunk.len() > max {
-            return Err(JwksError::TooLarge(max));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The usable keys of a JWKS document: RSA signing keys with a `kid`, meant for RS256 (or

@@ -14,9 +14,12 @@
 
 pub mod discovery;
 mod error;
+mod fetch;
 pub mod jwks;
 pub mod scopes;
 pub mod token;
+
+pub use token::Identity;
 
 use std::{sync::Arc, time::Duration};
 
@@ -31,16 +34,6 @@ use crate::config::{AuthMode, Config};
 
 /// Largest clock leeway honoured, whatever the configuration says.
 pub const MAX_LEEWAY_SECONDS: u64 = 60;
-
-/// The verified caller, put into the request extensions next to [`crate::mcp::Caller`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// The token's `sub` claim (verified in `verify` mode, only decoded in `passthrough`).
-    pub sub: String,
-    /// Its `scope`/`scp` claims (likewise; in `passthrough` the API sees the same token,
-    /// so a forged scope claim fails there with the signature).
-    pub scopes: Scopes,
-}
 
 /// The verifier could not be built from the configuration.
 #[derive(Debug, thiserror::Error)]

@@ -55,13 +55,7 @@ impl Scopes {
     }
 }
 
-/// RFC 6749 §3.3 scope-token characters (no space, `"` or `\`), so a configured scope can
-/// go into a quoted header parameter as is.
-pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
-}
+pub use crate::config::is_scope_token;
 
 /// Whether the catalog's tool `name` is read-only (`annotations.read_only_hint`), in
 /// either API generation's tool set (a name means the same tool in both); `None` for a
@@ -181,6 +175,11 @@ impl Grant {
     /// Whether tool `name` may be called with this token.
     pub fn permits(&self, name: &str) -> bool {
         self.policy.missing(&self.scopes, name).is_none()
+    }
+
+    /// The same question, in the form the MCP side reads (it knows nothing of scopes).
+    pub fn into_filter(self) -> crate::call::ToolFilter {
+        crate::call::ToolFilter(Arc::new(move |name| self.permits(name)))
     }
 }
 

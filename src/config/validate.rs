@@ -121,7 +121,7 @@ impl Config {
             ("read_scope", &self.read_scope),
             ("write_scope", &self.write_scope),
         ] {
-            if !crate::auth::scopes::is_scope_token(scope) {
+            if !is_scope_token(scope) {
                 return Err(invalid(
                     key,
                     "must be one OAuth scope (printable ASCII, no space, quote or backslash)"
@@ -143,4 +143,12 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// RFC 6749 §3.3 scope-token characters (no space, `"` or `\`), so a configured scope can
+/// go into a quoted header parameter as is.
+pub fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }

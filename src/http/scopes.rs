@@ -85,7 +85,8 @@ pub(super) async fn check(State(state): State<AppState>, req: Request, next: Nex
         Err(resp) => return resp,
     };
     let Some(tools) = called_tools(&bytes) else {
-        metrics::counter!("toolbridge_edge_refused_total", "reason" => "not_json_rpc").increment(1);
+        metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "not_json_rpc")
+            .increment(1);
         return (
             StatusCode::BAD_REQUEST,
             "the body is not a JSON-RPC message or batch",
@@ -107,7 +108,7 @@ pub(super) async fn check(State(state): State<AppState>, req: Request, next: Nex
     if policy.filters() {
         parts
             .extensions
-            .insert(Grant::new(state.scopes.clone(), identity.scopes.clone()));
+            .insert(Grant::new(state.scopes.clone(), identity.scopes.clone()).into_filter());
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
