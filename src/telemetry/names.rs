@@ -1,5 +1,5 @@
 //! Every metric's name, kind and description: the one place they are written. Code uses
-//! the constants; [`describe`] registers the descriptions; the README lists the same set
+//! the constants; `describe` registers the descriptions; the README lists the same set
 //! (a test keeps the two in step).
 
 /// Tool calls by tool and outcome. (counter)
