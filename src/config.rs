@@ -13,10 +13,12 @@ use serde::Deserialize;
 use crate::secret::Secret;
 
 mod de;
+mod error;
 mod load;
 mod modes;
 mod validate;
 pub use de::{list_like, string_like};
+pub use error::ConfigError;
 pub use modes::{
     ApiGeneration, AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode,
 };
@@ -310,30 +312,6 @@ impl Default for Config {
             token: Secret::default(),
         }
     }
-}
-
-/// A configuration problem, naming the variable to fix.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A value could not be read or has the wrong type.
-    #[error("configuration: {0}")]
-    Parse(String),
-    /// A required value is missing.
-    #[error("configuration: {var} is required: {why}")]
-    Missing {
-        /// The environment variable to set.
-        var: String,
-        /// What it is for.
-        why: &'static str,
-    },
-    /// A value is present but unusable.
-    #[error("configuration: {var} is invalid: {why}")]
-    Invalid {
-        /// The environment variable to fix.
-        var: String,
-        /// What is wrong with it.
-        why: String,
-    },
 }
 
 /// The environment variable that sets a config key.

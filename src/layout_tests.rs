@@ -149,8 +149,9 @@ fn imports(module: &[String], children: &[String], code: &str) -> Vec<Vec<String
             // `use crate::a::{b, c::{d, e}}`: each name in the braces may be a module too.
             if chars.get(j) == Some(&'{') {
                 j = group(&chars, j, &path, &mut found);
+            } else {
+                found.push(path);
             }
-            found.push(path);
         }
         i = j.max(i + 1);
     }
@@ -281,10 +282,12 @@ fn no_file_is_long_and_no_files_import_each_other_in_a_circle() {
         "secret",
         "config",
         "telemetry",
+        "call",
         "upstream",
-        "auth",
-        "emulator",
         "mcp",
+        "auth",
+        // The emulator shares the gateway's pure parsers (signing, JWKS), nothing else.
+        "emulator",
         "http",
         "run",
     ];

@@ -9,6 +9,8 @@ use tracing_subscriber::{EnvFilter, filter::Targets, fmt, prelude::*};
 
 use crate::config::LogFormat;
 
+pub mod names;
+
 /// Crates whose debug lines carry whole messages, and so stay at info unless named.
 const WHOLE_MESSAGES_AT_DEBUG: &[&str] = &["rmcp"];
 
@@ -83,65 +85,10 @@ pub fn metrics_handle() -> &'static metrics_exporter_prometheus::PrometheusHandl
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
         }
-        describe();
-        metrics::gauge!("toolbridge_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        names::describe();
+        metrics::gauge!(crate::telemetry::names::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         handle
     })
-}
-
-fn describe() {
-    use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!(
-        "toolbridge_tool_calls_total",
-        "Tool calls by tool and outcome."
-    );
-    describe_histogram!(
-        "toolbridge_tool_call_duration_seconds",
-        "Tool call latency, seconds."
-    );
-    describe_histogram!(
-        "toolbridge_upstream_request_duration_seconds",
-        "API request latency by route and status, seconds."
-    );
-    describe_counter!("toolbridge_sessions_opened_total", "Sync sessions opened.");
-    describe_counter!(
-        "toolbridge_upstream_retries_total",
-        "API requests retried, by reason."
-    );
-    describe_counter!(
-        "toolbridge_auth_failures_total",
-        "Refused bearer tokens, by reason."
-    );
-    describe_gauge!("toolbridge_tool_calls_in_flight", "Tool calls in progress.");
-    describe_counter!(
-        "toolbridge_sessions_refused_total",
-        "MCP sessions refused at the cap."
-    );
-    describe_counter!(
-        "toolbridge_requests_queued_total",
-        "MCP requests that waited for a slot (TOOLBRIDGE_MAX_CONCURRENT_REQUESTS)."
-    );
-    describe_counter!(
-        "toolbridge_requests_refused_total",
-        "MCP requests answered 503 after waiting for a slot as long as a request may take."
-    );
-    describe_counter!(
-        "toolbridge_user_limited_total",
-        "Requests refused with 429 because their user was at a limit, by reason (rate, in_flight, sessions)."
-    );
-    describe_counter!(
-        "toolbridge_sessions_evicted_total",
-        "MCP sessions closed to make room for a new session of the same user."
-    );
-    describe_counter!(
-        "toolbridge_edge_refused_total",
-        "Requests refused at the edge, by reason (host, origin, body_timeout, json_limits, duplicate_id, foreign_session, ...)."
-    );
-    describe_counter!(
-        "toolbridge_responses_cut_total",
-        "MCP answers ended by TOOLBRIDGE_RESPONSE_TIMEOUT_SECONDS, by when (before, streaming)."
-    );
-    describe_gauge!("toolbridge_build_info", "Build information.");
 }
 
 /// The Prometheus text exposition of every metric.

@@ -16,8 +16,11 @@ use super::{
     seed,
 };
 
+/// `TOOLBRIDGE_*` settings beyond the session mode.
+type Settings = &'static [(&'static str, &'static str)];
+
 /// (label, session mode, extra settings)
-const CONFIGS: &[(&str, &str, &[(&str, &str)])] = &[
+const CONFIGS: &[(&str, &str, Settings)] = &[
     (
         "per_call signed",
         "per_call",

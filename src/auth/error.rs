@@ -88,7 +88,8 @@ impl AuthError {
 
     /// Counts this failure in `toolbridge_auth_failures_total`.
     pub fn record(&self) {
-        metrics::counter!("toolbridge_auth_failures_total", "reason" => self.reason()).increment(1);
+        metrics::counter!(crate::telemetry::names::AUTH_FAILURES, "reason" => self.reason())
+            .increment(1);
     }
 }
 

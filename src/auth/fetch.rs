@@ -1,9 +1,9 @@
-//! One bounded JSON GET for the issuer's documents (its metadata and its JWKS), and why
-//! one failed. Both are public documents: no token is ever sent with them.
+//! Bounded JSON fetches from the issuer (its metadata and its keys), and why one failed:
+//! shared by `discovery` and `jwks`, which otherwise need nothing of each other.
 
 use std::time::Duration;
 
-/// A metadata or JWKS fetch gives up after this long (connect included).
+/// A JWKS or metadata fetch gives up after this long (connect included).
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a refresh failed. Logged by the cache; never shown to a client.
@@ -24,7 +24,7 @@ pub enum JwksError {
 }
 
 /// GETs `url` as JSON and reads at most `max` bytes of it, within [`FETCH_TIMEOUT`].
-pub async fn get_bounded(
+pub(super) async fn get_bounded(
     client: &reqwest::Client,
     url: &reqwest::Url,
     max: usize,

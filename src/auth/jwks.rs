@@ -24,7 +24,6 @@ use parking_lot::RwLock;
 
 use super::fetch::get_bounded;
 pub use super::fetch::{FETCH_TIMEOUT, JwksError};
-
 /// Largest JWKS document read; real ones are a few KiB.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// Most keys kept from one document (bounds memory whatever the issuer serves).
@@ -112,7 +111,8 @@ impl JwksCache {
         };
         match fetched {
             Ok(keys) => {
-                metrics::counter!("toolbridge_jwks_fetches_total", "outcome" => "ok").increment(1);
+                metrics::counter!(crate::telemetry::names::JWKS_FETCHES, "outcome" => "ok")
+                    .increment(1);
                 tracing::debug!(keys = keys.len(), "JWKS refreshed");
                 *self.keys.write() = Arc::new(KeySet {
                     keys,
@@ -120,7 +120,7 @@ impl JwksCache {
                 });
             }
             Err((from, e)) => {
-                metrics::counter!("toolbridge_jwks_fetches_total", "outcome" => "error")
+                metrics::counter!(crate::telemetry::names::JWKS_FETCHES, "outcome" => "error")
                     .increment(1);
                 // The keys may have moved: read the issuer's metadata again next time.
                 if let Some(d) = self.discovered.lock().as_mut() {

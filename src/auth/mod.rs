@@ -14,18 +14,18 @@
 
 pub mod discovery;
 mod error;
-pub mod fetch;
-mod identity;
+mod fetch;
 pub mod jwks;
 pub mod scopes;
 pub mod token;
+
+pub use token::Identity;
 
 use std::{sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 pub use error::AuthError;
-pub use identity::Identity;
 use jwks::{JwksCache, JwksSource};
 use scopes::Scopes;
 use token::{ClaimRules, Claims};

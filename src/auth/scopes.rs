@@ -2,18 +2,20 @@
 //! needs (the read scope for a tool the catalog marks read-only, the write scope for the
 //! others), and what a client should be told to ask for.
 //!
-//! Pure logic: the HTTP side (`http::scopes`) hands in which tools are read-only (from the
-//! catalog's annotations), reads the request and answers 403; the `tools/list` hook asks
-//! a [`Grant`].
+//! Pure logic: the HTTP side (`http::scopes`) reads the request and answers 403; the
+//! `tools/list` hook asks a [`Grant`].
 
 use std::{
     collections::{BTreeSet, HashMap},
-    sync::Arc,
+    sync::{Arc, OnceLock},
 };
 
 use serde_json::Value;
 
-use crate::config::{Config, is_scope_token};
+use crate::{
+    config::{Config, Generation},
+    mcp::tools::tools,
+};
 
 /// The scopes a token carries. Both the OAuth `scope` claim (one space-separated string,
 /// RFC 9068) and `scp` (an array, as Okta writes it, or a string, as Entra ID does) count.
@@ -53,6 +55,28 @@ impl Scopes {
     }
 }
 
+pub use crate::config::is_scope_token;
+
+/// Whether the catalog's tool `name` is read-only (`annotations.read_only_hint`), in
+/// either API generation's tool set (a name means the same tool in both); `None` for a
+/// name neither has (rmcp answers those; no scope is involved).
+fn read_only(name: &str) -> Option<bool> {
+    static READ_ONLY: OnceLock<HashMap<String, bool>> = OnceLock::new();
+    READ_ONLY
+        .get_or_init(|| {
+            [Generation::Seed, Generation::Current]
+                .into_iter()
+                .flat_map(|g| &tools(g).tools)
+                .map(|t| {
+                    let ro = t.annotations.as_ref().and_then(|a| a.read_only_hint);
+                    (t.name.to_string(), ro == Some(true))
+                })
+                .collect()
+        })
+        .get(name)
+        .copied()
+}
+
 /// Which scope each tool needs, and whether that is enforced. Built once from the config.
 #[derive(Debug)]
 pub struct ScopePolicy {
@@ -61,15 +85,12 @@ pub struct ScopePolicy {
     enforce: bool,
     filter: bool,
     advertised: Vec<String>,
-    /// Every tool name, and whether it is read-only.
-    read_only: HashMap<String, bool>,
 }
 
 impl ScopePolicy {
     /// From `TOOLBRIDGE_READ_SCOPE`, `TOOLBRIDGE_WRITE_SCOPE`, `TOOLBRIDGE_ENFORCE_SCOPES`,
-    /// `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE` and `TOOLBRIDGE_SCOPES_SUPPORTED`, for `tools`:
-    /// every tool name with whether it is read-only (its `annotations.read_only_hint`).
-    pub fn new(cfg: &Config, tools: impl IntoIterator<Item = (String, bool)>) -> Self {
+    /// `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE` and `TOOLBRIDGE_SCOPES_SUPPORTED`.
+    pub fn new(cfg: &Config) -> Self {
         let mut advertised: Vec<String> = Vec::new();
         let enforced = [&cfg.read_scope, &cfg.write_scope];
         let wanted = enforced
@@ -87,7 +108,6 @@ impl ScopePolicy {
             enforce: cfg.enforce_scopes,
             filter: cfg.enforce_scopes && cfg.filter_tools_by_scope,
             advertised,
-            read_only: tools.into_iter().collect(),
         }
     }
 
@@ -107,11 +127,9 @@ impl ScopePolicy {
         &self.advertised
     }
 
-    /// The scope tool `name` needs (enforced or not); `None` for a tool the catalog does
-    /// not have (rmcp answers those; no scope is involved).
+    /// The scope tool `name` needs (enforced or not); `None` for an unknown tool.
     pub fn required(&self, name: &str) -> Option<&str> {
-        let ro = *self.read_only.get(name)?;
-        Some(if ro { &self.read } else { &self.write })
+        read_only(name).map(|ro| if ro { &self.read } else { &self.write }.as_str())
     }
 
     /// The scope `scopes` lack to call `name`, when enforced; `None` when the call may go on.
@@ -158,25 +176,17 @@ impl Grant {
     pub fn permits(&self, name: &str) -> bool {
         self.policy.missing(&self.scopes, name).is_none()
     }
+
+    /// The same question, in the form the MCP side reads (it knows nothing of scopes).
+    pub fn into_filter(self) -> crate::call::ToolFilter {
+        crate::call::ToolFilter(Arc::new(move |name| self.permits(name)))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{config::Generation, mcp::tools::tools};
     use serde_json::json;
-
-    /// The catalog's tools of both generations, as `http::scopes` hands them in.
-    fn catalog() -> Vec<(String, bool)> {
-        [Generation::Seed, Generation::Current]
-            .into_iter()
-            .flat_map(|g| &tools(g).tools)
-            .map(|t| {
-                let ro = t.annotations.as_ref().and_then(|a| a.read_only_hint);
-                (t.name.to_string(), ro == Some(true))
-            })
-            .collect()
-    }
 
     fn scopes(scope: Value, scp: Value) -> Scopes {
         Scopes::from_claims(Some(&scope), Some(&scp))
@@ -201,7 +211,7 @@ mod tests {
             ..Config::default()
         };
         tweak(&mut cfg);
-        ScopePolicy::new(&cfg, catalog())
+        ScopePolicy::new(&cfg)
     }
 
     #[test]
@@ -262,5 +272,13 @@ mod tests {
             ["notes.read", "notes.write", "openid"]
         );
         assert_eq!(p.step_up(&Scopes::default(), "notes.read"), ["notes.read"]);
+    }
+
+    #[test]
+    fn scope_tokens() {
+        assert!(is_scope_token("toolbridge:read"));
+        for bad in ["", "a b", "a\"b", "a\\b", "é"] {
+            assert!(!is_scope_token(bad), "{bad}");
+        }
     }
 }

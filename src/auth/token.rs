@@ -9,10 +9,17 @@ use http::{HeaderMap, header};
 use serde::Deserialize;
 use serde_json::Value;
 
-// Each from its own file, not through `super::{..}` (which names the parent module too).
-use super::error::AuthError;
-use super::identity::Identity;
-use super::scopes::Scopes;
+use super::{AuthError, scopes::Scopes};
+
+/// The verified caller, put into the request extensions next to [`crate::call::Caller`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The token's `sub` claim (verified in `verify` mode, only decoded in `passthrough`).
+    pub sub: String,
+    /// Its `scope`/`scp` claims (likewise; in `passthrough` the API sees the same token,
+    /// so a forged scope claim fails there with the signature).
+    pub scopes: Scopes,
+}
 
 /// Longest token accepted. Real ones are 1–4 KiB; this bounds the decoding work an
 /// anonymous client can cause.

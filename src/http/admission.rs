@@ -36,7 +36,7 @@ impl Slots {
         if let Ok(p) = self.slots.clone().try_acquire_owned() {
             return Some(p);
         }
-        metrics::counter!("toolbridge_requests_queued_total").increment(1);
+        metrics::counter!(crate::telemetry::names::REQUESTS_QUEUED).increment(1);
         tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
             .await
             .ok()?
@@ -51,7 +51,8 @@ pub(crate) async fn admit(State(slots): State<Slots>, req: Request, next: Next) 
         return next.run(req).await;
     }
     let Some(slot) = slots.acquire().await else {
-        metrics::counter!("toolbridge_requests_refused_total", "reason" => "busy").increment(1);
+        metrics::counter!(crate::telemetry::names::REQUESTS_REFUSED, "reason" => "busy")
+            .increment(1);
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "1")],

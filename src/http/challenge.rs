@@ -81,7 +81,7 @@ pub(super) fn insufficient_scope(
     needed: &str,
     scope: &[String],
 ) -> Response {
-    metrics::counter!("toolbridge_edge_refused_total", "reason" => "insufficient_scope")
+    metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "insufficient_scope")
         .increment(1);
     tracing::debug!(tool, needed, "refused at the edge: 403 insufficient_scope");
     let description = format!("{} needs the {} scope", quotable(tool), quotable(needed));

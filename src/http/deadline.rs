@@ -47,7 +47,8 @@ pub(crate) async fn limit(State(within): State<Duration>, req: Request, next: Ne
     let resp = match tokio::time::timeout_at(deadline, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => {
-            metrics::counter!("toolbridge_responses_cut_total", "when" => "before").increment(1);
+            metrics::counter!(crate::telemetry::names::RESPONSES_CUT, "when" => "before")
+                .increment(1);
             let body = error(id.as_ref(), within);
             return (StatusCode::GATEWAY_TIMEOUT, axum::Json(body)).into_response();
         }
@@ -108,7 +109,8 @@ impl HttpBody for Cut {
             }
             // Time is up: drop rmcp's stream (which cancels the call), then say why.
             this.inner = None;
-            metrics::counter!("toolbridge_responses_cut_total", "when" => "streaming").increment(1);
+            metrics::counter!(crate::telemetry::names::RESPONSES_CUT, "when" => "streaming")
+                .increment(1);
         }
         Poll::Ready(this.last.take().map(|(id, within)| {
             let event = format!("event: message\ndata: {}\n\n", error(id.as_ref(), within));

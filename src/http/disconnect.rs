@@ -10,9 +10,7 @@
 use axum::{extract::Request, middleware::Next, response::Response};
 use tokio_util::sync::CancellationToken;
 
-/// Cancelled when the client of this HTTP request is gone.
-#[derive(Clone, Debug)]
-pub struct ClientGone(pub CancellationToken);
+use crate::call::ClientGone;
 
 /// Attaches a [`ClientGone`] token and cancels it if the response is abandoned.
 pub async fn watch(mut req: Request, next: Next) -> Response {

@@ -34,7 +34,7 @@ use crate::{
         AuthError, Identity,
         token::{self, Credential},
     },
-    mcp::Caller,
+    call::Caller,
     secret::Secret,
 };
 use rebinding::Refusal;
@@ -65,7 +65,7 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > cfg.max_body_bytes as u64) {
-        metrics::counter!("toolbridge_edge_refused_total", "reason" => "body_too_large")
+        metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "body_too_large")
             .increment(1);
         let msg = format!("request body larger than {} bytes", cfg.max_body_bytes);
         return (StatusCode::PAYLOAD_TOO_LARGE, msg).into_response();
@@ -136,7 +136,7 @@ fn refused(refusal: Refusal) -> Response {
             "Forbidden: Origin header is not allowed",
         ),
     };
-    metrics::counter!("toolbridge_edge_refused_total", "reason" => reason).increment(1);
+    metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => reason).increment(1);
     tracing::debug!(reason, status = status.as_u16(), "refused at the edge");
     (status, msg).into_response()
 }

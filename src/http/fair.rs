@@ -49,7 +49,7 @@ pub(super) async fn share(State(state): State<AppState>, req: Request, next: Nex
         None => None,
         Some(Ok(s)) => s,
         Some(Err(NotFound)) => {
-            metrics::counter!("toolbridge_edge_refused_total", "reason" => "foreign_session")
+            metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "foreign_session")
                 .increment(1);
             tracing::debug!(user = %user, "refused: a session of another user");
             return (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response();
@@ -66,7 +66,8 @@ pub(super) async fn share(State(state): State<AppState>, req: Request, next: Nex
         Ok(read) => read,
         Err(refusal) => {
             let reason = refusal.reason();
-            metrics::counter!("toolbridge_edge_refused_total", "reason" => reason).increment(1);
+            metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => reason)
+                .increment(1);
             tracing::debug!(user = %user, reason, "refused: request body");
             return refusal.into_response();
         }
@@ -82,7 +83,7 @@ pub(super) async fn share(State(state): State<AppState>, req: Request, next: Nex
         match users.reserve(user) {
             Ok((r, evicted)) => {
                 if let Some(old) = evicted {
-                    metrics::counter!("toolbridge_sessions_evicted_total").increment(1);
+                    metrics::counter!(crate::telemetry::names::SESSIONS_EVICTED).increment(1);
                     tracing::debug!(user = %user, "closing the user's oldest idle session");
                     let _ = state.sessions.close_session(&old).await;
                 }
@@ -142,20 +143,21 @@ fn limited(user: UserKey, l: Limited) -> Response {
             ),
         ),
         Limited::Full => {
-            metrics::counter!("toolbridge_sessions_refused_total").increment(1);
+            metrics::counter!(crate::telemetry::names::SESSIONS_REFUSED).increment(1);
             let msg = "too many MCP sessions on this gateway; retry later".to_owned();
             let retry = [(header::RETRY_AFTER, "5")];
             return (StatusCode::SERVICE_UNAVAILABLE, retry, msg).into_response();
         }
     };
-    metrics::counter!("toolbridge_user_limited_total", "reason" => reason).increment(1);
+    metrics::counter!(crate::telemetry::names::USER_LIMITED, "reason" => reason).increment(1);
     tracing::debug!(user = %user, reason, "refused: the user is at a limit");
     let retry = users::retry_after(l).as_secs().to_string();
     (status, [(header::RETRY_AFTER, retry)], msg).into_response()
 }
 
 fn duplicate(user: UserKey, id: &RequestId) -> Response {
-    metrics::counter!("toolbridge_edge_refused_total", "reason" => "duplicate_id").increment(1);
+    metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "duplicate_id")
+        .increment(1);
     tracing::debug!(user = %user, "refused: a request id already in flight in its session");
     intake::rpc_error(
         -32600,
@@ -167,7 +169,8 @@ fn duplicate(user: UserKey, id: &RequestId) -> Response {
 
 /// rmcp's 415 after reading the body: JSON that is no JSON-RPC message it knows.
 async fn not_jsonrpc(resp: Response) -> Response {
-    metrics::counter!("toolbridge_edge_refused_total", "reason" => "jsonrpc_invalid").increment(1);
+    metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "jsonrpc_invalid")
+        .increment(1);
     let text = axum::body::to_bytes(resp.into_body(), 4096)
         .await
         .unwrap_or_default();

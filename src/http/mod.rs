@@ -14,107 +14,18 @@ pub mod scan;
 mod scopes;
 mod serve;
 mod sessions;
+mod state;
 mod users;
 mod wellknown;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use axum::{Router, middleware::from_fn_with_state, routing::get};
-use rmcp::transport::streamable_http_server::{
-    StreamableHttpServerConfig, StreamableHttpService,
-    session::local::{LocalSessionManager, SessionConfig},
-};
-use tokio_util::sync::CancellationToken;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-pub use disconnect::ClientGone;
-pub use serve::{InFlight, InFlightGuard, ServeOptions, serve};
-
-use crate::{config::Config, mcp::Gateway, upstream::Upstream};
-
-/// Header rmcp uses for the MCP session id.
-const MCP_SESSION_ID: &str = "mcp-session-id";
-
-/// Loopback names every deployment accepts in `Host`.
-const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1", "[::1]"];
-/// Loopback origins every deployment accepts (any port).
-const LOOPBACK_ORIGINS: &[&str] = &["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
-
-/// Why the HTTP side could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The upstream client.
-    #[error(transparent)]
-    Upstream(#[from] crate::upstream::UpstreamError),
-    /// The token verifier (a bad JWKS URL, say).
-    #[error("token verification: {0}")]
-    Auth(#[from] crate::auth::SetupError),
-}
-
-/// Everything the router needs, built once from the config.
-#[derive(Clone)]
-pub struct AppState {
-    /// The validated configuration.
-    pub config: Arc<Config>,
-    /// The MCP server (cheap clone per session).
-    pub gateway: Gateway,
-    /// The API client (readiness asks it directly, not through the MCP server).
-    pub upstream: Upstream,
-    /// Cancelled at shutdown: ends every MCP session.
-    pub mcp_cancel: CancellationToken,
-    /// Tool calls in progress, for graceful shutdown.
-    pub in_flight: InFlight,
-    /// Checks bearer tokens at the edge (built once: keys, JWKS cache).
-    pub verifier: crate::auth::Verifier,
-    /// Which scope each tool needs, and whether that is enforced.
-    scopes: Arc<crate::auth::scopes::ScopePolicy>,
-    sessions: Arc<sessions::Sessions>,
-    users: Arc<users::Users>,
-    slots: admission::Slots,
-}
-
-impl AppState {
-    /// Builds the upstream client, the token verifier and the gateway from a config.
-    pub fn new(config: Config) -> Result<Self, StartError> {
-        // Install the recorder before the first metric is recorded.
-        crate::telemetry::metrics_handle();
-        let upstream = Upstream::new(&config)?;
-        let verifier = crate::auth::Verifier::new(&config)?;
-        let in_flight = InFlight::default();
-        let gateway = Gateway::new(upstream.clone(), &config, None, in_flight.clone());
-        let mut session_config = SessionConfig::default();
-        session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
-        // rmcp keeps every answered request's SSE messages (the whole tool result) for a
-        // late `Last-Event-ID` resume, 60 s by default: at thousands of calls a second that
-        // is most of the process's memory. A call whose client leaves is cancelled here
-        // (http::disconnect), so there is nothing worth resuming: drop them at once.
-        session_config.completed_cache_ttl = Duration::ZERO;
-        let mut sessions = LocalSessionManager::default();
-        sessions.session_config = session_config;
-        let users = users::Users::new(&config);
-        let sessions = sessions::Sessions::new(sessions, users.clone());
-        let slots = admission::Slots::new(
-            config.max_concurrent_requests,
-            Duration::from_secs_f64(config.request_timeout_seconds),
-        );
-        Ok(Self {
-            scopes: Arc::new(scopes::policy(&config)),
-            config: Arc::new(config),
-            gateway,
-            upstream,
-            mcp_cancel: CancellationToken::new(),
-            in_flight,
-            verifier,
-            sessions: Arc::new(sessions),
-            users,
-            slots,
-        })
-    }
-
-    /// Number of open MCP sessions.
-    pub async fn session_count(&self) -> usize {
-        self.users.session_count()
-    }
-}
+pub use serve::{ServeOptions, serve};
+pub use state::{AppState, StartError};
+pub(crate) use state::{LOOPBACK_HOSTS, LOOPBACK_ORIGINS, MCP_SESSION_ID};
 
 fn mcp_config(state: &AppState) -> StreamableHttpServerConfig {
     let cfg = &state.config;

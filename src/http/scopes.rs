@@ -8,7 +8,7 @@
 //! A POST without an envelope is not JSON, and rmcp refuses it unread; with scopes
 //! enforced it is refused here first, the same way, so no path around the check exists.
 //!
-//! With `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`, it also puts a [`Grant`] into the request, by
+//! With `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`, it also puts a tool filter into the request, by
 //! which the MCP server's `tools/list` leaves out the tools the token may not call.
 
 use axum::{
@@ -19,27 +19,7 @@ use axum::{
 use http::{Method, StatusCode};
 
 use super::{AppState, challenge, edge::rebinding, intake::Envelope};
-use crate::{
-    auth::{
-        Identity,
-        scopes::{Grant, ScopePolicy},
-    },
-    config::{Config, Generation},
-    mcp::tools::tools,
-};
-
-/// The scope policy for `cfg` over the catalog's tools of both API generations (a name
-/// means the same tool in both): read-only is the tool's own `annotations.read_only_hint`.
-pub(super) fn policy(cfg: &Config) -> ScopePolicy {
-    let catalog = [Generation::Seed, Generation::Current]
-        .into_iter()
-        .flat_map(|g| &tools(g).tools)
-        .map(|t| {
-            let ro = t.annotations.as_ref().and_then(|a| a.read_only_hint);
-            (t.name.to_string(), ro == Some(true))
-        });
-    ScopePolicy::new(cfg, catalog)
-}
+use crate::auth::{Identity, scopes::Grant};
 
 /// The middleware. Passes through untouched unless scopes are enforced, the request is a
 /// POST, and it carries a verified identity (an anonymous caller, when tokens are
@@ -71,7 +51,7 @@ pub(super) async fn check(State(state): State<AppState>, mut req: Request, next:
     }
     if policy.filters() {
         let grant = Grant::new(state.scopes.clone(), identity.scopes);
-        req.extensions_mut().insert(grant);
+        req.extensions_mut().insert(grant.into_filter());
     }
     next.run(req).await
 }

@@ -1,14 +1,7 @@
 //! The server loop. `axum::serve` has no header-read timeout, so connections are served by
 //! hyper directly: a slow-header client is dropped, and shutdown is graceful.
 
-use std::{
-    future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::Router;
 use hyper_util::{
@@ -19,52 +12,7 @@ use hyper_util::{
 use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::sync::CancellationToken;
 
-/// Tool calls in progress. Shutdown waits for it to reach zero (within the grace period).
-#[derive(Clone, Default)]
-pub struct InFlight {
-    inner: Arc<(AtomicUsize, tokio::sync::Notify)>,
-}
-
-/// Decrements [`InFlight`] when dropped.
-pub struct InFlightGuard(InFlight);
-
-impl InFlight {
-    /// Counts one call until the guard is dropped.
-    pub fn enter(&self) -> InFlightGuard {
-        let n = self.inner.0.fetch_add(1, Ordering::SeqCst) + 1;
-        metrics::gauge!("toolbridge_tool_calls_in_flight").set(n as f64);
-        InFlightGuard(self.clone())
-    }
-
-    /// Calls in progress now.
-    pub fn get(&self) -> usize {
-        self.inner.0.load(Ordering::SeqCst)
-    }
-
-    /// Waits until no call is in progress, or `limit` passes. True when idle.
-    pub async fn wait_idle(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let notified = self.inner.1.notified();
-            if self.get() == 0 {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.get() == 0;
-            }
-        }
-    }
-}
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        let n = self.0.inner.0.fetch_sub(1, Ordering::SeqCst) - 1;
-        metrics::gauge!("toolbridge_tool_calls_in_flight").set(n as f64);
-        if n == 0 {
-            self.0.inner.1.notify_waiters();
-        }
-    }
-}
+use crate::call::InFlight;
 
 /// Timeouts of the server loop.
 #[derive(Debug, Clone)]

@@ -9,4 +9,4 @@ pub mod results;
 pub mod server;
 pub mod tools;
 
-pub use server::{Caller, Gateway};
+pub use server::Gateway;

@@ -28,16 +28,9 @@ use crate::{
     upstream::{CallContext, Upstream, UpstreamError},
 };
 
-/// The caller of one HTTP request, put into the request extensions by the edge.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    /// The `Authorization` header value, forwarded unchanged to the API.
-    pub authorization: Secret,
-}
-
 struct Shared {
     upstream: Upstream,
-    in_flight: crate::http::InFlight,
+    in_flight: crate::call::InFlight,
     /// Used when a request carries no token of its own (stdio mode).
     default_token: Option<Secret>,
     /// For `health_check`: the configured modes, by name.
@@ -58,7 +51,7 @@ impl Gateway {
         upstream: Upstream,
         config: &crate::config::Config,
         default_token: Option<Secret>,
-        in_flight: crate::http::InFlight,
+        in_flight: crate::call::InFlight,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -83,7 +76,7 @@ impl Gateway {
         match ctx.extensions.get::<http::request::Parts>() {
             Some(parts) => parts
                 .extensions
-                .get::<Caller>()
+                .get::<crate::call::Caller>()
                 .map(|c| c.authorization.clone()),
             None => self.shared.default_token.clone(),
         }
@@ -93,7 +86,7 @@ impl Gateway {
     fn client_gone(ctx: &RequestContext<RoleServer>) -> tokio_util::sync::CancellationToken {
         ctx.extensions
             .get::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<crate::http::ClientGone>())
+            .and_then(|p| p.extensions.get::<crate::call::ClientGone>())
             .map(|g| g.0.clone())
             .unwrap_or_default()
     }
@@ -172,9 +165,9 @@ impl Gateway {
                 "tool call finished"
             )
         });
-        metrics::counter!("toolbridge_tool_calls_total", "tool" => name, "outcome" => label)
+        metrics::counter!(crate::telemetry::names::TOOL_CALLS, "tool" => name, "outcome" => label)
             .increment(1);
-        metrics::histogram!("toolbridge_tool_call_duration_seconds", "tool" => name)
+        metrics::histogram!(crate::telemetry::names::TOOL_CALL_DURATION, "tool" => name)
             .record(elapsed.as_secs_f64());
         Ok(result)
     }
@@ -241,10 +234,10 @@ impl ServerHandler for Gateway {
         let grant = ctx
             .extensions
             .get::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<crate::auth::scopes::Grant>());
+            .and_then(|p| p.extensions.get::<crate::call::ToolFilter>());
         let audience = match grant {
             Some(grant) => {
-                tools.retain(|t| grant.permits(&t.name));
+                tools.retain(|t| (grant.0)(&t.name));
                 Audience::Caller
             }
             None => Audience::Everyone,

@@ -279,7 +279,7 @@ impl Upstream {
             Err(_) => "error".to_owned(),
         };
         metrics::histogram!(
-            "toolbridge_upstream_request_duration_seconds",
+            crate::telemetry::names::UPSTREAM_REQUEST_DURATION,
             "route" => route,
             "status" => status_label
         )

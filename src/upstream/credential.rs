@@ -188,7 +188,7 @@ impl Exchanger {
             Err(e) => Err(UpstreamError::from_middleware(e, self.timeout_secs)),
         };
         metrics::counter!(
-            "toolbridge_token_exchanges_total",
+            crate::telemetry::names::TOKEN_EXCHANGES,
             "outcome" => if answer.is_ok() { "ok" } else { "error" }
         )
         .increment(1);

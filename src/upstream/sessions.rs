@@ -88,7 +88,8 @@ impl SessionStats {
             _ => &self.retries_rate_limited,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("toolbridge_upstream_retries_total", "reason" => reason).increment(1);
+        metrics::counter!(crate::telemetry::names::UPSTREAM_RETRIES, "reason" => reason)
+            .increment(1);
     }
 }
 
@@ -180,7 +181,7 @@ impl SyncSessions {
             .map_err(|e| UpstreamError::from_middleware(e, self.timeout_secs))?;
         let info = parse_session(resp, self.max_body, self.timeout_secs).await?;
         self.stats.opened.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("toolbridge_sessions_opened_total").increment(1);
+        metrics::counter!(crate::telemetry::names::SESSIONS_OPENED).increment(1);
         tracing::debug!(epoch = info.epoch, "sync session opened");
         Ok(info)
     }
@@ -205,7 +206,8 @@ impl SyncSessions {
             Ok(_) => "refused",
             Err(_) => "error",
         };
-        metrics::counter!("toolbridge_sessions_closed_total", "outcome" => outcome).increment(1);
+        metrics::counter!(crate::telemetry::names::SESSIONS_CLOSED, "outcome" => outcome)
+            .increment(1);
         if outcome != "ok" {
             tracing::debug!(
                 outcome,

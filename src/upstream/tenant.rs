@@ -165,7 +165,7 @@ impl Resolver {
             .map_err(|e| UpstreamError::from_middleware(e, self.timeout_secs))?;
         let answer = json_answer::<Lookup>(resp, self.max_body, self.timeout_secs).await;
         metrics::counter!(
-            "toolbridge_tenant_lookups_total",
+            crate::telemetry::names::TENANT_LOOKUPS,
             "outcome" => if answer.is_ok() { "ok" } else { "error" }
         )
         .increment(1);

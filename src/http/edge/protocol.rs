@@ -44,7 +44,7 @@ pub(super) async fn check_version(
     let Some(requested) = unsupported else {
         return Ok(req);
     };
-    metrics::counter!("toolbridge_edge_refused_total", "reason" => "bad_protocol_version")
+    metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "bad_protocol_version")
         .increment(1);
     // The value itself stays out of the log: it may be a credential.
     tracing::debug!("refused at the edge: unsupported MCP-Protocol-Version");
