@@ -14,7 +14,7 @@ use super::{
     AppState,
     wellknown::{NO_SIGN_IN, Resource},
 };
-use crate::{auth::AuthError, config::is_scope_token};
+use crate::auth::{AuthError, scopes::is_scope_token};
 
 /// The challenge's first parameters: where the metadata is, when there is any (without an
 /// authorization server there is none, and a `realm` alone says "Bearer, bring your own").
