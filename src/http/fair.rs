@@ -102,8 +102,10 @@ pub(super) async fn share(State(state): State<AppState>, req: Request, next: Nex
     } else {
         None
     };
+    let len = intake::BodyLen(chunks.len());
     let mut req = Request::from_parts(parts, chunks.into_body());
     req.extensions_mut().insert(envelope);
+    req.extensions_mut().insert(len);
     let resp = match reservation {
         Some(r) => sessions::opening(r, next.run(req)).await,
         None => next.run(req).await,

@@ -50,6 +50,10 @@ impl Envelope {
     }
 }
 
+/// The length of a body read whole, for the byte budget of `admission`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLen(pub usize);
+
 /// Why a body was not accepted.
 #[derive(Debug)]
 pub(crate) enum Refusal {
@@ -234,6 +238,11 @@ pub(crate) struct Chunks {
 }
 
 impl Chunks {
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     fn reader(&self) -> impl Read + '_ {
         ChunkReader {
             chunks: self.queue.iter(),
