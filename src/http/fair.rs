@@ -161,7 +161,7 @@ fn limited(user: UserKey, l: Limited) -> Response {
     };
     metrics::counter!("toolbridge_user_limited_total", "reason" => reason).increment(1);
     tracing::debug!(user = %user, reason, "refused: the user is at a limit");
-    let retry = users::retry_after(l).as_secs().to_string();
+    let retry = retry_after(l).as_secs().to_string();
     (status, [(header::RETRY_AFTER, retry)], msg).into_response()
 }
 
@@ -190,4 +190,13 @@ async fn not_jsonrpc(resp: Response) -> Response {
         .take(300)
         .collect::<String>();
     intake::rpc_error(-32600, format!("Invalid Request: {detail}"))
+}
+
+/// How long a refused user should wait, for `Retry-After`.
+fn retry_after(l: Limited) -> Duration {
+    Duration::from_secs(match l {
+        Limited::Rate(s) => s.max(1),
+        Limited::InFlight(_) => 1,
+        Limited::Sessions(_) | Limited::Full => 5,
+    })
 }

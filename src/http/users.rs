@@ -387,15 +387,6 @@ impl Users {
     }
 }
 
-/// How long a refused user should wait, for `Retry-After`.
-pub(crate) fn retry_after(l: Limited) -> Duration {
-    Duration::from_secs(match l {
-        Limited::Rate(s) => s.max(1),
-        Limited::InFlight(_) => 1,
-        Limited::Sessions(_) | Limited::Full => 5,
-    })
-}
-
 mod tickets;
 pub(crate) use tickets::{InSession, Reservation, Ticket};
 
