@@ -6,6 +6,12 @@
 //! limit waits here, holding only its connection, and is answered 503 with `Retry-After` if
 //! no slot frees within the request timeout. The slot is held until the response body has
 //! been sent (or abandoned), because in stateful mode the tool runs while the SSE body streams.
+//!
+//! Large bodies also need a share of a byte budget, [`LARGE_BODIES_AT_ONCE`] times the body
+//! limit: a request runs at a few times the size of its body (rmcp's copy, the parsed
+//! message, the API request, the answer written twice), so 150 tool calls of 1 MiB each
+//! took 450 MiB at once. A large body waits for its share first, holding no slot, so small
+//! requests (up to [`SMALL_BODY`], which need no share) are never stuck behind large ones.
 
 use std::{sync::Arc, time::Duration};
 
@@ -17,31 +23,64 @@ use axum::{
 use http::{StatusCode, header};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The request slots, shared by every connection.
+/// How many bodies of the largest size may be run at once (the byte budget, in bodies).
+pub(crate) const LARGE_BODIES_AT_ONCE: usize = 64;
+
+/// Bodies up to this size run without a share of the byte budget.
+pub(crate) const SMALL_BODY: usize = 64 * 1024;
+
+/// The request slots and the byte budget, shared by every connection.
 #[derive(Clone, Debug)]
 pub(crate) struct Slots {
     slots: Arc<Semaphore>,
+    /// The byte budget, in KiB.
+    kib: Arc<Semaphore>,
+    budget_kib: usize,
     wait: Duration,
 }
 
+/// What an admitted request holds until its answer is out.
+type Held = (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>);
+
 impl Slots {
-    pub(crate) fn new(limit: usize, wait: Duration) -> Self {
+    pub(crate) fn new(limit: usize, max_body: usize, wait: Duration) -> Self {
+        let budget_kib = (LARGE_BODIES_AT_ONCE * max_body)
+            .div_ceil(1024)
+            .min(Semaphore::MAX_PERMITS);
         Self {
             slots: Arc::new(Semaphore::new(limit)),
+            kib: Arc::new(Semaphore::new(budget_kib)),
+            budget_kib,
             wait,
         }
     }
 
-    async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
-        if let Ok(p) = self.slots.clone().try_acquire_owned() {
-            return Some(p);
-        }
-        metrics::counter!(crate::telemetry::names::REQUESTS_QUEUED).increment(1);
-        tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
-            .await
-            .ok()?
-            .ok()
+    /// A share of the budget for a body of `len` bytes (none for a small one), then a slot.
+    async fn acquire(&self, len: usize) -> Option<Held> {
+        let deadline = tokio::time::Instant::now() + self.wait;
+        let share = if len > SMALL_BODY {
+            let kib = len.div_ceil(1024).min(self.budget_kib) as u32;
+            Some(take(&self.kib, kib, deadline).await?)
+        } else {
+            None
+        };
+        Some((take(&self.slots, 1, deadline).await?, share))
     }
+}
+
+async fn take(
+    sem: &Arc<Semaphore>,
+    n: u32,
+    deadline: tokio::time::Instant,
+) -> Option<OwnedSemaphorePermit> {
+    if let Ok(p) = sem.clone().try_acquire_many_owned(n) {
+        return Some(p);
+    }
+    metrics::counter!(crate::telemetry::names::REQUESTS_QUEUED).increment(1);
+    tokio::time::timeout_at(deadline, sem.clone().acquire_many_owned(n))
+        .await
+        .ok()?
+        .ok()
 }
 
 /// Lets a POST into rmcp once it has a slot; GET streams and DELETEs pass freely (they hold
@@ -50,7 +89,11 @@ pub(crate) async fn admit(State(slots): State<Slots>, req: Request, next: Next) 
     if req.method() != http::Method::POST {
         return next.run(req).await;
     }
-    let Some(slot) = slots.acquire().await else {
+    let len = req
+        .extensions()
+        .get::<super::intake::BodyLen>()
+        .map_or(0, |l| l.0);
+    let Some(held) = slots.acquire(len).await else {
         metrics::counter!(crate::telemetry::names::REQUESTS_REFUSED, "reason" => "busy")
             .increment(1);
         return (
@@ -60,5 +103,32 @@ pub(crate) async fn admit(State(slots): State<Slots>, req: Request, next: Next) 
         )
             .into_response();
     };
-    super::body::tie(next.run(req).await, slot, drop)
+    super::body::tie(next.run(req).await, held, drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn large_bodies_share_a_byte_budget_and_small_ones_pass_them() {
+        const BODY: usize = 100 * 1024;
+        let slots = Slots::new(1000, BODY, Duration::from_millis(50));
+        let mut held = Vec::new();
+        for _ in 0..LARGE_BODIES_AT_ONCE {
+            held.push(slots.acquire(BODY).await.expect("within the budget"));
+        }
+        assert!(slots.acquire(BODY).await.is_none(), "past the budget");
+        // A body no larger than SMALL_BODY needs no share.
+        let small = slots.acquire(SMALL_BODY).await.expect("a small body runs");
+        assert!(small.1.is_none());
+        // A body larger than the whole budget takes all of it, so it can still run.
+        held.clear();
+        assert!(
+            slots
+                .acquire(10 * LARGE_BODIES_AT_ONCE * BODY)
+                .await
+                .is_some()
+        );
+    }
 }

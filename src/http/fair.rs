@@ -1,7 +1,9 @@
 //! The per-user layer of `/mcp`, between the edge checks (which put the caller's
 //! [`Identity`] into the request) and the request slots (`admission`). In this order:
 //!
-//! 1. the user's rate and their share of requests in progress ([`Users::begin`], 429);
+//! 1. the user's rate ([`Users::spend`], 429) and their share of requests in progress
+//!    ([`Users::begin`]: a request past it waits for one of the same user's to finish, up
+//!    to the request timeout, holding only its connection; then 429);
 //! 2. the session, if the request names one, must be the user's own (else 404, exactly as
 //!    if it did not exist);
 //! 3. a POST's body is read whole, within the read deadline, and scanned (`intake`): a
@@ -37,9 +39,16 @@ pub(super) async fn share(State(state): State<AppState>, req: Request, next: Nex
     let users = &state.users;
     let user = users.key(req.extensions().get::<Identity>());
     let post = req.method() == http::Method::POST;
-    let ticket = match users.begin(user, post) {
-        Ok(t) => t,
-        Err(l) => return limited(user, l),
+    if let Err(l) = users.spend(user) {
+        return limited(user, l);
+    }
+    let ticket = if post {
+        match users.begin(user, cfg.request_timeout()).await {
+            Ok(t) => Some(t),
+            Err(l) => return limited(user, l),
+        }
+    } else {
+        None
     };
     let sid = match req.headers().get(MCP_SESSION_ID) {
         Some(v) if !cfg.stateless => Some(v.to_str().unwrap_or_default().to_owned()),
@@ -94,8 +103,10 @@ pub(super) async fn share(State(state): State<AppState>, req: Request, next: Nex
     } else {
         None
     };
+    let len = intake::BodyLen(chunks.len());
     let mut req = Request::from_parts(parts, chunks.into_body());
     req.extensions_mut().insert(envelope);
+    req.extensions_mut().insert(len);
     let resp = match reservation {
         Some(r) => sessions::opening(r, next.run(req)).await,
         None => next.run(req).await,
@@ -151,7 +162,7 @@ fn limited(user: UserKey, l: Limited) -> Response {
     };
     metrics::counter!(crate::telemetry::names::USER_LIMITED, "reason" => reason).increment(1);
     tracing::debug!(user = %user, reason, "refused: the user is at a limit");
-    let retry = users::retry_after(l).as_secs().to_string();
+    let retry = retry_after(l).as_secs().to_string();
     (status, [(header::RETRY_AFTER, retry)], msg).into_response()
 }
 
@@ -182,4 +193,13 @@ async fn not_jsonrpc(resp: Response) -> Response {
         .take(300)
         .collect::<String>();
     intake::rpc_error(-32600, format!("Invalid Request: {detail}"))
+}
+
+/// How long a refused user should wait, for `Retry-After`.
+fn retry_after(l: Limited) -> Duration {
+    Duration::from_secs(match l {
+        Limited::Rate(s) => s.max(1),
+        Limited::InFlight(_) => 1,
+        Limited::Sessions(_) | Limited::Full => 5,
+    })
 }

@@ -2,7 +2,8 @@
 //!
 //! A body is read within a total deadline (408 after it) and up to the size limit (413),
 //! scanned by [`super::scan`] as it arrives (400 with a JSON-RPC error for broken JSON, a
-//! batch, or a text deeper or larger in values than any tool call needs), and only then
+//! batch, or a text deeper or larger in values than any tool call needs; the rest of such
+//! a body is read and dropped, so the client is there to read the answer), and only then
 //! handed on. The request's JSON-RPC `id` is read from the scanned bytes with everything
 //! else skipped, so no parse tree exists before rmcp builds its own. The chunks are kept as
 //! hyper delivered them and each is released as rmcp copies it: one body in memory, not two.
@@ -51,6 +52,10 @@ impl Envelope {
         self.id.is_some() && self.method.as_deref() == Some("initialize")
     }
 }
+
+/// The length of a body read whole, for the byte budget of `admission`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLen(pub usize);
 
 /// Why a body was not accepted.
 #[derive(Debug)]
@@ -132,16 +137,35 @@ pub(crate) async fn read(
         let mut body = std::pin::pin!(body);
         let mut chunks = Chunks::default();
         let mut scanner = Scanner::default();
+        let mut refused = None;
+        let mut seen = 0;
         while let Some(frame) = body.frame().await {
             let Ok(data) = frame.map_err(|_| Refusal::Broken)?.into_data() else {
                 continue; // trailers
             };
-            if data.len() > limit - chunks.len {
+            if data.len() > limit - seen {
                 return Err(Refusal::TooLarge(limit));
             }
-            scanner.feed(&data).map_err(Refusal::Json)?;
-            chunks.len += data.len();
-            chunks.queue.push_back(data);
+            seen += data.len();
+            if refused.is_some() {
+                continue;
+            }
+            match scanner.feed(&data) {
+                Ok(()) => {
+                    chunks.len += data.len();
+                    chunks.queue.push_back(data);
+                }
+                // Keep reading (and dropping) the rest, within the limits: an answer sent
+                // while the client is still sending is often lost to a reset, and this one
+                // says what to fix.
+                Err(e) => {
+                    refused = Some(e);
+                    chunks = Chunks::default();
+                }
+            }
+        }
+        if let Some(e) = refused {
+            return Err(Refusal::Json(e));
         }
         Ok((chunks, scanner.finish().map_err(Refusal::Json)?))
     };
@@ -242,6 +266,11 @@ pub(crate) struct Chunks {
 }
 
 impl Chunks {
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     fn reader(&self) -> impl Read + '_ {
         ChunkReader {
             chunks: self.queue.iter(),
@@ -377,6 +406,10 @@ mod tests {
             (vec![r#"{"id":{}, "method":"x"}"#.into()], "jsonrpc_invalid"),
             (vec![r#"{"id":1, "id":2}"#.into()], "jsonrpc_invalid"),
             (vec!["[".repeat(40)], "json_limits"),
+            // The rest of a refused body is read (and dropped) up to the limit...
+            (vec!["{x".into(), "y".repeat(900)], "json_syntax"),
+            // ...but not past it.
+            (vec!["{x".into(), "y".repeat(1100)], "body_too_large"),
             (
                 vec![format!("\"{}", "x".repeat(1000)), "y".repeat(100)],
                 "body_too_large",

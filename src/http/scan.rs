@@ -4,9 +4,9 @@
 //! array of two million zeros became hundreds of MiB once rmcp and the handlers had parsed
 //! and copied it. [`Scanner`] walks the bytes once, keeps no more than a bit per nesting
 //! level, and refuses a text with more values or deeper nesting than any tool call needs,
-//! before any parse tree exists. It checks the structure (brackets, commas, colons, string
-//! escapes, literals) closely enough that the byte it names as an error is a real one; the
-//! parser that runs afterwards still has the last word on numbers and UTF-8.
+//! before any parse tree exists. It checks the grammar (brackets, commas, colons, string
+//! escapes, number syntax, literals), so the byte it names as an error is a real one; the
+//! parser that runs afterwards still has the last word on UTF-8 and number ranges.
 //!
 //! Public so that code decoding JSON held inside a string (an argument sent as text) can
 //! apply the same limits before parsing it.
@@ -72,9 +72,44 @@ enum Token {
         escape: Escape,
     },
     /// Inside a number.
-    Num,
+    Num(Num),
     /// Inside `true`, `false` or `null`: the bytes still expected.
     Lit(&'static [u8]),
+}
+
+/// Where in `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` a number is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num {
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    E,
+    ESign,
+    Exp,
+}
+
+impl Num {
+    fn next(self, b: u8) -> Option<Num> {
+        use Num::*;
+        Some(match (self, b) {
+            (Minus, b'0') => Zero,
+            (Minus, b'1'..=b'9') => Int,
+            (Int, b'0'..=b'9') => Int,
+            (Zero | Int, b'.') => Dot,
+            (Dot | Frac, b'0'..=b'9') => Frac,
+            (Zero | Int | Frac, b'e' | b'E') => E,
+            (E, b'+' | b'-') => ESign,
+            (E | ESign | Exp, b'0'..=b'9') => Exp,
+            _ => return None,
+        })
+    }
+
+    /// True when the number may end here.
+    fn complete(self) -> bool {
+        matches!(self, Num::Zero | Num::Int | Num::Frac | Num::Exp)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,15 +180,18 @@ impl Scanner {
                     self.string_byte(chunk[i], i, key, escape)?;
                     i += 1;
                 }
-                Token::Num => {
-                    if matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                Token::Num(n) => match n.next(b) {
+                    Some(n) => {
+                        self.token = Token::Num(n);
                         i += 1;
-                    } else {
-                        // The number ended; this byte belongs to what follows it.
+                    }
+                    // The number ended; this byte belongs to what follows it.
+                    None if n.complete() => {
                         self.token = Token::None;
                         self.expect = Expect::Next;
                     }
-                }
+                    None => return Err(self.syntax(i)),
+                },
                 Token::Lit(rest) => {
                     if b != rest[0] {
                         return Err(self.syntax(i));
@@ -178,7 +216,9 @@ impl Scanner {
 
     /// Ends the scan: the text must hold one complete value.
     pub fn finish(mut self) -> Result<Stats, ScanError> {
-        if self.token == Token::Num {
+        if let Token::Num(n) = self.token
+            && n.complete()
+        {
             self.token = Token::None;
             self.expect = Expect::Next;
         }
@@ -308,7 +348,11 @@ impl Scanner {
             }
             b'-' | b'0'..=b'9' => {
                 self.count()?;
-                self.token = Token::Num;
+                self.token = Token::Num(match b {
+                    b'-' => Num::Minus,
+                    b'0' => Num::Zero,
+                    _ => Num::Int,
+                });
             }
             b't' | b'f' | b'n' => {
                 self.count()?;

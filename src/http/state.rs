@@ -74,6 +74,7 @@ impl AppState {
         let sessions = sessions::Sessions::new(sessions, users.clone());
         let slots = admission::Slots::new(
             config.max_concurrent_requests,
+            config.max_body_bytes,
             Duration::from_secs_f64(config.request_timeout_seconds),
         );
         Ok(Self {

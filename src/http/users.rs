@@ -5,7 +5,8 @@
 //! user has, at most:
 //!
 //! - `TOOLBRIDGE_MAX_REQUESTS_PER_USER` MCP POSTs in progress, counted from the first byte
-//!   of the body to the last byte of the answer (a slow sender spends its own share);
+//!   of the body to the last byte of the answer (a slow sender spends its own share); more
+//!   wait for one of that user's own requests to finish (up to the request timeout);
 //! - `TOOLBRIDGE_USER_REQUESTS_PER_SECOND` requests a second, when set (a token bucket one
 //!   second deep);
 //! - `TOOLBRIDGE_MAX_SESSIONS_PER_USER` MCP sessions: a new one closes that user's oldest
@@ -14,7 +15,7 @@
 //! Every session also remembers its owner (another user's request on it gets the same 404
 //! as an unknown session) and the JSON-RPC ids in flight in it (a second request with one
 //! of them is refused instead of hanging; see `fair`). Past a limit a user gets 429 with
-//! `Retry-After` at once: nobody waits in a queue behind them.
+//! `Retry-After`; nobody else ever waits behind them.
 //!
 //! The state is bounded: a session entry lives as long as the session (itself capped), a
 //! user entry as long as it has a session or a request, or a rate-limit bucket that has not
@@ -30,6 +31,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use parking_lot::Mutex;
 use rmcp::{model::RequestId, transport::streamable_http_server::session::SessionId};
 use sha2::Sha256;
+use tokio::sync::Semaphore;
 
 use crate::{auth::Identity, config::Config};
 
@@ -91,14 +93,29 @@ struct Limits {
     rate: Option<f64>,
 }
 
-#[derive(Default)]
 struct User {
+    /// Places for requests in progress (`TOOLBRIDGE_MAX_REQUESTS_PER_USER`).
+    slots: Arc<Semaphore>,
+    /// Requests holding a place or waiting for one.
     in_flight: usize,
     sessions: Vec<SessionId>,
     opening: usize,
     /// Rate-limit tokens, and when they were last topped up.
     tokens: f64,
     topped: Option<Instant>,
+}
+
+impl User {
+    fn new(places: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(places)),
+            in_flight: 0,
+            sessions: Vec::new(),
+            opening: 0,
+            tokens: 0.0,
+            topped: None,
+        }
+    }
 }
 
 struct Session {
@@ -155,39 +172,66 @@ impl Users {
         UserKey(key)
     }
 
-    /// Spends one request of the user's rate; `counts` also takes one of their places for
-    /// requests in progress (POSTs), given back when the ticket is dropped.
-    pub fn begin(self: &Arc<Self>, user: UserKey, counts: bool) -> Result<Ticket, Limited> {
+    /// Spends one request of the user's rate (any method), when a rate is configured.
+    pub fn spend(&self, user: UserKey) -> Result<(), Limited> {
+        let Some(rate) = self.limits.rate else {
+            return Ok(());
+        };
         let now = Instant::now();
         let mut st = self.state.lock();
-        let st = &mut *st;
+        let u = self.user(&mut st, user, now);
+        let burst = rate.max(1.0);
+        let elapsed = u
+            .topped
+            .map_or(burst, |t| now.duration_since(t).as_secs_f64());
+        u.tokens = (u.tokens + elapsed * rate).min(burst);
+        u.topped = Some(now);
+        if u.tokens < 1.0 {
+            return Err(Limited::Rate(((1.0 - u.tokens) / rate).ceil() as u64));
+        }
+        u.tokens -= 1.0;
+        Ok(())
+    }
+
+    /// Takes one of the user's places for requests in progress (POSTs), waiting up to
+    /// `wait` for one of their own requests to finish. The place is given back when the
+    /// ticket is dropped. Only this user's requests wait here.
+    pub async fn begin(self: &Arc<Self>, user: UserKey, wait: Duration) -> Result<Ticket, Limited> {
+        let slots = {
+            let mut st = self.state.lock();
+            let u = self.user(&mut st, user, Instant::now());
+            u.in_flight += 1;
+            u.slots.clone()
+        };
+        // From here on the ticket gives the count back, even if this future is dropped.
+        let mut ticket = Ticket {
+            users: self.clone(),
+            user,
+            _place: None,
+        };
+        let place = match slots.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => tokio::time::timeout(wait, slots.acquire_owned())
+                .await
+                .ok()
+                .and_then(Result::ok),
+        };
+        match place {
+            Some(p) => {
+                ticket._place = Some(p);
+                Ok(ticket)
+            }
+            None => Err(Limited::InFlight(self.limits.requests)),
+        }
+    }
+
+    /// The entry of `user`, made (after a sweep, if the map is full) when missing.
+    fn user<'a>(&self, st: &'a mut State, user: UserKey, now: Instant) -> &'a mut User {
         if !st.users.contains_key(&user) {
             self.sweep(st, now);
         }
-        let u = st.users.entry(user).or_default();
-        if counts && u.in_flight >= self.limits.requests {
-            return Err(Limited::InFlight(self.limits.requests));
-        }
-        if let Some(rate) = self.limits.rate {
-            let burst = rate.max(1.0);
-            let elapsed = u
-                .topped
-                .map_or(burst, |t| now.duration_since(t).as_secs_f64());
-            u.tokens = (u.tokens + elapsed * rate).min(burst);
-            u.topped = Some(now);
-            if u.tokens < 1.0 {
-                return Err(Limited::Rate(((1.0 - u.tokens) / rate).ceil() as u64));
-            }
-            u.tokens -= 1.0;
-        }
-        if counts {
-            u.in_flight += 1;
-        }
-        Ok(Ticket {
-            users: self.clone(),
-            user,
-            counted: counts,
-        })
+        let places = self.limits.requests;
+        st.users.entry(user).or_insert_with(|| User::new(places))
     }
 
     /// Enters session `sid` for `user`: `NotFound` when another user owns it; `None`
@@ -222,7 +266,8 @@ impl Users {
     ) -> Result<(Reservation, Option<SessionId>), Limited> {
         let mut st = self.state.lock();
         let st = &mut *st;
-        let u = st.users.entry(user).or_default();
+        self.user(st, user, Instant::now());
+        let u = st.users.get_mut(&user).expect("just made");
         let mut evicted = None;
         if u.sessions.len() + u.opening >= self.limits.sessions {
             let oldest = u
@@ -340,15 +385,6 @@ impl Users {
             users.remove(&key);
         }
     }
-}
-
-/// How long a refused user should wait, for `Retry-After`.
-pub(crate) fn retry_after(l: Limited) -> Duration {
-    Duration::from_secs(match l {
-        Limited::Rate(s) => s.max(1),
-        Limited::InFlight(_) => 1,
-        Limited::Sessions(_) | Limited::Full => 5,
-    })
 }
 
 mod tickets;

@@ -1,5 +1,5 @@
-//! The per-user shares: a user at a limit gets 429 with `Retry-After` at once, and
-//! nobody else notices.
+//! The per-user shares: a user past theirs waits for their own requests or gets 429 with
+//! `Retry-After`, and nobody else notices.
 
 use std::time::Duration;
 
@@ -24,12 +24,17 @@ fn list_notes(id: u64) -> String {
     )
 }
 
-/// With two requests per user, Alice's third concurrent call is refused at once while her
-/// two run; Bob's call in the meantime is served; Alice's next call, after hers finished,
-/// too.
+/// With two requests per user, Alice's third concurrent call waits for one of her own to
+/// finish (nobody else's), and past the request timeout is refused with 429; Bob's call in
+/// the meantime is served at once; Alice's next call, after hers finished, too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_in_progress_are_capped_per_user() {
-    let stack = stack(|c| c.max_requests_per_user = 2).await;
+    // Each call is two API requests of 1.5 s; a request may wait 2 s for a place.
+    let stack = stack(|c| {
+        c.max_requests_per_user = 2;
+        c.request_timeout_seconds = 2.0;
+    })
+    .await;
     let url = stack.mcp_url();
     let http = client();
     let (alice, bob) = (bearer("alice"), bearer("bob"));
@@ -38,17 +43,20 @@ async fn requests_in_progress_are_capped_per_user() {
     stack
         .emulator()
         .faults()
-        .set_delay(Duration::from_millis(500));
-    let calls = (10..13).map(|id| {
-        let (http, url, auth, sid) = (http.clone(), url.clone(), alice.clone(), alice_sid.clone());
-        tokio::spawn(
-            async move { post(&http, &url, Some(&auth), Some(&sid), list_notes(id)).await },
-        )
-    });
-    let calls: Vec<_> = calls.collect();
+        .set_delay(Duration::from_millis(1500));
+    let calls: Vec<_> = (10..13)
+        .map(|id| {
+            let (http, url, auth, sid) =
+                (http.clone(), url.clone(), alice.clone(), alice_sid.clone());
+            tokio::spawn(
+                async move { post(&http, &url, Some(&auth), Some(&sid), list_notes(id)).await },
+            )
+        })
+        .collect();
     until_api_busy(stack.emulator()).await;
     let r = post(&http, &url, Some(&bob), Some(&bob_sid), list_notes(1)).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.answer()["result"].is_object(), "{}", r.body);
     let mut statuses = Vec::new();
     for c in calls {
         let r = c.await.unwrap();

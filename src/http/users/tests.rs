@@ -42,35 +42,46 @@ fn keys_are_stable_distinct_and_print_no_sub() {
     assert_ne!(who(&other, "alice"), alice);
 }
 
-#[test]
-fn requests_in_progress_are_capped_per_user_and_given_back() {
+const NOW: Duration = Duration::ZERO;
+
+#[tokio::test]
+async fn requests_in_progress_are_capped_per_user_and_given_back() {
     let u = users(|_| {});
     let (alice, bob) = (who(&u, "alice"), who(&u, "bob"));
-    let a1 = u.begin(alice, true).unwrap();
-    let _a2 = u.begin(alice, true).unwrap();
-    assert!(matches!(u.begin(alice, true), Err(Limited::InFlight(2))));
-    // GETs and DELETEs do not count; Bob has his own share.
-    let _get = u.begin(alice, false).unwrap();
-    let _b = u.begin(bob, true).unwrap();
+    let a1 = u.begin(alice, NOW).await.unwrap();
+    let _a2 = u.begin(alice, NOW).await.unwrap();
+    assert!(matches!(
+        u.begin(alice, NOW).await,
+        Err(Limited::InFlight(2))
+    ));
+    // Bob has his own share.
+    let _b = u.begin(bob, NOW).await.unwrap();
+    // A third request of Alice's waits for one of hers, and gets its place when it ends.
+    let waiting = tokio::spawn({
+        let u = u.clone();
+        async move { u.begin(alice, Duration::from_secs(30)).await.is_ok() }
+    });
+    tokio::task::yield_now().await;
     drop(a1);
-    assert!(u.begin(alice, true).is_ok());
+    assert!(waiting.await.unwrap());
 }
 
-#[test]
-fn the_rate_is_a_one_second_bucket() {
-    let u = users(|c| {
-        c.user_requests_per_second = 3.0;
-        c.max_requests_per_user = 100;
-    });
+#[tokio::test]
+async fn the_rate_is_a_one_second_bucket() {
+    let u = users(|c| c.user_requests_per_second = 3.0);
     let alice = who(&u, "alice");
     for _ in 0..3 {
-        drop(u.begin(alice, true).unwrap());
+        u.spend(alice).unwrap();
     }
-    let Err(Limited::Rate(secs)) = u.begin(alice, false) else {
+    let Err(Limited::Rate(secs)) = u.spend(alice) else {
         panic!("the fourth request in a second passed");
     };
     assert_eq!(secs, 1);
-    assert!(u.begin(who(&u, "bob"), true).is_ok());
+    assert!(u.spend(who(&u, "bob")).is_ok());
+    // Without a rate, nothing is kept for it.
+    let u = users(|_| {});
+    u.spend(alice).unwrap();
+    assert_eq!(u.user_count(), 0);
 }
 
 #[test]
@@ -133,17 +144,17 @@ fn a_reservation_not_used_gives_its_place_back() {
     assert!(u.reserve(alice).is_ok());
 }
 
-#[test]
-fn user_state_stays_bounded() {
+#[tokio::test]
+async fn user_state_stays_bounded() {
     let u = users(|c| c.user_requests_per_second = 1.0);
     for i in 0..3 * SWEEP_AT {
-        drop(u.begin(who(&u, &format!("user-{i}")), true));
+        let _ = u.spend(who(&u, &format!("user-{i}")));
     }
     assert!(u.user_count() <= 2 * SWEEP_AT, "{}", u.user_count());
     // Without a rate limit an idle user leaves nothing behind.
     let u = users(|_| {});
     for i in 0..100 {
-        drop(u.begin(who(&u, &format!("user-{i}")), true));
+        drop(u.begin(who(&u, &format!("user-{i}")), NOW).await);
     }
     assert_eq!(u.user_count(), 0);
 }

@@ -3,6 +3,7 @@
 use std::{sync::Arc, time::Instant};
 
 use rmcp::{model::RequestId, transport::streamable_http_server::session::SessionId};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::{Duplicate, UserKey, Users};
 
@@ -10,15 +11,14 @@ use super::{Duplicate, UserKey, Users};
 pub struct Ticket {
     pub(super) users: Arc<Users>,
     pub(super) user: UserKey,
-    pub(super) counted: bool,
+    /// The user's place, once they have one (dropped after the count is given back).
+    pub(super) _place: Option<OwnedSemaphorePermit>,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         let mut st = self.users.state.lock();
-        if self.counted
-            && let Some(u) = st.users.get_mut(&self.user)
-        {
+        if let Some(u) = st.users.get_mut(&self.user) {
             u.in_flight -= 1;
         }
         Users::forget_if_idle(
