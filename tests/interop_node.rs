@@ -126,7 +126,7 @@ async fn drive(script: &'static str, route: Route, sub: &'static str) -> Value {
     assert_eq!(seen["tools"], seed_tool_count(), "{seen}");
     let uid = seen["created"].as_str().expect("created uid");
     assert!(seen["deleted"].is_string(), "deletedAt: {seen}");
-    let log = emu.emulator.requests();
+    let log = api_calls(&emu.emulator);
     let mine = |r: &&toolbridge_mcp::emulator::RecordedRequest| r.user.as_deref() == Some(sub);
     assert!(
         log.iter()

@@ -52,7 +52,7 @@ async fn python_sdk_over_streamable_http() {
         "the SDK logged: {logged}"
     );
     let uid = seen["created"].as_str().unwrap();
-    let log = emu.emulator.requests();
+    let log = api_calls(&emu.emulator);
     assert!(
         log.iter()
             .any(|r| r.method == "POST" && r.path == "/v1/notes" && r.status == 201)
@@ -79,7 +79,7 @@ async fn python_sdk_over_stdio() {
         .await
         .unwrap();
     assert_eq!(seen["tools"], seed_tool_count());
-    let log = emu.emulator.requests();
+    let log = api_calls(&emu.emulator);
     assert!(
         log.iter()
             .any(|r| r.path == "/v1/notes" && r.user.as_deref() == Some("stdio-user"))
@@ -109,7 +109,7 @@ async fn python_sdk_client_auto_mode_speaks_2026_07_28() {
         assert_eq!(seen["methods"][0], "server/discover");
         assert!(!logged.contains("WARNING"), "the SDK logged: {logged}");
         let uid = seen["created"].as_str().unwrap();
-        let log = emu.emulator.requests();
+        let log = api_calls(&emu.emulator);
         let mine = |r: &&toolbridge_mcp::emulator::RecordedRequest| {
             r.user.as_deref() == Some("py-modern-user")
         };

@@ -11,7 +11,10 @@ use toolbridge_mcp::upstream::signing;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_is_signed_and_every_entity_request_has_its_own_session() {
-    let stack = Stack::start().await;
+    let stack = Stack::start_with(emulator_config(), |c| {
+        c.session_mode = toolbridge_mcp::config::SessionMode::PerCall
+    })
+    .await;
     // The client tries to choose the tenant and the session itself.
     let mut smuggled = HashMap::new();
     for (k, v) in [
@@ -50,7 +53,7 @@ async fn every_request_is_signed_and_every_entity_request_has_its_own_session() 
     )
     .await;
 
-    let log = stack.emulator().requests();
+    let log = api_calls(stack.emulator());
     let sessions: Vec<_> = log
         .iter()
         .filter(|r| r.path == "/v1/sync/sessions")
@@ -124,7 +127,7 @@ async fn a_wrong_tenant_secret_is_refused_by_the_api_and_explained() {
     );
     assert!(msg.contains("operator"), "{msg}");
     assert!(!msg.contains("not-the-secret"));
-    assert!(stack.emulator().requests().iter().all(|r| !r.tenant_valid));
+    assert!(api_calls(stack.emulator()).iter().all(|r| !r.tenant_valid));
     client.cancel().await.ok();
     stack.stop().await;
 }

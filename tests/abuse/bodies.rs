@@ -211,6 +211,6 @@ async fn malformed_requests_get_400_with_a_jsonrpc_error() {
     )
     .await;
     assert_eq!(wrong_type.status, 415, "{}", wrong_type.body);
-    assert!(stack.emulator().requests().is_empty());
+    assert!(api_calls(stack.emulator()).is_empty());
     stack.stop().await;
 }

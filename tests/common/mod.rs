@@ -234,3 +234,12 @@ pub async fn until_api_busy(emu: &Emulator) {
 pub fn seed_tool_count() -> usize {
     toolbridge_mcp::mcp::catalog::tool_names(toolbridge_mcp::config::Generation::Seed).len()
 }
+
+/// What the API received on callers' behalf: every request but the gateway's own
+/// token-less `GET /v1/sync/info`, which asks the API generation at start.
+pub fn api_calls(emu: &Emulator) -> Vec<toolbridge_mcp::emulator::RecordedRequest> {
+    emu.requests()
+        .into_iter()
+        .filter(|r| !(r.path == "/v1/sync/info" && r.header("authorization").is_none()))
+        .collect()
+}
