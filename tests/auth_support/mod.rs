@@ -172,17 +172,6 @@ async fn jwks(State(st): State<JwksState>) -> axum::response::Response {
     }
 }
 
-/// What the API received on callers' behalf: every request but the gateway's own
-/// token-less `GET /v1/sync/info`, which asks the API generation at start.
-pub fn api_calls(
-    emu: &toolbridge_mcp::emulator::Emulator,
-) -> Vec<toolbridge_mcp::emulator::RecordedRequest> {
-    emu.requests()
-        .into_iter()
-        .filter(|r| !(r.path == "/v1/sync/info" && r.header("authorization").is_none()))
-        .collect()
-}
-
 /// A JWKS document of `(kid, key)` pairs.
 pub fn jwks_doc(keys: &[(&str, &RsaKey)]) -> Value {
     json!({ "keys": keys.iter().map(|(kid, k)| k.jwk(kid)).collect::<Vec<_>>() })
