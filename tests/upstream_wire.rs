@@ -102,13 +102,14 @@ async fn every_request_is_signed_and_every_entity_request_has_its_own_session() 
         assert_ne!(sid, "11111111-1111-1111-1111-111111111111");
         assert!(used.insert(sid), "a session was reused in per_call mode");
     }
-    // One correlation id per tool call: the session request and the entity request share it.
+    // One correlation id per tool call: opening the session, the entity request and closing
+    // the session share it.
     let mut by_corr: HashMap<&str, usize> = HashMap::new();
     for r in &log {
         *by_corr.entry(r.correlation_id.as_str()).or_default() += 1;
     }
     assert_eq!(by_corr.len(), 5);
-    assert!(by_corr.values().all(|n| *n == 2), "{by_corr:?}");
+    assert!(by_corr.values().all(|n| *n == 3), "{by_corr:?}");
     client.cancel().await.ok();
     stack.stop().await;
 }
