@@ -69,7 +69,8 @@ impl Gateway {
         super::leaks::record(
             extra
                 .iter()
-                .filter(|(k, _)| k.contains("SECRET") || k.contains("TOKEN"))
+                // Secrets and tokens, not every key that merely names one (TOKEN_EXCHANGE_URL).
+                .filter(|(k, _)| k.ends_with("SECRET") || *k == "TOOLBRIDGE_TOKEN")
                 .map(|(_, v)| *v),
         );
         let child = cmd.spawn().expect("binary starts");
