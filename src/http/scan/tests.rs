@@ -116,6 +116,14 @@ fn count(v: &serde_json::Value) -> (usize, usize) {
 }
 
 proptest! {
+    // Failure seeds are kept next to this file (`tests.regressions`), not in a top-level
+    // `proptest-regressions/` folder.
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
+        )),
+        ..ProptestConfig::default()
+    })]
     /// Any JSON serde writes (compact or pretty) passes, with serde's own count and depth,
     /// whole or byte by byte.
     #[test]
