@@ -278,7 +278,7 @@ impl Default for Config {
             request_timeout_seconds: 30.0,
             upstream_max_body_bytes: 8 * 1024 * 1024,
             upstream_max_in_flight: 64,
-            retry_budget_seconds: 15.0,
+            retry_budget_seconds: 30.0,
             max_body_bytes: 1024 * 1024,
             max_sessions: 5000,
             max_concurrent_requests: 256,
