@@ -21,6 +21,7 @@ pub use de::{list_like, string_like};
 pub use error::ConfigError;
 pub use modes::{
     ApiGeneration, AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode,
+    UnknownGeneration,
 };
 pub use validate::is_scope_token;
 

@@ -18,6 +18,26 @@
 
 mod common;
 
+use common::{mcp_http::request, *};
+
+/// A gateway that verifies tokens (so every request has a user), tweaked per test.
+async fn stack(tweak: impl FnOnce(&mut toolbridge_mcp::config::Config)) -> Stack {
+    Stack::start_with(emulator_config(), |c| {
+        c.jwt_hs256_secret = toolbridge_mcp::secret::Secret::new(JWT_SECRET);
+        tweak(c);
+    })
+    .await
+}
+
+/// A `tools/call` of `list_notes` with JSON-RPC id `id`.
+fn list_notes(id: u64) -> String {
+    request(
+        serde_json::json!(id),
+        "tools/call",
+        serde_json::json!({"name": "list_notes", "arguments": {}}),
+    )
+}
+
 #[path = "abuse/bodies.rs"]
 mod bodies;
 #[path = "abuse/fairness.rs"]

@@ -15,15 +15,40 @@ pub enum SessionMode {
     Reuse,
 }
 
-/// A generation of the ToolBridge API (contract sections 1–6 and 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, PartialOrd, Ord)]
+/// A generation of the ToolBridge API (contract sections 1–6 and 7); the emulator plays
+/// the same ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, PartialOrd, Ord, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Generation {
     /// The first one: HMAC-signed tenant headers, five entities.
+    #[default]
     Seed,
     /// Today's: a plain tenant header checked against organization membership, tenant
     /// lookup, token exchange, rate-limited auth routes, task lists and categories.
     Current,
+}
+
+impl std::fmt::Display for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is neither `seed` nor `current`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown API generation {0:?}: expected `seed` or `current`")]
+pub struct UnknownGeneration(pub String);
+
+impl std::str::FromStr for Generation {
+    type Err = UnknownGeneration;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "seed" => Ok(Self::Seed),
+            "current" => Ok(Self::Current),
+            other => Err(UnknownGeneration(other.to_owned())),
+        }
+    }
 }
 
 impl Generation {

@@ -9,49 +9,9 @@ use serde::{Deserialize, Serialize};
 /// The `DEFAULT_TENANT_ID` of the current API when none is configured (contract §7.8).
 pub const DEFAULT_TENANT_ID: &str = "tenant_thinkpen_b2c";
 
-/// Which API the emulator plays (contract: seed = sections 1–6, current = section 7 too).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Generation {
-    /// The first API: signed tenant headers, five entities, session routes not limited.
-    #[default]
-    Seed,
-    /// Today's API: plain tenant header checked against memberships, tenant lookup, token
-    /// exchange, the auth-route limit, seven entities, full-item delete.
-    Current,
-}
-
-impl Generation {
-    /// `seed` or `current`, as on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Seed => "seed",
-            Self::Current => "current",
-        }
-    }
-}
-
-impl std::fmt::Display for Generation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A name that is neither `seed` nor `current`.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown API generation {0:?}: expected `seed` or `current`")]
-pub struct UnknownGeneration(pub String);
-
-impl std::str::FromStr for Generation {
-    type Err = UnknownGeneration;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "seed" => Ok(Self::Seed),
-            "current" => Ok(Self::Current),
-            other => Err(UnknownGeneration(other.to_owned())),
-        }
-    }
-}
+/// Which API the emulator plays: the gateway's own notion of a generation (seed =
+/// contract sections 1–6, current = section 7 too), so the two cannot drift apart.
+pub use crate::config::{Generation, UnknownGeneration};
 
 /// One organization a user belongs to, as the membership service (WorkOS) lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,17 +4,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use toolbridge_mcp::secret::Secret;
 
 use crate::common::{binary::Gateway, mcp_http::*, *};
-
-async fn stack(tweak: impl FnOnce(&mut toolbridge_mcp::config::Config)) -> Stack {
-    Stack::start_with(emulator_config(), |c| {
-        c.jwt_hs256_secret = Secret::new(JWT_SECRET);
-        tweak(c);
-    })
-    .await
-}
+use crate::stack;
 
 /// Item 1. Sixteen connections of one user send full headers and one byte of a body, and
 /// stay open; with sixteen request slots, another user still opens a session and calls a

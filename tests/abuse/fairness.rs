@@ -4,25 +4,9 @@
 use std::time::Duration;
 
 use serde_json::json;
-use toolbridge_mcp::secret::Secret;
 
 use crate::common::{mcp_http::*, *};
-
-async fn stack(tweak: impl FnOnce(&mut toolbridge_mcp::config::Config)) -> Stack {
-    Stack::start_with(emulator_config(), |c| {
-        c.jwt_hs256_secret = Secret::new(JWT_SECRET);
-        tweak(c);
-    })
-    .await
-}
-
-fn list_notes(id: u64) -> String {
-    request(
-        json!(id),
-        "tools/call",
-        json!({"name": "list_notes", "arguments": {}}),
-    )
-}
+use crate::{list_notes, stack};
 
 /// With two requests per user, Alice's third concurrent call waits for one of her own to
 /// finish (nobody else's), and past the request timeout is refused with 429; Bob's call in

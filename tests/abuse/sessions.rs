@@ -3,25 +3,9 @@
 use std::time::Duration;
 
 use serde_json::json;
-use toolbridge_mcp::secret::Secret;
 
 use crate::common::{mcp_http::*, *};
-
-async fn stack(tweak: impl FnOnce(&mut toolbridge_mcp::config::Config)) -> Stack {
-    Stack::start_with(emulator_config(), |c| {
-        c.jwt_hs256_secret = Secret::new(JWT_SECRET);
-        tweak(c);
-    })
-    .await
-}
-
-fn list_notes(id: u64) -> String {
-    request(
-        json!(id),
-        "tools/call",
-        json!({"name": "list_notes", "arguments": {}}),
-    )
-}
+use crate::{list_notes, stack};
 
 /// Item 3. One token sends 6,000 `initialize`s against a gateway-wide cap of 200 sessions:
 /// each of them succeeds by closing that user's own oldest idle session (32 per user), so
