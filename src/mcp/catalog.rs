@@ -132,10 +132,19 @@ pub fn entities(generation: Generation) -> impl Iterator<Item = &'static Entity>
 /// Name of the tool that reports gateway and API health.
 pub const HEALTH_CHECK: &str = "health_check";
 
-/// Every tool name for a generation, in listing order: `health_check`, then entity × verb.
+/// The note edit review (`src/mcp/edit.rs`): shows a proposed edit by hunks in a view.
+pub const EDIT_NOTE_UI: &str = "edit_note_ui";
+/// The note edit review's apply step, which only its view calls.
+pub const APPLY_NOTE_EDIT: &str = "apply_note_edit";
+/// The tools that are not entity × verb, after them in the listing.
+pub const REVIEW_TOOLS: [&str; 2] = [EDIT_NOTE_UI, APPLY_NOTE_EDIT];
+
+/// Every tool name for a generation, in listing order: `health_check`, entity × verb,
+/// then the review tools.
 pub fn tool_names(generation: Generation) -> Vec<String> {
     std::iter::once(HEALTH_CHECK.to_owned())
         .chain(entities(generation).flat_map(|e| Verb::ALL.iter().map(move |v| e.tool_name(*v))))
+        .chain(REVIEW_TOOLS.iter().map(|t| (*t).to_owned()))
         .collect()
 }
 

@@ -12,6 +12,7 @@ use rmcp::model::JsonObject;
 use serde_json::{Map, Value, json};
 
 mod args;
+pub mod params;
 pub use args::{Args, RESERVED_KEYS, decode};
 
 /// How a parameter is typed and checked.
@@ -34,6 +35,9 @@ pub enum Kind {
         /// Longest accepted value, in characters.
         max: usize,
     },
+    /// The edit review's decisions: an array of `{hunk, action, text?}`
+    /// ([`crate::mcp::review::Decision`]).
+    Decisions,
     /// An integer within bounds.
     Integer {
         /// Smallest accepted value.
@@ -66,6 +70,12 @@ pub enum Role {
     Action,
     /// `process_E`'s metadata.
     Metadata,
+    /// The edit review's proposed text.
+    Proposal,
+    /// The edit review's one-line summary.
+    Summary,
+    /// The edit review's decisions.
+    Decisions,
 }
 
 /// One tool parameter.
@@ -136,6 +146,19 @@ impl Field {
             Kind::Integer { min, max } => {
                 json!({"type": "integer", "minimum": min, "maximum": max})
             }
+            Kind::Decisions => json!({
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "hunk": {"type": "integer", "minimum": 0, "description": "The hunk's index."},
+                        "action": {"type": "string", "enum": ["accept", "reject", "revise"]},
+                        "text": {"type": "string", "description": "With revise: the text to put there instead."}
+                    },
+                    "required": ["hunk", "action"],
+                    "additionalProperties": false
+                }
+            }),
         };
         s["description"] = Value::from(self.doc);
         if let Some(d) = self.default {
@@ -273,6 +296,14 @@ fn decode_one(f: &Field, v: Value) -> Result<Value, String> {
             }
         }
         (Kind::Object, v @ Value::Object(_)) => Ok(v),
+        (Kind::Decisions, v @ Value::Array(_)) => decisions(name, v),
+        (Kind::Decisions, Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+            Ok(v @ Value::Array(_)) => decisions(name, v),
+            _ => Err(format!(
+                "`{name}` must be an array of decisions, got {}",
+                truncate(&s)
+            )),
+        },
         (Kind::TextList, Value::Array(items)) => text_list(name, items),
         // The lenient part: a JSON object or array sent as a string.
         (Kind::Object | Kind::TextList, Value::String(s)) => {
@@ -285,6 +316,17 @@ fn decode_one(f: &Field, v: Value) -> Result<Value, String> {
             }
         }
         (_, other) => Err(expected_container(f, &other)),
+    }
+}
+
+/// Checks the shape here, so [`decode`] can take the typed value without a second error path.
+fn decisions(name: &str, v: Value) -> Result<Value, String> {
+    match serde_json::from_value::<Vec<crate::mcp::review::Decision>>(v.clone()) {
+        Ok(_) => Ok(v),
+        Err(e) => Err(format!(
+            "`{name}` must be an array of {{\"hunk\": <index>, \"action\": \"accept\" | \"reject\" | \
+             \"revise\", \"text\": <with revise>}}: {e}"
+        )),
     }
 }
 
@@ -301,6 +343,7 @@ fn text_list(name: &str, items: Vec<Value>) -> Result<Value, String> {
 fn expected_container(f: &Field, got: &Value) -> String {
     let want = match f.kind {
         Kind::Object => "a JSON object, e.g. {\"key\": \"value\"}",
+        Kind::Decisions => "an array of decisions, e.g. [{\"hunk\": 0, \"action\": \"accept\"}]",
         _ => "an array of strings, e.g. [\"a\", \"b\"]",
     };
     format!("`{}` must be {want}, got {}", f.name, describe(got))

@@ -72,6 +72,35 @@ pub fn tool_list(
         .with_cache_scope(scope(audience))
 }
 
+/// The views as a `resources/list` result; on 2026-07-28 cacheable like the tool list
+/// (they are compiled in, the same for every caller).
+pub fn resource_list(
+    resources: Vec<rmcp::model::Resource>,
+    ctx: &RequestContext<RoleServer>,
+) -> rmcp::model::ListResourcesResult {
+    let result = rmcp::model::ListResourcesResult::with_all_items(resources);
+    if !is_modern(ctx) {
+        return result;
+    }
+    result
+        .with_ttl_ms(LIST_TTL.as_millis() as u64)
+        .with_cache_scope(CacheScope::Public)
+}
+
+/// One view's content as a `resources/read` result, with the same hints on 2026-07-28.
+pub fn resource_read(
+    contents: rmcp::model::ResourceContents,
+    ctx: &RequestContext<RoleServer>,
+) -> rmcp::model::ReadResourceResult {
+    let result = rmcp::model::ReadResourceResult::new(vec![contents]);
+    if !is_modern(ctx) {
+        return result;
+    }
+    result
+        .with_ttl_ms(LIST_TTL.as_millis() as u64)
+        .with_cache_scope(CacheScope::Public)
+}
+
 /// The `server/discover` answer: versions, capabilities, instructions and server info from
 /// `info`, cacheable like the tool list (it never varies with the caller).
 pub fn discover(info: ServerConfig) -> DiscoverResult {

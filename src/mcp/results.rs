@@ -23,9 +23,14 @@ pub fn error_result(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }
 
-/// The message for a failed entity tool call.
-pub fn describe(err: &ToolError, target: Option<(&Entity, Verb)>, correlation_id: &str) -> String {
-    let what = target.map_or("the call".to_owned(), |(e, v)| e.tool_name(v));
+/// The message for a failed call of tool `what`; `target` is the entity and verb its
+/// advice is about.
+pub fn describe(
+    err: &ToolError,
+    what: &str,
+    target: Option<(&Entity, Verb)>,
+    correlation_id: &str,
+) -> String {
     let advice = match err {
         ToolError::Invalid(msg) => {
             return format!("Invalid arguments for {what}: {msg}. The API was not called.");

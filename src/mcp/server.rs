@@ -8,7 +8,8 @@ use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, CustomRequest, CustomResult,
-        DiscoverResult, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+        DiscoverResult, Implementation, ListResourcesResult, ListToolsResult,
+        PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
         ServerCapabilities, ServerConfig, Tool,
     },
     service::RequestContext,
@@ -16,11 +17,14 @@ use rmcp::{
 use tracing::Instrument;
 
 use super::{
+    catalog::Verb,
     catalog::instructions,
+    edit::{self, Review},
     handlers::{self, ToolError},
     protocol::{self, Audience},
     results::{describe, error_result},
-    tools::tools,
+    tools::{Target, tools},
+    views,
 };
 use crate::{
     config::Generation,
@@ -112,8 +116,11 @@ impl Gateway {
                 None,
             ));
         };
-        let Some((entity, verb)) = spec.target else {
-            return Ok(self.health().await);
+        let advice = match spec.target {
+            Target::Health => return Ok(self.health().await),
+            Target::Entity(entity, verb) => (entity, verb),
+            Target::Review(Review::Show) => (edit::note(), Verb::Get),
+            Target::Review(Review::Apply) => (edit::note(), Verb::Patch),
         };
         let _in_flight = self.shared.in_flight.enter();
         let call = CallContext::new(self.caller(&ctx));
@@ -126,13 +133,19 @@ impl Gateway {
             latency_ms = tracing::field::Empty,
         );
         let started = Instant::now();
+        let up = &self.shared.upstream;
         let fut = async {
             let args = crate::mcp::fields::decode(&spec.fields, request.arguments)
                 .map_err(ToolError::Invalid)?;
             if call.authorization.is_none() {
                 return Err(ToolError::Upstream(UpstreamError::NoToken));
             }
-            handlers::run(&self.shared.upstream, &call, entity, verb, args).await
+            match spec.target {
+                Target::Review(review) => edit::run(up, &call, review, args).await,
+                _ => handlers::run(up, &call, advice.0, advice.1, args)
+                    .await
+                    .map(|resp| (CallToolResult::structured(resp.body), resp.status.as_u16())),
+            }
         };
         // When the client cancels or goes away, dropping the future drops the in-flight
         // upstream request with it.
@@ -146,7 +159,7 @@ impl Gateway {
         if outcome.is_none() {
             tracing::info!(parent: &span, "tool call cancelled by the client");
         }
-        let (result, label, upstream_status) = shape(outcome, (entity, verb), &call.correlation_id);
+        let (result, label, upstream_status) = shape(outcome, name, advice, &call.correlation_id);
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
         span.record("outcome", label);
         if let Some(status) = upstream_status {
@@ -176,7 +189,8 @@ impl Gateway {
 /// A call's outcome (`None`: cancelled) as a tool result, a metrics label and the API's
 /// status when there was one.
 fn shape(
-    outcome: Option<Result<crate::upstream::ApiResponse, ToolError>>,
+    outcome: Option<Result<(CallToolResult, u16), ToolError>>,
+    name: &str,
     target: (
         &'static crate::mcp::catalog::Entity,
         crate::mcp::catalog::Verb,
@@ -185,18 +199,22 @@ fn shape(
 ) -> (CallToolResult, &'static str, Option<u16>) {
     match outcome {
         None => (error_result("cancelled".into()), "cancelled", None),
-        Some(Ok(resp)) => (
-            CallToolResult::structured(resp.body),
-            "ok",
-            Some(resp.status.as_u16()),
-        ),
+        Some(Ok((result, status))) => {
+            // A review conflict is an error result the tool chose, not a failure.
+            let label = if result.is_error == Some(true) {
+                "conflict"
+            } else {
+                "ok"
+            };
+            (result, label, Some(status))
+        }
         Some(Err(err)) => {
             let (label, status) = match &err {
                 ToolError::Invalid(_) => ("invalid_arguments", None),
                 ToolError::Upstream(u) => (u.kind(), u.status().map(|s| s.as_u16())),
             };
             (
-                error_result(describe(&err, Some(target), correlation_id)),
+                error_result(describe(&err, name, Some(target), correlation_id)),
                 label,
                 status,
             )
@@ -213,12 +231,18 @@ impl ServerHandler for Gateway {
             .upstream
             .generation()
             .unwrap_or(Generation::Seed);
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(
-                "toolbridge-mcp",
-                env!("CARGO_PKG_VERSION"),
-            ))
-            .with_instructions(instructions(generation))
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_extensions_with(views::capability())
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "toolbridge-mcp",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(instructions(generation))
     }
 
     async fn list_tools(
@@ -243,6 +267,31 @@ impl ServerHandler for Gateway {
             None => Audience::Everyone,
         };
         Ok(protocol::tool_list(tools, audience, &ctx))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(protocol::resource_list(views::resources(), &ctx))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        match views::read(&request.uri) {
+            Some(contents) => Ok(protocol::resource_read(contents, &ctx).into()),
+            None => Err(ErrorData::resource_not_found(
+                format!(
+                    "no resource {}: resources/list names the views this gateway serves",
+                    request.uri
+                ),
+                None,
+            )),
+        }
     }
 
     fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {

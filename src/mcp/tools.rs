@@ -8,15 +8,31 @@ use serde_json::{Value, json};
 
 use super::{
     catalog::{Entity, HEALTH_CHECK, Verb, entities},
-    fields::{Field, Kind, Role, input_schema},
+    edit::{self, Review},
+    fields::{
+        Field, Kind, Role, input_schema,
+        params::{CURSOR, EXTRA_UPDATE, IF_MATCH, INCLUDE_DELETED, LIMIT, METADATA, UID, UPDATES},
+    },
+    views,
 };
 use crate::config::Generation;
+
+/// What a tool does.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// `health_check`.
+    Health,
+    /// An entity tool.
+    Entity(&'static Entity, Verb),
+    /// One of the note edit review's tools.
+    Review(Review),
+}
 
 /// What a tool name resolves to.
 #[derive(Debug)]
 pub struct ToolSpec {
-    /// `None` for `health_check`.
-    pub target: Option<(&'static Entity, Verb)>,
+    /// What it does.
+    pub target: Target,
     /// Its parameters.
     pub fields: Vec<Field>,
 }
@@ -37,71 +53,6 @@ impl ToolSet {
             .map(|(name, spec)| (name.as_str(), spec))
     }
 }
-
-const UID: Field = Field::param(
-    "uid",
-    Role::Uid,
-    Kind::Uuid,
-    true,
-    "uid of the item (a UUID, as returned by create or list).",
-);
-const INCLUDE_DELETED: Field = Field::param(
-    "include_deleted",
-    Role::IncludeDeleted,
-    Kind::Bool,
-    false,
-    "Also return soft-deleted items (default false).",
-);
-const IF_MATCH: Field = Field::param(
-    "if_match",
-    Role::IfMatch,
-    Kind::Integer {
-        min: 1,
-        max: i64::MAX,
-    },
-    false,
-    "The version you last read. The change is refused if the item has changed since, instead of overwriting someone else's edit.",
-);
-const LIMIT: Field = Field {
-    default: Some(100),
-    ..Field::param(
-        "limit",
-        Role::Limit,
-        Kind::Integer { min: 1, max: 1000 },
-        false,
-        "Page size, 1 to 1000 (default 100).",
-    )
-};
-/// The API's cursors are about 70 characters; anything far longer is not one of them.
-const CURSOR: Field = Field::param(
-    "cursor",
-    Role::Cursor,
-    Kind::Opaque { max: 1024 },
-    false,
-    "nextCursor from the previous page; omit for the first page.",
-);
-const UPDATES: Field = Field::param(
-    "updates",
-    Role::Updates,
-    Kind::Object,
-    true,
-    "Payload keys to set, e.g. {\"title\": \"New title\"}. Other keys are kept. Keys the server \
-     writes itself (uid, sync, version, updatedTs, ...) are refused.",
-);
-const METADATA: Field = Field::param(
-    "metadata",
-    Role::Metadata,
-    Kind::Object,
-    false,
-    "Optional context for the action, e.g. {\"reason\": \"done\"}.",
-);
-const EXTRA_UPDATE: Field = Field::param(
-    "additional_fields",
-    Role::Extra,
-    Kind::Object,
-    false,
-    "Other payload keys to store alongside the named ones, e.g. {\"tags\": [\"work\"]}.",
-);
 
 /// The parameters of one tool.
 fn fields(e: &'static Entity, verb: Verb) -> Vec<Field> {
@@ -306,7 +257,7 @@ fn build(generation: Generation) -> ToolSet {
     by_name.insert(
         HEALTH_CHECK.to_owned(),
         ToolSpec {
-            target: None,
+            target: Target::Health,
             fields: Vec::new(),
         },
     );
@@ -322,15 +273,26 @@ fn build(generation: Generation) -> ToolSet {
             tool.title = Some(title(e, verb));
             tool.annotations = Some(annotations(e, verb));
             tool.output_schema = Some(output_schema(verb));
+            tool.meta = views::for_tool(e.singular, verb).map(|v| views::tool_meta(v.uri));
             tools.push(tool);
             by_name.insert(
                 name,
                 ToolSpec {
-                    target: Some((e, verb)),
+                    target: Target::Entity(e, verb),
                     fields,
                 },
             );
         }
+    }
+    for (tool, review, fields) in edit::tools() {
+        by_name.insert(
+            tool.name.to_string(),
+            ToolSpec {
+                target: Target::Review(review),
+                fields,
+            },
+        );
+        tools.push(tool);
     }
     ToolSet { tools, by_name }
 }

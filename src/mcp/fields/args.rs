@@ -6,6 +6,7 @@ use rmcp::model::JsonObject;
 use serde_json::{Map, Value};
 
 use super::{Field, Role, decode_values};
+use crate::mcp::review::Decision;
 
 /// Payload keys the API writes itself on every change (contract §4 and §7.7). A client
 /// that sets one through `additional_fields` or `updates` would at best be ignored and at
@@ -45,6 +46,12 @@ pub struct Args {
     pub updates: Option<Map<String, Value>>,
     /// The payload: named fields by their wire names, over `additional_fields`.
     pub payload: Map<String, Value>,
+    /// The edit review's proposed text.
+    pub proposal: Option<String>,
+    /// The edit review's summary.
+    pub summary: Option<String>,
+    /// The edit review's decisions.
+    pub decisions: Vec<Decision>,
 }
 
 /// Checks and decodes the arguments of one call. The error is a sentence for the model.
@@ -74,6 +81,11 @@ pub fn decode(fields: &[Field], raw: Option<JsonObject>) -> Result<Args, String>
             (Role::Action, Value::String(s)) => args.action = Some(s),
             (Role::IncludeDeleted, v) => args.include_deleted = v.as_bool() == Some(true),
             (Role::Limit, v) => args.limit = v.as_i64(),
+            (Role::Proposal, Value::String(s)) => args.proposal = Some(s),
+            (Role::Summary, Value::String(s)) => args.summary = Some(s).filter(|s| !s.is_empty()),
+            (Role::Decisions, v) => {
+                args.decisions = serde_json::from_value(v).map_err(|e| e.to_string())?
+            }
             (Role::IfMatch, v) => args.if_match = v.as_i64(),
             // decode_values checked every kind, so nothing else can arrive.
             (role, v) => unreachable!("{role:?} decoded to {v}"),

@@ -20,8 +20,10 @@ fn every_tool_is_described(c: &ToolSet) {
             t.name
         );
         let a = t.annotations.as_ref().unwrap();
-        let read_only =
-            t.name.starts_with("list_") || t.name.starts_with("get_") || t.name == "health_check";
+        let read_only = t.name.starts_with("list_")
+            || t.name.starts_with("get_")
+            || t.name == "health_check"
+            || t.name == "edit_note_ui";
         assert_eq!(a.read_only_hint, Some(read_only), "{}", t.name);
         if !read_only {
             assert_eq!(
@@ -67,4 +69,30 @@ fn enums_and_bounds_are_in_the_schemas() {
         json!(["uid", "title", "content"])
     );
     assert_eq!(schema("patch_chat")["required"], json!(["uid", "updates"]));
+}
+
+#[test]
+fn views_are_linked_from_their_tools_and_apply_is_for_the_view_only() {
+    let c = tools(Generation::Current);
+    let meta = |name: &str| {
+        let t = c.tools.iter().find(|t| t.name == name).unwrap();
+        t.meta.as_ref().map(|m| Value::Object(m.0.clone()))
+    };
+    for (tool, uri) in [
+        ("list_notes", "ui://toolbridge/notes"),
+        ("get_note", "ui://toolbridge/note"),
+        ("list_tasks", "ui://toolbridge/tasks"),
+        ("get_task", "ui://toolbridge/task"),
+        ("process_task", "ui://toolbridge/task"),
+        ("edit_note_ui", "ui://toolbridge/note-edit"),
+    ] {
+        let m = meta(tool).unwrap_or_else(|| panic!("{tool} has no view"));
+        assert_eq!(m["ui"]["resourceUri"], json!(uri), "{tool}");
+        assert_eq!(m["ui/resourceUri"], json!(uri), "{tool}");
+    }
+    assert_eq!(
+        meta("apply_note_edit").unwrap()["ui"]["visibility"],
+        json!(["app"])
+    );
+    assert!(meta("create_chat").is_none());
 }
