@@ -153,7 +153,11 @@ async fn tools_list_shows_only_callable_tools_when_asked() {
         )
         .await;
     let tools = reader.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 11, "5 list_, 5 get_ and health_check");
+    assert_eq!(
+        tools.len(),
+        12,
+        "5 list_, 5 get_, health_check and edit_note_ui (which writes nothing)"
+    );
     assert!(
         tools
             .iter()
@@ -167,7 +171,10 @@ async fn tools_list_shows_only_callable_tools_when_asked() {
             Default::default(),
         )
         .await;
-    assert_eq!(full.list_all_tools().await.unwrap().len(), 41);
+    assert_eq!(
+        full.list_all_tools().await.unwrap().len(),
+        seed_tool_count()
+    );
     let _ = full.cancel().await;
     stack.stop().await;
 }

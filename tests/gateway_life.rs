@@ -184,8 +184,12 @@ async fn whole_life(stack: Stack, generation: Generation) {
         tools.iter().map(|t| t.name.to_string()).collect();
     assert_eq!(tools.len(), tool_names(generation).len());
     let cases = cases(generation);
-    // Every tool but health_check is exercised below: 8 per case.
-    assert_eq!(tools.len(), 1 + 8 * cases.len(), "{names:?}");
+    // Every tool is exercised below: health_check, 8 per case, and the review's two.
+    assert_eq!(
+        tools.len(),
+        1 + 8 * cases.len() + toolbridge_mcp::mcp::catalog::REVIEW_TOOLS.len(),
+        "{names:?}"
+    );
     let mut called = std::collections::BTreeSet::new();
 
     // Parents for the linked entities.
@@ -314,6 +318,34 @@ async fn whole_life(stack: Stack, generation: Generation) {
                 .any(|i| i["uid"] == json!(uid))
         );
     }
+    // The note edit review, without a view: show the hunks, apply one decision each.
+    let note = ok(
+        &client,
+        "create_note",
+        json!({"title": "r", "content": "a\nb\n"}),
+    )
+    .await;
+    let uid = note["uid"].as_str().unwrap();
+    let review = ok(
+        &client,
+        "edit_note_ui",
+        json!({"uid": uid, "proposed_content": "A\nb\nc\n"}),
+    )
+    .await;
+    assert_eq!(review["base_version"], 1, "{review}");
+    assert_eq!(review["hunks"].as_array().unwrap().len(), 2, "{review}");
+    let applied = ok(
+        &client,
+        "apply_note_edit",
+        json!({"uid": uid, "base_version": 1, "proposed_content": "A\nb\nc\n",
+            "decisions": [{"hunk": 0, "action": "reject"}, {"hunk": 1, "action": "accept"}]}),
+    )
+    .await;
+    assert_eq!(
+        (&applied["status"], &applied["version"], &applied["content"]),
+        (&json!("applied"), &json!(2), &json!("a\nb\nc\n"))
+    );
+    called.extend(toolbridge_mcp::mcp::catalog::REVIEW_TOOLS.map(String::from));
     called.insert("health_check".into());
     let h = ok(&client, "health_check", json!({})).await;
     assert_eq!(h["api_generation"], json!(generation.as_str()), "{h}");

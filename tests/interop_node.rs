@@ -9,13 +9,9 @@
 
 mod common;
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::{path::PathBuf, time::Duration};
 
-use common::{binary::*, node::NODE_DIR, *};
+use common::{binary::*, *};
 use serde_json::Value;
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -30,50 +26,8 @@ fn node() -> PathBuf {
     ])
 }
 
-/// Runs `node tests/interop/node/<script> args...` with a throwaway HOME (the Inspector and
-/// mcp-remote keep state there), and returns the one JSON line it prints.
 fn run_node(script: &str, args: &[String], envs: &[(&str, String)]) -> Value {
-    let node = node();
-    let home = tempfile::tempdir().unwrap();
-    let stdout = tempfile::NamedTempFile::new().unwrap();
-    let stderr = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(&node)
-        .arg(Path::new(NODE_DIR).join(script))
-        .args(args)
-        .current_dir(NODE_DIR)
-        .env("HOME", home.path())
-        .env("MCP_REMOTE_CONFIG_DIR", home.path().join("mcp-auth"))
-        .envs(envs.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(stdout.reopen().unwrap())
-        .stderr(stderr.reopen().unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} does not start: {e}", node.display()));
-    let deadline = Instant::now() + SCRIPT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{script} still running after {SCRIPT_TIMEOUT:?}\nstderr: {}",
-                std::fs::read_to_string(stderr.path()).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let out = std::fs::read_to_string(stdout.path()).unwrap();
-    let err = std::fs::read_to_string(stderr.path()).unwrap();
-    assert!(
-        status.success(),
-        "{script} {} failed ({status})\nstdout: {out}\nstderr: {err}",
-        args.first().map(String::as_str).unwrap_or_default()
-    );
-    let last = out.lines().last().unwrap_or_default();
-    serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("{script}: not one JSON line ({e}): {out}"))
+    common::node::run(&node(), script, args, envs, SCRIPT_TIMEOUT)
 }
 
 /// How a script reaches the gateway.

@@ -148,7 +148,10 @@ async fn every_unsupported_or_malformed_version_gets_minus_32022() {
         if let Some(s) = &session {
             let list = json!({"jsonrpc": "2.0", "id": 14, "method": "tools/list"});
             let a = send(in_session(&url, "2025-11-25", s, &list)).await;
-            assert_eq!(a.body["result"]["tools"].as_array().unwrap().len(), 41);
+            assert_eq!(
+                a.body["result"]["tools"].as_array().unwrap().len(),
+                seed_tool_count()
+            );
         }
         stack.stop().await;
     }
@@ -221,7 +224,7 @@ async fn on_2026_the_tool_list_and_discover_are_cacheable_for_everyone() {
     ))
     .await;
     let r = &a.body["result"];
-    assert_eq!(r["tools"].as_array().unwrap().len(), 41);
+    assert_eq!(r["tools"].as_array().unwrap().len(), seed_tool_count());
     assert_eq!(r["ttlMs"], TTL_MS);
     assert_eq!(r["cacheScope"], "public");
     assert_eq!(r["resultType"], "complete");
@@ -235,7 +238,11 @@ async fn on_2026_the_tool_list_and_discover_are_cacheable_for_everyone() {
     let d = &a.body["result"];
     assert_eq!(d["ttlMs"], TTL_MS);
     assert_eq!(d["cacheScope"], "public");
-    assert_eq!(d["capabilities"], json!({"tools": {}}));
+    assert_eq!(
+        d["capabilities"],
+        json!({"tools": {}, "resources": {},
+            "extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html;profile=mcp-app"]}}})
+    );
     assert!(d["instructions"].as_str().unwrap().contains("ToolBridge"));
     assert_eq!(
         d["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
@@ -273,7 +280,7 @@ async fn on_2026_the_tool_list_and_discover_are_cacheable_for_everyone() {
         let session = initialize(&url, version).await;
         let list = json!({"jsonrpc": "2.0", "id": 44, "method": "tools/list"});
         let r = send(in_session(&url, version, &session, &list)).await.body["result"].clone();
-        assert_eq!(r["tools"].as_array().unwrap().len(), 41);
+        assert_eq!(r["tools"].as_array().unwrap().len(), seed_tool_count());
         for absent in ["ttlMs", "cacheScope", "resultType"] {
             assert!(r.get(absent).is_none(), "{version}: {absent} in {r}");
         }

@@ -10,7 +10,7 @@
 //! nothing; the `If-Match` closes the gap between the read and the write.
 
 use http::{Method, StatusCode};
-use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResult, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
 use super::{
@@ -72,7 +72,7 @@ pub fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
          shows the difference change by change (hunks) in an interactive view where the user \
          accepts, rejects or revises each one and applies the result. This tool writes nothing. \
          Use it instead of update_note or patch_note when the user should see and approve an edit \
-         of a note's text. Returns the note's version and the hunks (and a unified diff as text). \
+         of a note's text. Returns the note's version, the hunks and a unified diff. \
          Example: {\"uid\": \"0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a\", \"proposed_content\": \
          \"eggs\\noat milk\\n\", \"summary\": \"Switch to oat milk\"}.",
         schema(&show_fields),
@@ -102,7 +102,9 @@ pub fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
                     "after": {"type": "string", "description": "Unchanged lines after it."}
                 },
                 "required": ["index", "base_line", "removed", "added"]
-            }}
+            }},
+            "diff": {"type": "string", "description": "The hunks as a unified-style diff."},
+            "message": {"type": "string"}
         },
         "required": ["uid", "base_version", "proposed_content", "hunks"]
     })));
@@ -137,7 +139,8 @@ pub fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
             }},
             "base_version": {"type": "integer"},
             "current_version": {"type": ["integer", "null"], "description": "null when the note could not be read again."},
-            "current_content": {"type": ["string", "null"]}
+            "current_content": {"type": ["string", "null"]},
+            "message": {"type": "string", "description": "What happened, in words."}
         },
         "required": ["status", "uid"]
     })));
@@ -247,8 +250,8 @@ async fn show(
 ) -> Result<(CallToolResult, u16), ToolError> {
     let (hunks, _, proposal) = diff(note.content, proposal).await?;
     let unified = review::unified(&hunks);
-    let text = format!(
-        "Proposed edit of note \"{title}\" (version {v}): {n} change{s}.\n{unified}\nIn a host that \
+    let message = format!(
+        "Proposed edit of note \"{title}\" (version {v}): {n} change{s}, in `diff`. In a host that \
          shows MCP Apps the user reviews each change in the view and applies it. Without one, \
          the whole proposal can be written with patch_note {{\"uid\": \"{uid}\", \"updates\": \
          {{\"content\": ...}}, \"if_match\": {v}}} once the user agrees.",
@@ -263,11 +266,13 @@ async fn show(
         "base_version": note.version,
         "proposed_content": proposal,
         "hunks": hunks,
+        "diff": unified,
+        "message": message,
     });
     if let Some(s) = summary {
         structured["summary"] = Value::String(s);
     }
-    Ok((with_text(structured, text, false), 200))
+    Ok((result(structured, false), 200))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -288,13 +293,13 @@ async fn apply(
     let (merged, tally) = review::merge(&base, &hunks, &decisions).map_err(ToolError::Invalid)?;
     let tally_json = serde_json::to_value(tally).unwrap_or_default();
     if merged == base {
-        let text = format!(
+        let message = format!(
             "Nothing to write: every change was rejected; note \"{}\" stays at version {base_version}.",
             current.title
         );
         let body = json!({"status": "unchanged", "uid": uid, "version": base_version,
-            "content": base, "tally": tally_json});
-        return Ok((with_text(body, text, false), 200));
+            "content": base, "tally": tally_json, "message": message});
+        return Ok((result(body, false), 200));
     }
     let mut req =
         ApiRequest::entity(Method::PATCH, path.to_owned()).json(&json!({"content": merged}));
@@ -302,13 +307,13 @@ async fn apply(
     match up.call(ctx, req).await {
         Ok(resp) => {
             let version = resp.body["version"].as_i64().unwrap_or_default();
-            let text = format!(
+            let message = format!(
                 "Applied: note \"{}\" is now version {version} ({} accepted, {} rejected, {} revised).",
                 current.title, tally.accepted, tally.rejected, tally.revised
             );
             let body = json!({"status": "applied", "uid": uid, "version": version,
-                "content": merged, "tally": tally_json});
-            Ok((with_text(body, text, false), resp.status.as_u16()))
+                "content": merged, "tally": tally_json, "message": message});
+            Ok((result(body, false), resp.status.as_u16()))
         }
         // Changed between the read and the write: the If-Match refused it.
         Err(UpstreamError::Status { status, .. }) if status == StatusCode::PRECONDITION_FAILED => {
@@ -325,22 +330,22 @@ fn conflict(uid: &str, base_version: i64, now: Option<Note>) -> CallToolResult {
         Some(n) => (Value::from(n.version), Value::String(n.content)),
         None => (Value::Null, Value::Null),
     };
-    let text = format!(
+    let message = format!(
         "Not applied: the note changed since the review (version {base_version} was reviewed, \
          it is at version {version} now); nothing was written. Call edit_note_ui again to review \
          the proposal against the current text."
     );
     let body = json!({"status": "conflict", "uid": uid, "base_version": base_version,
-        "current_version": version, "current_content": content});
-    with_text(body, text, true)
+        "current_version": version, "current_content": content, "message": message});
+    result(body, true)
 }
 
-fn with_text(structured: Value, text: String, is_error: bool) -> CallToolResult {
-    let mut r = if is_error {
+/// Like every tool here, the structured result is also the text (as JSON), so a host that
+/// reads only text gets all of it; `message` says in words what happened.
+fn result(structured: Value, is_error: bool) -> CallToolResult {
+    if is_error {
         CallToolResult::structured_error(structured)
     } else {
         CallToolResult::structured(structured)
-    };
-    r.content = vec![ContentBlock::text(text)];
-    r
+    }
 }

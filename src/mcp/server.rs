@@ -289,7 +289,7 @@ impl ServerHandler for Gateway {
                     "no resource {}: resources/list names the views this gateway serves",
                     request.uri
                 ),
-                None,
+                Some(serde_json::json!({ "uri": request.uri })),
             )),
         }
     }

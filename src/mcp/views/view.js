@@ -118,7 +118,7 @@
     return node;
   }
   function replace(...nodes) {
-    app.replaceChildren(...nodes);
+    app.replaceChildren(...nodes.flat(2).filter((n) => n !== null && n !== undefined && n !== false));
     reportSize();
   }
   function notice(kind, text, ...more) {
@@ -428,7 +428,7 @@
         ? "Nothing to write: every change was rejected. The note stays at version " + out.version + "."
         : "Saved as version " + out.version + ": " + (t.accepted || 0) + " accepted, " + (t.rejected || 0) + " rejected, " + (t.revised || 0) + " revised.";
     replace(el("h1", { text: "Edit applied: " + (review.title || "(untitled)") }), notice("done", text), el("div", { class: "content", text: out.content || "" }));
-    say(text);
+    say("Applied.");
   }
   function renderConflict(review, out) {
     const again = el("button", {
