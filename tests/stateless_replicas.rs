@@ -161,6 +161,28 @@ async fn two_stateless_replicas_behind_nginx_share_one_client() {
         ok(&client, "list_notes", json!({"limit": 5})).await;
         made += 1;
     }
+    // The edit review keeps nothing between its steps: each note is reviewed and applied
+    // in consecutive calls, which round robin sends to different replicas.
+    for uid in &uids[..4] {
+        let review = ok(
+            &client,
+            "edit_note_ui",
+            json!({"uid": uid, "proposed_content": "via nginx, reviewed\n"}),
+        )
+        .await;
+        let applied = ok(
+            &client,
+            "apply_note_edit",
+            json!({"uid": uid, "base_version": review["base_version"],
+                "proposed_content": "via nginx, reviewed\n",
+                "decisions": [{"hunk": 0, "action": "accept"}]}),
+        )
+        .await;
+        assert_eq!(applied["status"], "applied", "{applied}");
+        let item = emu.emulator.item("scale-out", "notes", uid).unwrap();
+        assert_eq!(item["payload"]["content"], "via nginx, reviewed\n");
+        made += 2;
+    }
     client.cancel().await.ok();
 
     let mut served = Vec::new();
