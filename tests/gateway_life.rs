@@ -483,3 +483,82 @@ async fn a_call_without_a_token_is_refused_before_the_api() {
     client.cancel().await.ok();
     stack.stop().await;
 }
+
+/// The review refuses what it cannot merge as it was reviewed, and a stale version is a
+/// conflict: in every case the note is untouched and no write reached the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_refuses_what_it_cannot_merge_and_writes_nothing() {
+    let stack = Stack::start().await;
+    let client = stack.client("reviewer").await;
+    let note = ok(
+        &client,
+        "create_note",
+        json!({"title": "t", "content": "a\nb\n"}),
+    )
+    .await;
+    let uid = note["uid"].as_str().unwrap();
+    let proposed = "A\nb\nC\n";
+    let apply = |base_version: i64, decisions: Value| {
+        json!({"uid": uid, "base_version": base_version, "proposed_content": proposed,
+            "decisions": decisions})
+    };
+    for (args, says) in [
+        (
+            apply(1, json!([{"hunk": 0, "action": "accept"}])),
+            "hunk 1 has no decision",
+        ),
+        (
+            apply(
+                1,
+                json!([{"hunk": 0, "action": "accept"}, {"hunk": 5, "action": "accept"}]),
+            ),
+            "the edit has 2 hunks",
+        ),
+        (
+            apply(
+                1,
+                json!([{"hunk": 0, "action": "maybe"}, {"hunk": 1, "action": "accept"}]),
+            ),
+            "`decisions` must be an array of",
+        ),
+        (
+            apply(
+                1,
+                json!([{"hunk": 0, "action": "revise"}, {"hunk": 1, "action": "accept"}]),
+            ),
+            "revise needs the text",
+        ),
+    ] {
+        let msg = err(&client, "apply_note_edit", args).await;
+        assert!(msg.contains(says), "{says}: {msg}");
+    }
+    // A version other than the note's: the conflict, with the note as it is.
+    let stale = apply(
+        7,
+        json!([{"hunk": 0, "action": "accept"}, {"hunk": 1, "action": "accept"}]),
+    );
+    let r = call(&client, "apply_note_edit", stale).await;
+    assert_eq!(r.is_error, Some(true));
+    let conflict = r.structured_content.unwrap();
+    assert_eq!(
+        (
+            &conflict["status"],
+            &conflict["current_version"],
+            &conflict["current_content"]
+        ),
+        (&json!("conflict"), &json!(1), &json!("a\nb\n"))
+    );
+    let item = stack.emulator().item("reviewer", "notes", uid).unwrap();
+    assert_eq!(
+        (&item["version"], &item["payload"]["content"]),
+        (&json!(1), &json!("a\nb\n"))
+    );
+    assert!(
+        !api_calls(stack.emulator())
+            .iter()
+            .any(|r| r.method == "PATCH" || r.method == "PUT"),
+        "nothing was written"
+    );
+    client.cancel().await.ok();
+    stack.stop().await;
+}
