@@ -562,3 +562,70 @@ async fn the_review_refuses_what_it_cannot_merge_and_writes_nothing() {
     client.cancel().await.ok();
     stack.stop().await;
 }
+
+/// A write that lands between the review's read and its write: the `If-Match` on the
+/// version reviewed refuses the apply (412), so the other write stands and the review says
+/// so. The emulator holds the apply's write (a delay fault) until the other write is in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_between_the_review_read_and_its_write_is_refused_by_if_match() {
+    use toolbridge_mcp::emulator::Fault;
+    let stack = Stack::start().await;
+    let reviewer = stack.client("racer").await;
+    let other = stack.client("racer").await;
+    let note = ok(
+        &reviewer,
+        "create_note",
+        json!({"title": "t", "content": "a\nb\n"}),
+    )
+    .await;
+    let uid = note["uid"].as_str().unwrap().to_owned();
+    let emu = stack.emulator();
+    // The apply's read goes through; its write waits at the API.
+    emu.faults().push(Fault::Delay(std::time::Duration::ZERO));
+    emu.faults()
+        .push(Fault::Delay(std::time::Duration::from_secs(5)));
+    let args = json!({"uid": uid, "base_version": 1, "proposed_content": "A\nb\n",
+        "decisions": [{"hunk": 0, "action": "accept"}]});
+    let applying = tokio::spawn(async move {
+        let r = call(&reviewer, "apply_note_edit", args).await;
+        reviewer.cancel().await.ok();
+        r
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while emu.faults().queued() > 0 || emu.in_flight() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never wrote"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    ok(
+        &other,
+        "patch_note",
+        json!({"uid": uid, "updates": {"content": "theirs\n"}}),
+    )
+    .await;
+    let r = applying.await.unwrap();
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    let conflict = r.structured_content.unwrap();
+    assert_eq!(
+        (
+            &conflict["status"],
+            &conflict["current_version"],
+            &conflict["current_content"]
+        ),
+        (&json!("conflict"), &json!(2), &json!("theirs\n"))
+    );
+    let item = emu.item("racer", "notes", &uid).unwrap();
+    assert_eq!(
+        (&item["version"], &item["payload"]["content"]),
+        (&json!(2), &json!("theirs\n"))
+    );
+    let refused = api_calls(emu)
+        .into_iter()
+        .find(|r| r.method == "PATCH" && r.header("if-match") == Some("1"))
+        .expect("the apply's write reached the API");
+    assert_eq!(refused.status, 412);
+    other.cancel().await.ok();
+    stack.stop().await;
+}
