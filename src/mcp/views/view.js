@@ -145,6 +145,35 @@
     return result.isError ? notice("error", errorText(result)) : null;
   }
 
+  // The "Load more" button of a list view: the next page of `tool` through the host, with
+  // the page size the model asked for, appended to `list` ({items, hasMore, cursor}).
+  function pager(tool, what, list, redraw) {
+    const more = el("button", {
+      text: "Load more",
+      onclick: async () => {
+        more.disabled = true;
+        say("Loading more " + what + "…");
+        try {
+          const args = { cursor: list.cursor };
+          if (state.input.limit) args.limit = state.input.limit;
+          const r = await call(tool, args);
+          if (r.isError) return say(errorText(r));
+          const page = r.structuredContent;
+          list.items = list.items.concat(page.items || []);
+          list.hasMore = page.hasMore;
+          list.cursor = page.nextCursor;
+          say("Loaded " + (page.items || []).length + " more.");
+        } catch (e) {
+          say("Could not load more: " + e.message);
+        } finally {
+          more.disabled = false;
+          redraw();
+        }
+      },
+    });
+    return more;
+  }
+
   // ---- notes ----
   function noteDetail(item) {
     const p = payloadOf(item);
@@ -158,12 +187,11 @@
   function renderNotes(result) {
     const page = result.structuredContent;
     const list = { items: page.items || [], hasMore: page.hasMore, cursor: page.nextCursor };
-    const limit = state.input.limit;
     let query = "";
     const open = new Set();
     const ul = el("ul", { class: "items", "aria-label": "Notes" });
     const count = el("span", { class: "muted" });
-    const more = el("button", { text: "Load more", onclick: loadMore });
+    const more = pager("list_notes", "notes", list, () => draw());
     const search = el("input", {
       type: "search",
       placeholder: "Search the loaded notes",
@@ -202,25 +230,6 @@
       count.textContent = query ? shown.length + " of " + list.items.length + " loaded" : list.items.length + " loaded";
       more.hidden = !list.hasMore;
       reportSize();
-    }
-    async function loadMore() {
-      more.disabled = true;
-      say("Loading more notes…");
-      try {
-        const args = { cursor: list.cursor };
-        if (limit) args.limit = limit;
-        const r = await call("list_notes", args);
-        if (r.isError) return say(errorText(r));
-        list.items = list.items.concat(r.structuredContent.items || []);
-        list.hasMore = r.structuredContent.hasMore;
-        list.cursor = r.structuredContent.nextCursor;
-        say("Loaded " + (r.structuredContent.items || []).length + " more.");
-      } catch (e) {
-        say("Could not load more: " + e.message);
-      } finally {
-        more.disabled = false;
-        draw();
-      }
     }
     replace(el("h1", { text: "Notes" }), el("div", { class: "toolbar" }, search, count), ul, el("div", { class: "toolbar" }, more));
     draw();
@@ -285,21 +294,25 @@
     draw(item);
   }
   function renderTasks(result) {
-    const items = (result.structuredContent.items || []).slice();
+    const page = result.structuredContent;
+    const list = { items: (page.items || []).slice(), hasMore: page.hasMore, cursor: page.nextCursor };
     const ul = el("ul", { class: "items", "aria-label": "Tasks" });
+    const count = el("p", { class: "muted" });
     const draw = () => {
       ul.replaceChildren(
-        ...items.map((item, i) =>
+        ...list.items.map((item, i) =>
           el("li", {}, taskCard(item, (next) => {
-            items[i] = next;
+            list.items[i] = next;
             draw();
           }, false))
         )
       );
+      count.textContent = list.items.length + " tasks loaded";
+      more.hidden = !list.hasMore;
       reportSize();
     };
-    const more = result.structuredContent.hasMore ? el("p", { class: "muted", text: "More tasks exist: ask for the next page." }) : null;
-    replace(el("h1", { text: "Tasks" }), el("p", { class: "muted", text: items.length + " tasks" }), ul, more);
+    const more = pager("list_tasks", "tasks", list, () => draw());
+    replace(el("h1", { text: "Tasks" }), count, ul, el("div", { class: "toolbar" }, more));
     draw();
   }
 

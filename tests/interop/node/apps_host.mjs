@@ -130,8 +130,11 @@ try {
     made.push((await callTool("create_task", args)).structuredContent);
   }
   await callTool("process_task", { uid: made[2].uid, action: "start" });
-  const tasks = await callTool("list_tasks", { limit: 20 });
-  await show("list_tasks", { limit: 20 }, tasks);
+  const tasks = await callTool("list_tasks", { limit: 2 });
+  await show("list_tasks", { limit: 2 }, tasks);
+  await frame.getByText("2 tasks loaded").waitFor();
+  await frame.getByRole("button", { name: "Load more" }).click();
+  await frame.getByText("3 tasks loaded").waitFor();
   await frame.getByRole("button", { name: "Complete: File taxes" }).waitFor();
   await shoot("tasks");
   await frame.getByRole("button", { name: "Complete: File taxes" }).click();
