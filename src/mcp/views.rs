@@ -154,7 +154,11 @@ fn documents() -> &'static [String] {
     DOCS.get_or_init(|| {
         let page = include_str!("views/view.html")
             .replace("/*STYLE*/", include_str!("views/view.css"))
-            .replace("/*SCRIPT*/", include_str!("views/view.js"));
+            .replace("/*SCRIPT*/", include_str!("views/view.js"))
+            .replace(
+                "/*SERVER_KEYS*/",
+                &serde_json::to_string(super::fields::RESERVED_KEYS).unwrap_or_default(),
+            );
         VIEWS
             .iter()
             .map(|v| {
@@ -201,6 +205,15 @@ mod tests {
                 assert!(!text.contains(attr), "{} has {attr}", v.uri);
             }
             assert!(text.contains("default-src 'none'"));
+            for placeholder in [
+                "/*STYLE*/",
+                "/*SCRIPT*/",
+                "/*SERVER_KEYS*/",
+                "__VIEW__",
+                "__TITLE__",
+            ] {
+                assert!(!text.contains(placeholder), "{} keeps {placeholder}", v.uri);
+            }
         }
         assert!(read("ui://toolbridge/nope").is_none());
     }

@@ -4,6 +4,9 @@
 // storage. Text from tool results is only ever set as textContent, never parsed as HTML.
 (() => {
   const VIEW = document.documentElement.dataset.view;
+  // The payload keys the API writes itself (the gateway's RESERVED_KEYS, filled in when the
+  // document is built): bookkeeping, not the item's fields.
+  const SERVER_KEYS = new Set(/*SERVER_KEYS*/);
   const PROTOCOL = "2026-01-26";
   const app = document.getElementById("app");
   const statusLine = document.getElementById("status");
@@ -134,8 +137,9 @@
     const p = payloadOf(item);
     const rows = [];
     for (const [k, v] of Object.entries(p)) {
-      if (skip.includes(k) || k === "sync" || k === "uid" || k === "updatedTs") continue;
-      rows.push(el("dt", { text: k }), el("dd", { text: typeof v === "string" ? v : JSON.stringify(v) }));
+      if (skip.includes(k) || SERVER_KEYS.has(k)) continue;
+      const shown = typeof v === "string" ? v : Array.isArray(v) && v.every((x) => typeof x === "string") ? v.join(", ") : JSON.stringify(v);
+      rows.push(el("dt", { text: k }), el("dd", { text: shown }));
     }
     rows.push(el("dt", { text: "version" }), el("dd", { text: String(item.version) }));
     rows.push(el("dt", { text: "updated" }), el("dd", { text: when(item.updatedAt) }));
