@@ -38,7 +38,9 @@ async fn api_restart_mid_run_loses_no_call_in_either_mode() {
     for mode in [SessionMode::PerCall, SessionMode::Reuse] {
         let stack = Stack::start_with(no_rate_limit(), |c| c.session_mode = mode).await;
         let done = Arc::new(AtomicUsize::new(0));
-        let restarted = Arc::new(tokio::sync::Notify::new());
+        // A latch, not a Notify: a caller that reaches the half-way point after the restart
+        // must find it already signalled.
+        let restarted = tokio_util::sync::CancellationToken::new();
         let mut tasks = Vec::new();
         for u in 0..CALLERS {
             let client = stack.client(&format!("caller{u}")).await;
@@ -48,7 +50,7 @@ async fn api_restart_mid_run_loses_no_call_in_either_mode() {
                 for i in 0..CALLS {
                     if i == CALLS / 2 {
                         // Half-way: wait until the API has "restarted".
-                        restarted.notified().await;
+                        restarted.cancelled().await;
                     }
                     let r = call(
                         &client,
@@ -70,12 +72,7 @@ async fn api_restart_mid_run_loses_no_call_in_either_mode() {
         }
         let before = stack.emulator().sessions_opened();
         stack.emulator().forget_sessions();
-        restarted.notify_waiters();
-        // Late waiters (a task that had not reached the half-way point) are woken too.
-        for _ in 0..10 {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            restarted.notify_waiters();
-        }
+        restarted.cancel();
         let mut failures = Vec::new();
         for t in tasks {
             failures.extend(t.await.unwrap());

@@ -23,7 +23,7 @@ use std::time::Duration;
 use axum::{Router, middleware::from_fn_with_state, routing::get};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-pub use serve::{ServeOptions, serve};
+pub use serve::{Drain, ServeOptions, serve};
 pub use state::{AppState, StartError};
 pub(crate) use state::{LOOPBACK_HOSTS, LOOPBACK_ORIGINS, MCP_SESSION_ID};
 
@@ -75,7 +75,7 @@ pub fn app(state: AppState) -> Router {
         .route_service("/mcp/", mcp)
         // Innermost: only requests that got this far get a watch, and a response the
         // deadline cuts is dropped unfinished, which cancels the call.
-        .route_layer(axum::middleware::from_fn(disconnect::watch))
+        .route_layer(from_fn_with_state(state.drain.answers.clone(), disconnect::watch))
         .route_layer(from_fn_with_state(within, deadline::limit))
         // A request takes a slot only once its body is in and the user's checks passed.
         .route_layer(from_fn_with_state(state.slots.clone(), admission::admit))

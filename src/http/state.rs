@@ -8,6 +8,7 @@ use rmcp::transport::streamable_http_server::session::local::{LocalSessionManage
 use tokio_util::sync::CancellationToken;
 
 use super::{admission, sessions, users};
+use super::serve::Drain;
 use crate::{call::InFlight, config::Config, mcp::Gateway, upstream::Upstream};
 
 /// Header rmcp uses for the MCP session id.
@@ -41,8 +42,8 @@ pub struct AppState {
     pub upstream: Upstream,
     /// Cancelled at shutdown: ends every MCP session.
     pub mcp_cancel: CancellationToken,
-    /// Tool calls in progress, for graceful shutdown.
-    pub in_flight: InFlight,
+    /// Tool calls in progress and answers being sent, for graceful shutdown.
+    pub drain: Drain,
     /// Checks bearer tokens at the edge (built once: keys, JWKS cache).
     pub verifier: crate::auth::Verifier,
     /// Which scope each tool needs, and whether that is enforced.
@@ -59,8 +60,11 @@ impl AppState {
         crate::telemetry::metrics_handle();
         let upstream = Upstream::new(&config)?;
         let verifier = crate::auth::Verifier::new(&config)?;
-        let in_flight = InFlight::default();
-        let gateway = Gateway::new(upstream.clone(), &config, None, in_flight.clone());
+        let drain = Drain {
+            calls: InFlight::default(),
+            answers: InFlight::untracked(),
+        };
+        let gateway = Gateway::new(upstream.clone(), &config, None, drain.calls.clone());
         let mut session_config = SessionConfig::default();
         session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
         // rmcp keeps every answered request's SSE messages (the whole tool result) for a
@@ -83,7 +87,7 @@ impl AppState {
             gateway,
             upstream,
             mcp_cancel: CancellationToken::new(),
-            in_flight,
+            drain,
             verifier,
             sessions: Arc::new(sessions),
             users,

@@ -82,7 +82,7 @@ pub async fn serve_gateway(
             tracing::warn!(error = %e, "API generation not known yet; will ask again");
         }
     });
-    let (in_flight, cancel) = (state.in_flight.clone(), state.mcp_cancel.clone());
+    let (drain, cancel) = (state.drain.clone(), state.mcp_cancel.clone());
     let metrics_task = match metrics_addr {
         Some(addr) => {
             let listener = bind(addr).await?;
@@ -100,7 +100,7 @@ pub async fn serve_gateway(
         listener,
         app(state),
         opts,
-        in_flight,
+        drain,
         cancel.clone(),
         shutdown,
     )
