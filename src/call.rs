@@ -28,6 +28,11 @@ pub struct ToolFilter(pub Arc<dyn Fn(&str) -> bool + Send + Sync>);
 #[derive(Clone, Debug)]
 pub struct ClientGone(pub CancellationToken);
 
+/// The trace span of the HTTP request a call came in (see `http::span`): the MCP server
+/// makes its `tool_call` span a child of it.
+#[derive(Clone, Debug)]
+pub struct RequestSpan(pub tracing::Span);
+
 /// A count of work in progress that graceful shutdown waits for: the tool calls (counted by
 /// the MCP server, with the `toolbridge_tool_calls_in_flight` gauge) or the MCP answers still
 /// being sent (counted by the HTTP side, from a request's arrival to its response's end).

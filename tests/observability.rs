@@ -132,3 +132,92 @@ async fn metrics_and_json_logs_tell_the_same_story_as_the_api() {
     let signature = bearer.rsplit('.').next().unwrap();
     assert!(!stderr.contains(signature), "no token in logs");
 }
+
+/// Text logs (which print the span chain): every HTTP request has an `http_request` span
+/// with its method, the matched route, status and latency; the tool call's span is its
+/// child; and nothing the client sent beyond the method (a query string, an unknown path,
+/// the token) is in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_http_request_has_a_span_that_holds_its_tool_call() {
+    let emu = api(emulator_config()).await;
+    let mut gw = Gateway::start(
+        &emu.base_url(),
+        &[
+            ("TOOLBRIDGE_LOG_FORMAT", "text"),
+            ("TOOLBRIDGE_LOG_LEVEL", "debug"),
+        ],
+    );
+    let bearer = token("spans");
+    let url = format!("{}?probe=query-string-secret", gw.url());
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url).auth_header(bearer.clone()),
+    );
+    let client = ().serve(transport).await.unwrap();
+    ok(
+        &client,
+        "create_note",
+        json!({"title": "s", "content": "t"}),
+    )
+    .await;
+    client.cancel().await.ok();
+    let unknown = format!("http://127.0.0.1:{}/unknown-path-secret", gw.port);
+    toolbridge_mcp::upstream::install_crypto_provider();
+    let status = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(unknown)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 404);
+
+    // After a graceful exit every line is written.
+    let pid = gw.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut child = std::mem::replace(&mut gw.child, Command::new("true").spawn().unwrap());
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let logs = gw.logs();
+    assert_eq!(exit.code(), Some(0), "{logs}");
+
+    let call = logs
+        .lines()
+        .find(|l| l.contains("tool call finished"))
+        .unwrap_or_else(|| panic!("no tool call line: {logs}"));
+    let (http_at, call_at) = (call.find("http_request{"), call.find(":tool_call{"));
+    assert!(
+        http_at.is_some() && call_at.is_some() && http_at < call_at,
+        "the tool call's span is a child of the request's: {call}"
+    );
+    assert!(call.contains("method=POST") && call.contains("route=/mcp"), "{call}");
+    let finished: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("http request finished"))
+        .collect();
+    assert!(
+        finished.iter().any(|l| l.contains("route=/mcp")
+            && l.contains("status=200")
+            && l.contains("latency_ms=")),
+        "{logs}"
+    );
+    assert!(
+        finished
+            .iter()
+            .any(|l| l.contains("route=unmatched") && l.contains("status=404")),
+        "{logs}"
+    );
+    for secret in ["query-string-secret", "unknown-path-secret", TENANT_SECRET] {
+        assert!(!logs.contains(secret), "{secret} in the logs");
+    }
+    let signature = bearer.rsplit('.').next().unwrap();
+    assert!(!logs.contains(signature), "no token in logs");
+}

@@ -14,6 +14,7 @@ pub mod scan;
 mod scopes;
 mod serve;
 mod sessions;
+mod span;
 mod state;
 mod users;
 mod wellknown;
@@ -94,5 +95,8 @@ pub fn app(state: AppState) -> Router {
             get(health::metrics).layer(from_fn_with_state(state.clone(), edge::same_site)),
         )
         .fallback(wellknown::not_found)
+        // Outermost, on every route and the fallback (after routing, so the matched
+        // pattern is known): the request's trace span.
+        .layer(axum::middleware::from_fn(span::request))
         .with_state(state)
 }

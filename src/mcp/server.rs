@@ -91,6 +91,15 @@ impl Gateway {
             .unwrap_or_default()
     }
 
+    /// The HTTP request's span (see `http::span`), parent of the call's; over stdio, the
+    /// current one.
+    fn request_span(ctx: &RequestContext<RoleServer>) -> tracing::Span {
+        ctx.extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::call::RequestSpan>())
+            .map_or_else(tracing::Span::current, |s| s.0.clone())
+    }
+
     /// `health_check`: the readiness report (API health, generation, whether the API
     /// accepts this gateway's credentials). No secrets, no URLs.
     pub async fn health(&self) -> CallToolResult {
@@ -118,6 +127,7 @@ impl Gateway {
         let _in_flight = self.shared.in_flight.enter();
         let call = CallContext::new(self.caller(&ctx));
         let span = tracing::info_span!(
+            parent: &Self::request_span(&ctx),
             "tool_call",
             tool = name,
             correlation_id = %call.correlation_id,
