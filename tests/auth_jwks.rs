@@ -4,11 +4,19 @@
 //! accepted once a refresh is allowed, a withdrawn key stops verifying, a flood of unknown
 //! `kid`s costs at most one fetch per refresh interval, a failing or oversized or hanging
 //! JWKS keeps the keys we had, and none of it reaches the API.
+//!
+//! Time is tokio's paused clock (`start_paused`): the gateway, the issuer and the API all
+//! run on this test's runtime over real loopback sockets, and the refresh interval is
+//! crossed with `tokio::time::advance` instead of being waited out. (A paused clock also
+//! jumps to the next timer whenever every task is idle, which is what makes the hanging
+//! JWKS time out at once.)
 
 mod auth_support;
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::{Instant, advance};
 
 use auth_support::*;
 use common::*;
@@ -40,7 +48,7 @@ async fn status(stack: &Stack, token: &str) -> u16 {
     .status
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_rotated_key_is_accepted_after_refresh_and_a_withdrawn_one_is_not() {
     let (a, b) = (RsaKey::load("a"), RsaKey::load("b"));
     let jwks = JwksServer::start(JwksMode::Serve(jwks_doc(&[("key-a", &a)]))).await;
@@ -53,7 +61,7 @@ async fn a_rotated_key_is_accepted_after_refresh_and_a_withdrawn_one_is_not() {
 
     // The issuer rotates: key b replaces key a.
     jwks.set(JwksMode::Serve(jwks_doc(&[("key-b", &b)])));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    advance(Duration::from_millis(1100)).await;
     assert_eq!(
         status(&stack, &b.rs256("key-b", &claims(&iss))).await,
         200,
@@ -62,12 +70,12 @@ async fn a_rotated_key_is_accepted_after_refresh_and_a_withdrawn_one_is_not() {
     assert_eq!(jwks.fetches(), 2);
     // Key a was withdrawn with that refresh; the next refresh is not due yet either.
     assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 401);
-    assert!(jwks.fetches() <= 3);
+    assert_eq!(jwks.fetches(), 2, "no refresh within the interval");
     assert!(api_calls(stack.emulator()).is_empty());
     stack.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_flood_of_unknown_kids_costs_one_fetch_per_interval() {
     let (a, c) = (RsaKey::load("a"), RsaKey::load("c"));
     let jwks = JwksServer::start(JwksMode::Serve(jwks_doc(&[("key-a", &a)]))).await;
@@ -90,24 +98,22 @@ async fn a_flood_of_unknown_kids_costs_one_fetch_per_interval() {
     );
     stack.stop().await;
 
-    // A one-second interval, flooded for about three seconds.
+    // A one-second interval, flooded through three intervals: one fetch in each.
     let jwks = JwksServer::start(JwksMode::Serve(jwks_doc(&[("key-a", &a)]))).await;
     let iss = jwks.issuer();
     let stack = gateway(&jwks, 1).await;
-    let started = Instant::now();
     let mut sent = 0;
-    while started.elapsed() < Duration::from_secs(3) {
+    for interval in 1..=3 {
         sent += flood(&stack, &http, &c, &iss, 40, 20).await;
+        assert_eq!(
+            jwks.fetches(),
+            interval,
+            "one fetch per refresh interval ({sent} unknown-kid requests so far)"
+        );
+        advance(Duration::from_secs(1)).await;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let allowed = elapsed.ceil() as usize + 1;
     eprintln!(
-        "{sent} unknown-kid requests in {elapsed:.1} s: {} JWKS fetches (at most {allowed})",
-        jwks.fetches()
-    );
-    assert!(
-        jwks.fetches() <= allowed,
-        "{} fetches in {elapsed:.1} s",
+        "{sent} unknown-kid requests in 3 intervals: {} JWKS fetches",
         jwks.fetches()
     );
     assert!(api_calls(stack.emulator()).is_empty());
@@ -145,7 +151,7 @@ async fn flood(
     refused
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_failing_jwks_keeps_the_old_keys() {
     let (a, c) = (RsaKey::load("a"), RsaKey::load("c"));
     let jwks = JwksServer::start(JwksMode::Fail(503)).await;
@@ -158,7 +164,7 @@ async fn a_failing_jwks_keeps_the_old_keys() {
 
     // The issuer comes back; after the interval the key is fetched.
     jwks.set(JwksMode::Serve(jwks_doc(&[("key-a", &a)])));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    advance(Duration::from_millis(1100)).await;
     assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 200);
 
     // It fails again, then an unknown kid forces a refresh: the refresh fails, key a stays.
@@ -170,7 +176,7 @@ async fn a_failing_jwks_keeps_the_old_keys() {
     ] {
         jwks.set(bad);
         let before = jwks.fetches();
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        advance(Duration::from_millis(1100)).await;
         assert_eq!(status(&stack, &c.rs256("key-c", &claims(&iss))).await, 401);
         assert_eq!(
             jwks.fetches(),
@@ -186,7 +192,7 @@ async fn a_failing_jwks_keeps_the_old_keys() {
     stack.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_hanging_jwks_times_out() {
     let a = RsaKey::load("a");
     let jwks = JwksServer::start(JwksMode::Hang).await;
@@ -195,8 +201,10 @@ async fn a_hanging_jwks_times_out() {
     let started = Instant::now();
     assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 401);
     let took = started.elapsed();
-    let limit = toolbridge_mcp::auth::jwks::FETCH_TIMEOUT + Duration::from_secs(3);
+    let timeout = toolbridge_mcp::auth::jwks::FETCH_TIMEOUT;
+    let limit = timeout + Duration::from_secs(3);
     assert!(took < limit, "the fetch gave up after {took:?}");
+    assert!(took >= timeout, "the fetch gave up early, after {took:?}");
     // Within the interval no second fetch is tried: the next request is answered at once.
     let started = Instant::now();
     assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 401);
@@ -205,7 +213,7 @@ async fn a_hanging_jwks_times_out() {
     stack.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn the_jwks_uri_comes_from_the_issuers_metadata_unless_overridden() {
     let a = RsaKey::load("a");
     let jwks = JwksServer::start(JwksMode::Serve(jwks_doc(&[("key-a", &a)]))).await;
@@ -225,7 +233,7 @@ async fn the_jwks_uri_comes_from_the_issuers_metadata_unless_overridden() {
 
     // The issuer fixes its document: after the refresh interval, its jwks_uri is used.
     jwks.set_metadata(Some(json!({"issuer": iss, "jwks_uri": jwks.jwks_url()})));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    advance(Duration::from_millis(1100)).await;
     assert_eq!(status(&stack, &a.rs256("key-a", &claims(&iss))).await, 200);
     assert_eq!((jwks.discoveries(), jwks.fetches()), (2, 1));
     // Cached: known keys need neither document again.

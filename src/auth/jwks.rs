@@ -9,11 +9,7 @@
 //! issuer outage does not log everybody out. A successful one replaces the whole set, so a
 //! key the issuer withdrew stops verifying tokens.
 
-use std::{
-    collections::HashMap,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{
@@ -21,6 +17,9 @@ use jsonwebtoken::{
     jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse},
 };
 use parking_lot::RwLock;
+// tokio's clock, not std's: the same, except that tests can pause and advance it to check
+// the refresh limits without waiting for them.
+use tokio::time::Instant;
 
 use super::fetch::get_bounded;
 pub use super::fetch::{FETCH_TIMEOUT, JwksError};
@@ -223,6 +222,8 @@ fn usable(jwk: &Jwk) -> Option<(String, DecodingKey)> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
     use serde_json::json;
 
@@ -255,6 +256,57 @@ mod tests {
         assert!(parse_jwks(b"{\"keys\": []}").is_err());
         assert!(parse_jwks(b"not json").is_err());
         assert!(parse_jwks(b"{}").is_err());
+    }
+
+    /// A JWKS endpoint on a real socket (127.0.0.1:0) that counts its fetches.
+    async fn counting_jwks(doc: serde_json::Value) -> (reqwest::Url, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        let app = axum::Router::new().route(
+            "/keys",
+            axum::routing::get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let doc = doc.clone();
+                async move { axum::Json(doc) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/keys", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url.parse().unwrap(), hits)
+    }
+
+    /// The limiter on tokio's paused clock: the socket is real, the time is advanced by
+    /// hand, so the bounds are checked exactly and without waiting for them.
+    #[tokio::test(start_paused = true)]
+    async fn refreshes_wait_out_the_interval_and_old_keys_are_fetched_again() {
+        crate::upstream::install_crypto_provider();
+        let (url, hits) = counting_jwks(json!({"keys": [rsa_jwk("a", 256)]})).await;
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let interval = Duration::from_secs(10);
+        let cache = JwksCache::new(JwksSource::Url(url), client, interval);
+        let fetches = || hits.load(Ordering::SeqCst);
+        assert!(cache.key("a").await.is_some());
+        assert_eq!(fetches(), 1, "the first use fetches");
+        for i in 0..20 {
+            assert!(cache.key(&format!("unknown-{i}")).await.is_none());
+        }
+        assert_eq!(fetches(), 1, "unknown kids within the interval fetch nothing");
+        tokio::time::advance(interval - Duration::from_millis(1)).await;
+        assert!(cache.key("unknown").await.is_none());
+        assert_eq!(fetches(), 1, "a millisecond short of the interval");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(cache.key("unknown").await.is_none());
+        assert_eq!(fetches(), 2, "one refresh once the interval is over");
+
+        // A known key comes from the cache until the set is MAX_AGE old, then it is
+        // fetched again (a withdrawn key must not stay trusted forever).
+        tokio::time::advance(MAX_AGE - Duration::from_secs(1)).await;
+        assert!(cache.key("a").await.is_some());
+        assert_eq!(fetches(), 2);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(cache.key("a").await.is_some());
+        assert_eq!(fetches(), 3, "a set MAX_AGE old is refreshed on use");
     }
 
     #[test]
