@@ -198,7 +198,10 @@ async fn each_http_request_has_a_span_that_holds_its_tool_call() {
         http_at.is_some() && call_at.is_some() && http_at < call_at,
         "the tool call's span is a child of the request's: {call}"
     );
-    assert!(call.contains("method=POST") && call.contains("route=/mcp"), "{call}");
+    assert!(
+        call.contains("method=POST") && call.contains("route=/mcp"),
+        "{call}"
+    );
     let finished: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("http request finished"))

@@ -291,7 +291,11 @@ mod tests {
         for i in 0..20 {
             assert!(cache.key(&format!("unknown-{i}")).await.is_none());
         }
-        assert_eq!(fetches(), 1, "unknown kids within the interval fetch nothing");
+        assert_eq!(
+            fetches(),
+            1,
+            "unknown kids within the interval fetch nothing"
+        );
         tokio::time::advance(interval - Duration::from_millis(1)).await;
         assert!(cache.key("unknown").await.is_none());
         assert_eq!(fetches(), 1, "a millisecond short of the interval");

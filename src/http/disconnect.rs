@@ -22,7 +22,11 @@ use tokio_util::sync::CancellationToken;
 use crate::call::{ClientGone, InFlight};
 
 /// Attaches a [`ClientGone`] token and cancels it if the response is abandoned.
-pub(crate) async fn watch(State(answers): State<InFlight>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn watch(
+    State(answers): State<InFlight>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let token = CancellationToken::new();
     req.extensions_mut().insert(ClientGone(token.clone()));
     let answer = (req.method() != http::Method::GET).then(|| answers.enter());

@@ -76,7 +76,10 @@ pub fn app(state: AppState) -> Router {
         .route_service("/mcp/", mcp)
         // Innermost: only requests that got this far get a watch, and a response the
         // deadline cuts is dropped unfinished, which cancels the call.
-        .route_layer(from_fn_with_state(state.drain.answers.clone(), disconnect::watch))
+        .route_layer(from_fn_with_state(
+            state.drain.answers.clone(),
+            disconnect::watch,
+        ))
         .route_layer(from_fn_with_state(within, deadline::limit))
         // A request takes a slot only once its body is in and the user's checks passed.
         .route_layer(from_fn_with_state(state.slots.clone(), admission::admit))

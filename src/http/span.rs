@@ -12,7 +12,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use tracing::{Instrument, Span, field::Empty};
+use tracing::{Instrument, field::Empty};
 
 use crate::call::RequestSpan;
 

@@ -7,8 +7,8 @@ use std::{sync::Arc, time::Duration};
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use tokio_util::sync::CancellationToken;
 
-use super::{admission, sessions, users};
 use super::serve::Drain;
+use super::{admission, sessions, users};
 use crate::{call::InFlight, config::Config, mcp::Gateway, upstream::Upstream};
 
 /// Header rmcp uses for the MCP session id.

@@ -96,15 +96,7 @@ pub async fn serve_gateway(
         }
         None => None,
     };
-    let served = serve(
-        listener,
-        app(state),
-        opts,
-        drain,
-        cancel.clone(),
-        shutdown,
-    )
-    .await;
+    let served = serve(listener, app(state), opts, drain, cancel.clone(), shutdown).await;
     cancel.cancel();
     if let Some(task) = metrics_task {
         let _ = task.await;
