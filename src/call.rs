@@ -14,30 +14,30 @@ use crate::secret::Secret;
 
 /// The caller of one HTTP request, put into the request extensions by the edge.
 #[derive(Clone, Debug)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The `Authorization` header value the edge checked, in canonical `Bearer` form.
-    pub authorization: Secret,
+    pub(crate) authorization: Secret,
 }
 
 /// Which tools this request's caller may call (only with `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`):
 /// the edge decides, the MCP side only asks.
 #[derive(Clone)]
-pub struct ToolFilter(pub Arc<dyn Fn(&str) -> bool + Send + Sync>);
+pub(crate) struct ToolFilter(pub(crate) Arc<dyn Fn(&str) -> bool + Send + Sync>);
 
 /// Cancelled when the client of this HTTP request is gone (see `http::disconnect`).
 #[derive(Clone, Debug)]
-pub struct ClientGone(pub CancellationToken);
+pub(crate) struct ClientGone(pub(crate) CancellationToken);
 
 /// The trace span of the HTTP request a call came in (see `http::span`): the MCP server
 /// makes its `tool_call` span a child of it.
 #[derive(Clone, Debug)]
-pub struct RequestSpan(pub tracing::Span);
+pub(crate) struct RequestSpan(pub(crate) tracing::Span);
 
 /// A count of work in progress that graceful shutdown waits for: the tool calls (counted by
 /// the MCP server, with the `toolbridge_tool_calls_in_flight` gauge) or the MCP answers still
 /// being sent (counted by the HTTP side, from a request's arrival to its response's end).
 #[derive(Clone)]
-pub struct InFlight {
+pub(crate) struct InFlight {
     inner: Arc<Count>,
 }
 
@@ -49,7 +49,7 @@ struct Count {
 }
 
 /// Decrements [`InFlight`] when dropped.
-pub struct InFlightGuard(InFlight);
+pub(crate) struct InFlightGuard(InFlight);
 
 impl Default for InFlight {
     /// The tool-call count, with its gauge.
@@ -60,7 +60,7 @@ impl Default for InFlight {
 
 impl InFlight {
     /// A count that moves no gauge (the answers being sent).
-    pub fn untracked() -> Self {
+    pub(crate) fn untracked() -> Self {
         Self::with_gauge(None)
     }
 
@@ -75,7 +75,7 @@ impl InFlight {
     }
 
     /// Counts one call until the guard is dropped.
-    pub fn enter(&self) -> InFlightGuard {
+    pub(crate) fn enter(&self) -> InFlightGuard {
         self.inner.n.fetch_add(1, Ordering::SeqCst);
         // Moved by the same amount, never set: concurrent calls cannot race it stale.
         if let Some(gauge) = self.inner.gauge {
@@ -85,12 +85,12 @@ impl InFlight {
     }
 
     /// Calls in progress now.
-    pub fn get(&self) -> usize {
+    pub(crate) fn get(&self) -> usize {
         self.inner.n.load(Ordering::SeqCst)
     }
 
     /// Waits until nothing is in progress, or `deadline` passes. True when idle.
-    pub async fn wait_idle_until(&self, deadline: tokio::time::Instant) -> bool {
+    pub(crate) async fn wait_idle_until(&self, deadline: tokio::time::Instant) -> bool {
         loop {
             // Registered before the check, so a drop to zero in between is not missed.
             let notified = self.inner.idle.notified();

@@ -6,7 +6,7 @@
 //! ## Layout
 //!
 //! - [`config`]: defaults < TOML file < `.env` < `TOOLBRIDGE_*` environment, validated once.
-//! - [`call`]: what one MCP request carries from the edge to the tool handler.
+//! - `call`: what one MCP request carries from the edge to the tool handler (crate-private).
 //! - [`http`]: the axum side: router, edge layers, per-user shares, health, the server loop.
 //! - [`auth`]: bearer tokens (HS256, RS256 from the issuer's JWKS), scopes.
 //! - [`mcp`]: the catalog (the one home of an entity), typed arguments, handlers, the rmcp server.
@@ -44,12 +44,33 @@
 //! 10. `upstream/answer.rs` reads the answer; `mcp/results.rs` turns a failure into an
 //!     `isError` result with advice; `telemetry/names.rs` names the metrics it records.
 //!
+//! ## What the library exports, and why
+//!
+//! The crate is a library only so that the binary (`src/main.rs`), the integration tests
+//! (`tests/`) and the benchmarks (`benches/`) can drive the same code. Its public surface
+//! is exactly what those three use; everything else is `pub(crate)` or private, so the
+//! compiler reports dead code (`cargo clippy --lib -- -W unreachable_pub` finds a `pub`
+//! that nothing outside needs):
+//!
+//! - [`config`]: `Config` (all fields: tests build one with `..Config::default()`), its
+//!   enums, `Config::load`, `KEYS`, `ALIASES`, `env_name` (the `.env.example` check).
+//! - [`run`]: the subcommands `main.rs` dispatches (`serve_main`, `stdio_main`,
+//!   `check_main`, `demo`, `emulator_main`, `token`), `serve_gateway` (tests serve the
+//!   gateway in-process on their own listener) and `RunError`.
+//! - [`http`]: `app` and `AppState::new` (the fuzz tests drive the router without a socket).
+//! - [`emulator`]: `Emulator`, `EmulatorConfig` and what tests inspect or inject (recorded
+//!   requests, faults, rate limits, organizations), the dev-token minters.
+//! - [`auth`]: `AuthError` (tests match the refusal reasons) and `jwks::FETCH_TIMEOUT`;
+//!   [`mcp`]: `catalog::tool_names`; [`upstream`]: `install_crypto_provider` and `signing`
+//!   (the bench signs tenant headers as the gateway does); [`secret`]: `Secret`;
+//!   [`telemetry`]: `init`.
+//!
 //! `src/layout_tests.rs` checks the shape: no file over 400 lines, no import circles between
 //! files, and no lower layer (secret < config < telemetry < call < upstream < mcp < auth <
 //! emulator < http < run) importing a higher one.
 
 pub mod auth;
-pub mod call;
+pub(crate) mod call;
 pub mod config;
 pub mod emulator;
 pub mod http;

@@ -21,21 +21,22 @@ use parking_lot::RwLock;
 // the refresh limits without waiting for them.
 use tokio::time::Instant;
 
+pub use super::fetch::FETCH_TIMEOUT;
+pub(crate) use super::fetch::JwksError;
 use super::fetch::get_bounded;
-pub use super::fetch::{FETCH_TIMEOUT, JwksError};
 /// Largest JWKS document read; real ones are a few KiB.
-pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// Most keys kept from one document (bounds memory whatever the issuer serves).
-pub const MAX_KEYS: usize = 64;
+pub(crate) const MAX_KEYS: usize = 64;
 /// Keys older than this are refreshed on next use (subject to the same rate limit), so a
 /// withdrawn key does not stay trusted for the life of the process.
-pub const MAX_AGE: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(3600);
 /// The smallest RSA modulus accepted, in bytes (2048 bits).
 const MIN_RSA_MODULUS_BYTES: usize = 256;
 
 /// Where the keys come from.
 #[derive(Debug, Clone)]
-pub enum JwksSource {
+pub(crate) enum JwksSource {
     /// `TOOLBRIDGE_JWKS_URL`: this URL, always.
     Url(reqwest::Url),
     /// The `jwks_uri` of this issuer's metadata.
@@ -54,7 +55,7 @@ struct KeySet {
 }
 
 /// The cached key set of one JWKS URL. Cheap to share behind an `Arc`.
-pub struct JwksCache {
+pub(crate) struct JwksCache {
     source: JwksSource,
     /// For [`JwksSource::Issuer`]: the last `jwks_uri` found; `at: None` once it must be
     /// read again. Only touched by the refresh holding `last_attempt`.
@@ -68,7 +69,7 @@ pub struct JwksCache {
 
 impl JwksCache {
     /// A cache for `source`, refreshed at most once per `min_interval` (at least one second).
-    pub fn new(source: JwksSource, client: reqwest::Client, min_interval: Duration) -> Self {
+    pub(crate) fn new(source: JwksSource, client: reqwest::Client, min_interval: Duration) -> Self {
         Self {
             source,
             discovered: parking_lot::Mutex::new(None),
@@ -84,7 +85,7 @@ impl JwksCache {
 
     /// The key for `kid`, refreshing the set when the `kid` is unknown or the set is old.
     /// `None` when no such key exists (or a refresh is not allowed yet).
-    pub async fn key(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+    pub(crate) async fn key(&self, kid: &str) -> Option<Arc<DecodingKey>> {
         let set = self.keys.read().clone();
         let fresh = set.fetched_at.is_some_and(|t| t.elapsed() < MAX_AGE);
         if let Some(k) = set.keys.get(kid)
@@ -175,7 +176,7 @@ impl JwksCache {
 /// The usable keys of a JWKS document: RSA signing keys with a `kid`, meant for RS256 (or
 /// with no `alg`), at least 2048 bits. Other entries are skipped, not fatal: issuers publish
 /// encryption and EC keys next to the ones we need.
-pub fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, JwksError> {
+pub(crate) fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, JwksError> {
     #[derive(serde::Deserialize)]
     struct Doc {
         keys: Vec<serde_json::Value>,

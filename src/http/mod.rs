@@ -10,7 +10,7 @@ mod edge;
 mod fair;
 mod health;
 mod intake;
-pub mod scan;
+pub(crate) mod scan;
 mod scopes;
 mod serve;
 mod sessions;
@@ -24,7 +24,7 @@ use std::time::Duration;
 use axum::{Router, middleware::from_fn_with_state, routing::get};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-pub use serve::{Drain, ServeOptions, serve};
+pub(crate) use serve::{ServeOptions, serve};
 pub use state::{AppState, StartError};
 pub(crate) use state::{LOOPBACK_HOSTS, LOOPBACK_ORIGINS, MCP_SESSION_ID};
 
@@ -50,7 +50,7 @@ fn mcp_config(state: &AppState) -> StreamableHttpServerConfig {
 
 /// `/metrics` alone, for a separate metrics port (Fly's `[metrics]` block). No Host check
 /// here: that port is for the platform's scraper, which names the machine by its address.
-pub fn metrics_app() -> Router {
+pub(crate) fn metrics_app() -> Router {
     Router::new().route("/metrics", get(health::metrics))
 }
 

@@ -16,28 +16,28 @@ use crate::call::InFlight;
 
 /// Timeouts of the server loop.
 #[derive(Debug, Clone)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     /// A client must send its request headers within this.
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
     /// In-flight calls get this long to finish after shutdown begins.
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
     /// Most connections served at once.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
 }
 
 /// What shutdown waits for before it ends the MCP sessions.
 #[derive(Clone, Default)]
-pub struct Drain {
+pub(crate) struct Drain {
     /// Tool calls in progress (counted by the MCP server).
-    pub calls: InFlight,
+    pub(crate) calls: InFlight,
     /// `/mcp` answers not yet sent to their end (counted by `http::disconnect`).
-    pub answers: InFlight,
+    pub(crate) answers: InFlight,
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets
 /// in-flight tool calls finish and their answers go out within the grace period, ends MCP
 /// sessions, and returns.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     opts: ServeOptions,

@@ -35,17 +35,17 @@ pub enum StartError {
 #[derive(Clone)]
 pub struct AppState {
     /// The validated configuration.
-    pub config: Arc<Config>,
+    pub(crate) config: Arc<Config>,
     /// The MCP server (cheap clone per session).
-    pub gateway: Gateway,
+    pub(crate) gateway: Gateway,
     /// The API client (readiness asks it directly, not through the MCP server).
-    pub upstream: Upstream,
+    pub(crate) upstream: Upstream,
     /// Cancelled at shutdown: ends every MCP session.
-    pub mcp_cancel: CancellationToken,
+    pub(crate) mcp_cancel: CancellationToken,
     /// Tool calls in progress and answers being sent, for graceful shutdown.
-    pub drain: Drain,
+    pub(crate) drain: Drain,
     /// Checks bearer tokens at the edge (built once: keys, JWKS cache).
-    pub verifier: crate::auth::Verifier,
+    pub(crate) verifier: crate::auth::Verifier,
     /// Which scope each tool needs, and whether that is enforced.
     pub(super) scopes: Arc<crate::auth::scopes::ScopePolicy>,
     pub(super) sessions: Arc<sessions::Sessions>,
@@ -93,10 +93,5 @@ impl AppState {
             users,
             slots,
         })
-    }
-
-    /// Number of open MCP sessions.
-    pub async fn session_count(&self) -> usize {
-        self.users.session_count()
     }
 }

@@ -2,11 +2,11 @@
 //! rmcp server that ties them together.
 
 pub mod catalog;
-pub mod fields;
-pub mod handlers;
-pub mod protocol;
-pub mod results;
-pub mod server;
-pub mod tools;
+pub(crate) mod fields;
+pub(crate) mod handlers;
+pub(crate) mod protocol;
+pub(crate) mod results;
+pub(crate) mod server;
+pub(crate) mod tools;
 
-pub use server::Gateway;
+pub(crate) use server::Gateway;

@@ -19,12 +19,16 @@ const TENANT_REFUSED: &str = "The API did not accept this deployment's tenant fo
     TOOLBRIDGE_TENANT_HEADER_SECRET and the clocks, or run `toolbridge-mcp check`. Retrying will not help.";
 
 /// An `isError` result with one text block.
-pub fn error_result(message: String) -> CallToolResult {
+pub(crate) fn error_result(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }
 
 /// The message for a failed entity tool call.
-pub fn describe(err: &ToolError, target: Option<(&Entity, Verb)>, correlation_id: &str) -> String {
+pub(crate) fn describe(
+    err: &ToolError,
+    target: Option<(&Entity, Verb)>,
+    correlation_id: &str,
+) -> String {
     let what = target.map_or("the call".to_owned(), |(e, v)| e.tool_name(v));
     let advice = match err {
         ToolError::Invalid(msg) => {

@@ -40,14 +40,14 @@ struct Shared {
 
 /// The MCP server. Cheap to clone: rmcp makes one per session.
 #[derive(Clone)]
-pub struct Gateway {
+pub(crate) struct Gateway {
     shared: Arc<Shared>,
 }
 
 impl Gateway {
     /// A gateway over the given upstream client; its tool calls are counted in
     /// `in_flight` (for graceful shutdown).
-    pub fn new(
+    pub(crate) fn new(
         upstream: Upstream,
         config: &crate::config::Config,
         default_token: Option<Secret>,
@@ -62,11 +62,6 @@ impl Gateway {
                 backend_auth: format!("{:?}", config.backend_auth).to_lowercase(),
             }),
         }
-    }
-
-    /// The upstream client (for health checks).
-    pub fn upstream(&self) -> &Upstream {
-        &self.shared.upstream
     }
 
     /// The credential to forward. Over HTTP it is only what the edge checked and put in
@@ -102,7 +97,7 @@ impl Gateway {
 
     /// `health_check`: the readiness report (API health, generation, whether the API
     /// accepts this gateway's credentials). No secrets, no URLs.
-    pub async fn health(&self) -> CallToolResult {
+    pub(crate) async fn health(&self) -> CallToolResult {
         let report = self.shared.upstream.health().await;
         CallToolResult::structured(
             report.to_json(&self.shared.tenant_mode, &self.shared.backend_auth),

@@ -19,8 +19,6 @@ mod slot;
 mod tenant;
 mod wire;
 
-pub use client::{ApiRequest, ApiResponse, CallContext, Upstream, install_crypto_provider};
-pub use error::UpstreamError;
-pub use health::{Credentials, HealthReport};
-pub use sessions::{SessionInfo, SessionStats};
-pub use wire::{CORRELATION_ID, SYNC_EPOCH, SYNC_SESSION};
+pub use client::install_crypto_provider;
+pub(crate) use client::{ApiRequest, ApiResponse, CallContext, Upstream};
+pub(crate) use error::UpstreamError;
