@@ -2,7 +2,7 @@
 //!
 //! Names follow the Python sidecar this replaces (`TOOLBRIDGE_TENANT_ID`, ...), plus the two
 //! unprefixed names the deployment's secrets already set (`TENANT_HEADER_SECRET`,
-//! `JWT_HS256_SECRET`). The raw values are deserialized once, then [`Config::validate`]
+//! `JWT_HS256_SECRET`). The raw values are deserialized once, then `Config::validate`
 //! checks them and names the variable of any bad one. Secrets live in [`Secret`], so
 //! printing a `Config` never prints them.
 

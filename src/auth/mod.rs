@@ -1,4 +1,4 @@
-//! Identity at the edge: the [`Verifier`] that decides whether a bearer token is good
+//! Identity at the edge: the `Verifier` that decides whether a bearer token is good
 //! enough to let a request reach the MCP server (and, through it, the API).
 //!
 //! - `verify` mode: HS256 with the shared secret and/or RS256 with the OIDC issuer's JWKS.

@@ -80,7 +80,7 @@ pub(crate) fn list_like<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, 
     d.deserialize_any(ListLike)
 }
 
-/// A secret comes from the environment like any other text; it lives in [`Secret`] from
+/// A secret comes from the environment like any other text; it lives in [`Secret`](crate::secret::Secret) from
 /// the moment it is read. (Here, not in `secret.rs`, so that the secret type needs nothing
 /// of the configuration.)
 impl<'de> serde::Deserialize<'de> for crate::secret::Secret {

@@ -1,4 +1,4 @@
-//! [`Config::validate`]: every value checked once, at start; an error names the variable.
+//! `Config::validate`: every value checked once, at start; an error names the variable.
 
 use super::*;
 

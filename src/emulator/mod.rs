@@ -5,10 +5,10 @@
 //! It is deliberately strict: a bad token, a wrong tenant header, a missing session or a
 //! stale epoch fails exactly as the real API fails, in the real API's order, down to
 //! plain-text versus JSON bodies. On top of the contract it offers introspection (a request
-//! log, counters) and fault injection ([`Faults`]).
+//! log, counters) and fault injection (`Faults`).
 //!
 //! Where the contract is silent, the choices are documented on the item that makes them:
-//! [`faults`](Faults) for when faults apply, [`Emulator::bump_epoch`] for an epoch change
+//! `faults` (`Faults`) for when faults apply, [`Emulator::bump_epoch`] for an epoch change
 //! without a wipe, [`EmulatorConfig::current`] for the membership service it starts with.
 //!
 //! Layout, leaves first: `config`, `wire` (clock, timestamps, cursors, `If-Match`, bodies),
@@ -177,7 +177,7 @@ impl Emulator {
         self.shared.cfg.generation
     }
 
-    /// The request log, oldest first (the last [`LOG_CAPACITY`] requests).
+    /// The request log, oldest first (the last `LOG_CAPACITY` requests).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.log.snapshot()
     }

@@ -1,5 +1,5 @@
 //! The axum side: the router ([`app`]), its edge layers, health endpoints, and the
-//! server loop ([`serve`]) with header-read timeouts and graceful shutdown.
+//! server loop (`serve`) with header-read timeouts and graceful shutdown.
 
 mod admission;
 mod body;

@@ -1,7 +1,7 @@
 //! The client side: one pooled `reqwest` client behind a `reqwest-middleware` chain of
 //! small layers, each chosen once from the configuration (see `client.rs` for the order):
 //! 429 retry, API slots, sync sessions, backend credential, tenant header. Handlers call
-//! [`Upstream::call`]; they never build headers themselves.
+//! `Upstream::call`; they never build headers themselves.
 
 mod answer;
 mod client;

@@ -61,7 +61,7 @@ pub fn sign(secret: &[u8], tenant_id: &str, timestamp: &str) -> String {
     String::from_utf8(hex.to_vec()).expect("hex is ASCII")
 }
 
-/// [`Signer::verify`] for a one-off check.
+/// `Signer::verify` for a one-off check.
 pub fn verify(secret: &[u8], tenant_id: &str, timestamp: &str, signature_hex: &str) -> bool {
     Signer::new(secret, tenant_id).verify(timestamp, signature_hex)
 }
