@@ -1,7 +1,7 @@
 //! The emulator against the API contract (`shared/toolbridge-api.md`), both generations,
 //! over real sockets: each test spawns an emulator on `127.0.0.1:0` and drives it with reqwest.
 //!
-//! The tests live in `tests/emulator_contract/` (not test targets of their own): `access`
+//! The tests live in `tests/inproc/emulator_contract/` (not test targets of their own): `access`
 //! (sections 1–3 and 5), `entities`, `malformed` and `relations` (section 4, 7.6, 7.7),
 //! `wipe` (wipe and state), `current` (7.1, 7.2, 7.5), `exchange` (7.3, 7.4), `faults`
 //! (injection, log, counters).
