@@ -3,12 +3,9 @@
 //! edge checked, the signal that the client went away, and the count of calls in progress
 //! that graceful shutdown waits for.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
 };
 
 use tokio_util::sync::CancellationToken;
@@ -17,48 +14,86 @@ use crate::secret::Secret;
 
 /// The caller of one HTTP request, put into the request extensions by the edge.
 #[derive(Clone, Debug)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The `Authorization` header value the edge checked, in canonical `Bearer` form.
-    pub authorization: Secret,
+    pub(crate) authorization: Secret,
 }
 
 /// Which tools this request's caller may call (only with `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`):
 /// the edge decides, the MCP side only asks.
 #[derive(Clone)]
-pub struct ToolFilter(pub Arc<dyn Fn(&str) -> bool + Send + Sync>);
+pub(crate) struct ToolFilter(pub(crate) Arc<dyn Fn(&str) -> bool + Send + Sync>);
 
 /// Cancelled when the client of this HTTP request is gone (see `http::disconnect`).
 #[derive(Clone, Debug)]
-pub struct ClientGone(pub CancellationToken);
+pub(crate) struct ClientGone(pub(crate) CancellationToken);
 
-/// Tool calls in progress. Shutdown waits for it to reach zero (within the grace period).
-#[derive(Clone, Default)]
-pub struct InFlight {
-    inner: Arc<(AtomicUsize, tokio::sync::Notify)>,
+/// The trace span of the HTTP request a call came in (see `http::span`): the MCP server
+/// makes its `tool_call` span a child of it.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestSpan(pub(crate) tracing::Span);
+
+/// A count of work in progress that graceful shutdown waits for: the tool calls (counted by
+/// the MCP server, with the `toolbridge_tool_calls_in_flight` gauge) or the MCP answers still
+/// being sent (counted by the HTTP side, from a request's arrival to its response's end).
+#[derive(Clone)]
+pub(crate) struct InFlight {
+    inner: Arc<Count>,
+}
+
+struct Count {
+    n: AtomicUsize,
+    idle: tokio::sync::Notify,
+    /// The gauge moved with the count, if any.
+    gauge: Option<&'static str>,
 }
 
 /// Decrements [`InFlight`] when dropped.
-pub struct InFlightGuard(InFlight);
+pub(crate) struct InFlightGuard(InFlight);
+
+impl Default for InFlight {
+    /// The tool-call count, with its gauge.
+    fn default() -> Self {
+        Self::with_gauge(Some(crate::telemetry::names::TOOL_CALLS_IN_FLIGHT))
+    }
+}
 
 impl InFlight {
+    /// A count that moves no gauge (the answers being sent).
+    pub(crate) fn untracked() -> Self {
+        Self::with_gauge(None)
+    }
+
+    fn with_gauge(gauge: Option<&'static str>) -> Self {
+        Self {
+            inner: Arc::new(Count {
+                n: AtomicUsize::new(0),
+                idle: tokio::sync::Notify::new(),
+                gauge,
+            }),
+        }
+    }
+
     /// Counts one call until the guard is dropped.
-    pub fn enter(&self) -> InFlightGuard {
-        self.inner.0.fetch_add(1, Ordering::SeqCst);
+    pub(crate) fn enter(&self) -> InFlightGuard {
+        self.inner.n.fetch_add(1, Ordering::SeqCst);
         // Moved by the same amount, never set: concurrent calls cannot race it stale.
-        metrics::gauge!(crate::telemetry::names::TOOL_CALLS_IN_FLIGHT).increment(1.0);
+        if let Some(gauge) = self.inner.gauge {
+            metrics::gauge!(gauge).increment(1.0);
+        }
         InFlightGuard(self.clone())
     }
 
     /// Calls in progress now.
-    pub fn get(&self) -> usize {
-        self.inner.0.load(Ordering::SeqCst)
+    pub(crate) fn get(&self) -> usize {
+        self.inner.n.load(Ordering::SeqCst)
     }
 
-    /// Waits until no call is in progress, or `limit` passes. True when idle.
-    pub async fn wait_idle(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
+    /// Waits until nothing is in progress, or `deadline` passes. True when idle.
+    pub(crate) async fn wait_idle_until(&self, deadline: tokio::time::Instant) -> bool {
         loop {
-            let notified = self.inner.1.notified();
+            // Registered before the check, so a drop to zero in between is not missed.
+            let notified = self.inner.idle.notified();
             if self.get() == 0 {
                 return true;
             }
@@ -71,10 +106,12 @@ impl InFlight {
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        let n = self.0.inner.0.fetch_sub(1, Ordering::SeqCst) - 1;
-        metrics::gauge!(crate::telemetry::names::TOOL_CALLS_IN_FLIGHT).decrement(1.0);
+        let n = self.0.inner.n.fetch_sub(1, Ordering::SeqCst) - 1;
+        if let Some(gauge) = self.0.inner.gauge {
+            metrics::gauge!(gauge).decrement(1.0);
+        }
         if n == 0 {
-            self.0.inner.1.notify_waiters();
+            self.0.inner.idle.notify_waiters();
         }
     }
 }

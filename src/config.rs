@@ -2,7 +2,7 @@
 //!
 //! Names follow the Python sidecar this replaces (`TOOLBRIDGE_TENANT_ID`, ...), plus the two
 //! unprefixed names the deployment's secrets already set (`TENANT_HEADER_SECRET`,
-//! `JWT_HS256_SECRET`). The raw values are deserialized once, then [`Config::validate`]
+//! `JWT_HS256_SECRET`). The raw values are deserialized once, then `Config::validate`
 //! checks them and names the variable of any bad one. Secrets live in [`Secret`], so
 //! printing a `Config` never prints them.
 
@@ -17,20 +17,18 @@ mod error;
 mod load;
 mod modes;
 mod validate;
-pub use de::{list_like, string_like};
+pub(crate) use de::{list_like, string_like};
 pub use error::ConfigError;
-pub use modes::{
-    ApiGeneration, AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode,
-    UnknownGeneration,
-};
-pub use validate::is_scope_token;
+pub(crate) use modes::ApiGeneration;
+pub use modes::{AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode};
+pub(crate) use validate::is_scope_token;
 
 /// Every environment variable the binary reads, with the config key it sets.
 /// `.env.example` documents each of them; a test keeps the two in step.
-pub const ENV_PREFIX: &str = "TOOLBRIDGE_";
+pub(crate) const ENV_PREFIX: &str = "TOOLBRIDGE_";
 
 /// The keys whose values are secrets: no error message ever shows their value.
-pub const SECRET_KEYS: &[&str] = &[
+pub(crate) const SECRET_KEYS: &[&str] = &[
     "tenant_header_secret",
     "jwt_hs256_secret",
     "token_exchange_client_secret",
@@ -322,12 +320,12 @@ pub fn env_name(key: &str) -> String {
 
 impl Config {
     /// True when the gateway has a key to verify tokens with.
-    pub fn has_verification_key(&self) -> bool {
+    pub(crate) fn has_verification_key(&self) -> bool {
         !self.jwt_hs256_secret.is_empty() || self.oidc_issuer.is_some() || self.jwks_url.is_some()
     }
 
     /// The effective auth mode: `verify` whenever a key is configured, unless told otherwise.
-    pub fn effective_auth_mode(&self) -> AuthMode {
+    pub(crate) fn effective_auth_mode(&self) -> AuthMode {
         self.auth_mode.unwrap_or(if self.has_verification_key() {
             AuthMode::Verify
         } else {
@@ -336,14 +334,14 @@ impl Config {
     }
 
     /// Whether `/mcp` refuses requests without a valid token.
-    pub fn effective_auth_required(&self) -> bool {
+    pub(crate) fn effective_auth_required(&self) -> bool {
         self.auth_required
             .unwrap_or(self.effective_auth_mode() == AuthMode::Verify)
     }
 
     /// The authorization servers to publish: the explicit list, else the OIDC issuer.
     /// Empty: the gateway offers no OAuth sign-in, and publishes no metadata saying it does.
-    pub fn effective_authorization_servers(&self) -> Vec<String> {
+    pub(crate) fn effective_authorization_servers(&self) -> Vec<String> {
         if self.authorization_servers.is_empty() {
             self.oidc_issuer.iter().cloned().collect()
         } else {
@@ -352,7 +350,7 @@ impl Config {
     }
 
     /// The effective tenant mode: `signed` when a tenant secret is set, else `plain`.
-    pub fn effective_tenant_mode(&self) -> TenantMode {
+    pub(crate) fn effective_tenant_mode(&self) -> TenantMode {
         self.tenant_mode
             .unwrap_or(if self.tenant_header_secret.is_empty() {
                 TenantMode::Plain
@@ -367,12 +365,12 @@ impl Config {
     }
 
     /// Connect timeout as a duration.
-    pub fn connect_timeout(&self) -> Duration {
+    pub(crate) fn connect_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.connect_timeout_seconds)
     }
 
     /// Whole-request timeout as a duration.
-    pub fn request_timeout(&self) -> Duration {
+    pub(crate) fn request_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.request_timeout_seconds)
     }
 }

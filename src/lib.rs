@@ -6,8 +6,9 @@
 //! ## Layout
 //!
 //! - [`config`]: defaults < TOML file < `.env` < `TOOLBRIDGE_*` environment, validated once.
-//! - [`call`]: what one MCP request carries from the edge to the tool handler.
-//! - [`http`]: the axum side: router, edge layers, per-user shares, health, the server loop.
+//! - `call`: what one MCP request carries from the edge to the tool handler (crate-private).
+//! - [`http`]: the axum side: router, request span, edge layers, per-user shares, health,
+//!   the server loop.
 //! - [`auth`]: bearer tokens (HS256, RS256 from the issuer's JWKS), scopes.
 //! - [`mcp`]: the catalog (the one home of an entity), typed arguments, handlers, the rmcp server.
 //! - [`upstream`]: the pooled API client and its chain: retry, slots, sync sessions, backend
@@ -20,36 +21,65 @@
 //! back up; what a lower layer needs (the caller's token, the correlation id) travels down
 //! as a value.
 //!
-//! The path of one tool call (`get_note` over streamable HTTP), file by file:
+//! The path of one tool call (`get_note` over streamable HTTP), socket to API, file by file:
 //!
 //! 1. `http/serve.rs`: the connection (header-read timeout, connection cap, graceful shutdown).
 //! 2. `http/mod.rs`: the router; only `/mcp` has the edge layers (everything else is routed
 //!    first: an unknown path is 404 without a token).
-//! 3. `http/edge.rs` (+ `edge/rebinding.rs`, `edge/protocol.rs`): Host/Origin, the bearer token
+//! 3. `http/span.rs`: the request's trace span (method, matched route, status, latency), the
+//!    parent of the `tool_call` span.
+//! 4. `http/edge.rs` (+ `edge/rebinding.rs`, `edge/protocol.rs`): Host/Origin, the bearer token
 //!    (`auth/token.rs`, keys from `auth/jwks.rs`), the protocol version; puts `call::Caller`
 //!    and `auth::Identity` into the request.
-//! 4. `http/fair.rs` (+ `intake.rs`, `scan.rs`, `users.rs`, `sessions.rs`): the user's share,
+//! 5. `http/fair.rs` (+ `intake.rs`, `scan.rs`, `users.rs`, `sessions.rs`): the user's share,
 //!    the whole body read and scanned, session ownership, duplicate ids.
-//! 5. `http/scopes.rs`: the scope the tool needs (`auth/scopes.rs`).
-//! 6. `http/admission.rs`, `http/deadline.rs`, `http/disconnect.rs`: a request slot, the
-//!    answer's deadline, `call::ClientGone`.
-//! 7. rmcp's `StreamableHttpService` → `mcp/server.rs` (`Gateway::call_tool`): the tool set of
+//! 6. `http/scopes.rs`: the scope the tool needs (`auth/scopes.rs`).
+//! 7. `http/admission.rs`, `http/deadline.rs`, `http/disconnect.rs`: a request slot, the
+//!    answer's deadline, `call::ClientGone` (and the count of answers being sent that
+//!    shutdown waits for).
+//! 8. rmcp's `StreamableHttpService` → `mcp/server.rs` (`Gateway::call_tool`): the tool set of
 //!    the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` + `catalog/rows.rs`),
 //!    arguments decoded to typed `Args` (`mcp/fields.rs`, `fields/args.rs`).
-//! 8. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`).
-//! 9. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
-//!    `slot.rs` (API requests in flight), `sessions.rs` (sync session, `flight.rs` for the
-//!    per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
-//!    or resolved tenant header, `signing.rs`), then reqwest.
-//! 10. `upstream/answer.rs` reads the answer; `mcp/results.rs` turns a failure into an
+//! 9. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`).
+//! 10. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
+//!     `slot.rs` (API requests in flight), `sessions.rs` (sync session, `flight.rs` for the
+//!     per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
+//!     or resolved tenant header, `signing.rs`), then reqwest to the API.
+//! 11. `upstream/answer.rs` reads the answer; `mcp/results.rs` turns a failure into an
 //!     `isError` result with advice; `telemetry/names.rs` names the metrics it records.
+//!
+//! Tests: unit tests beside the code (`cargo test --lib`); `tests/inproc/`, one binary for
+//! the suites that run this library in-process; `tests/procs/`, one binary for those that
+//! start processes (the gateway binary, Node, Python, supervisord, nginx); both share
+//! `tests/common/` (see the README's "Layout").
+//!
+//! ## What the library exports, and why
+//!
+//! The crate is a library only so that the binary (`src/main.rs`), the integration tests
+//! (`tests/`) and the benchmarks (`benches/`) can drive the same code. Its public surface
+//! is exactly what those three use; everything else is `pub(crate)` or private, so the
+//! compiler reports dead code (`cargo clippy --lib -- -W unreachable_pub` finds a `pub`
+//! that nothing outside needs):
+//!
+//! - [`config`]: `Config` (all fields: tests build one with `..Config::default()`), its
+//!   enums, `Config::load`, `KEYS`, `ALIASES`, `env_name` (the `.env.example` check).
+//! - [`run`]: the subcommands `main.rs` dispatches (`serve_main`, `stdio_main`,
+//!   `check_main`, `demo`, `emulator_main`, `token`), `serve_gateway` (tests serve the
+//!   gateway in-process on their own listener) and `RunError`.
+//! - [`http`]: `app` and `AppState::new` (the fuzz tests drive the router without a socket).
+//! - [`emulator`]: `Emulator`, `EmulatorConfig` and what tests inspect or inject (recorded
+//!   requests, faults, rate limits, organizations), the dev-token minters.
+//! - [`auth`]: `AuthError` (tests match the refusal reasons) and `jwks::FETCH_TIMEOUT`;
+//!   [`mcp`]: `catalog::tool_names`; [`upstream`]: `install_crypto_provider` and `signing`
+//!   (the bench signs tenant headers as the gateway does); [`secret`]: `Secret`;
+//!   [`telemetry`]: `init`.
 //!
 //! `src/layout_tests.rs` checks the shape: no file over 400 lines, no import circles between
 //! files, and no lower layer (secret < config < telemetry < call < upstream < mcp < auth <
 //! emulator < http < run) importing a higher one.
 
 pub mod auth;
-pub mod call;
+pub(crate) mod call;
 pub mod config;
 pub mod emulator;
 pub mod http;

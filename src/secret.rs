@@ -16,12 +16,12 @@ impl Secret {
     }
 
     /// The secret itself, for the one place that needs it (a signature, a header).
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// True when no value was given.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }

@@ -9,7 +9,7 @@ use tracing_subscriber::{EnvFilter, filter::Targets, fmt, prelude::*};
 
 use crate::config::LogFormat;
 
-pub mod names;
+pub(crate) mod names;
 
 /// Crates whose debug lines carry whole messages, and so stay at info unless named.
 const WHOLE_MESSAGES_AT_DEBUG: &[&str] = &["rmcp"];
@@ -73,7 +73,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 /// The process-wide Prometheus recorder, installed on first use. (A process can hold one
 /// global recorder; tests that start several gateways share it.)
-pub fn metrics_handle() -> &'static metrics_exporter_prometheus::PrometheusHandle {
+pub(crate) fn metrics_handle() -> &'static metrics_exporter_prometheus::PrometheusHandle {
     static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
         std::sync::OnceLock::new();
     HANDLE.get_or_init(|| {
@@ -92,7 +92,7 @@ pub fn metrics_handle() -> &'static metrics_exporter_prometheus::PrometheusHandl
 }
 
 /// The Prometheus text exposition of every metric.
-pub fn render_metrics() -> String {
+pub(crate) fn render_metrics() -> String {
     let handle = metrics_handle();
     handle.run_upkeep();
     handle.render()

@@ -12,10 +12,10 @@ use reqwest::Url;
 use super::fetch::{JwksError, get_bounded};
 
 /// Largest metadata document read; real ones are a few KiB.
-pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_METADATA_BYTES: usize = 64 * 1024;
 
 /// The metadata URLs of `issuer`, in the order they are tried.
-pub fn metadata_urls(issuer: &Url) -> Vec<Url> {
+pub(crate) fn metadata_urls(issuer: &Url) -> Vec<Url> {
     let path = issuer.path().trim_end_matches('/');
     let at = |p: String| {
         let mut u = issuer.clone();
@@ -40,7 +40,7 @@ pub fn metadata_urls(issuer: &Url) -> Vec<Url> {
 
 /// The `jwks_uri` of a metadata document, which must name `issuer` as its issuer (a
 /// trailing slash aside: operators write issuers both ways).
-pub fn jwks_uri(body: &[u8], issuer: &str) -> Result<Url, JwksError> {
+pub(crate) fn jwks_uri(body: &[u8], issuer: &str) -> Result<Url, JwksError> {
     #[derive(serde::Deserialize)]
     struct Metadata {
         issuer: Option<String>,
@@ -67,7 +67,7 @@ pub fn jwks_uri(body: &[u8], issuer: &str) -> Result<Url, JwksError> {
 /// Reads the issuer's metadata and returns its `jwks_uri`. A candidate that answers with an
 /// error status or an unusable document moves on to the next; a network failure (refused,
 /// timed out) stops at once, since the next candidate is on the same host.
-pub async fn discover(client: &reqwest::Client, issuer: &Url) -> Result<Url, JwksError> {
+pub(crate) async fn discover(client: &reqwest::Client, issuer: &Url) -> Result<Url, JwksError> {
     let mut last = JwksError::Invalid("no metadata URL".into());
     for url in metadata_urls(issuer) {
         match get_bounded(client, &url, MAX_METADATA_BYTES).await {

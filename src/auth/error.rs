@@ -55,7 +55,7 @@ pub enum AuthError {
 
 impl AuthError {
     /// The metric label (`toolbridge_auth_failures_total{reason=...}`).
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             Self::MissingToken => "missing_token",
             Self::TokenInQuery => "token_in_query",
@@ -87,7 +87,7 @@ impl AuthError {
     }
 
     /// Counts this failure in `toolbridge_auth_failures_total`.
-    pub fn record(&self) {
+    pub(crate) fn record(&self) {
         metrics::counter!(crate::telemetry::names::AUTH_FAILURES, "reason" => self.reason())
             .increment(1);
     }

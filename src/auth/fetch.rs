@@ -8,7 +8,7 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a refresh failed. Logged by the cache; never shown to a client.
 #[derive(Debug, thiserror::Error)]
-pub enum JwksError {
+pub(crate) enum JwksError {
     /// Network error or timeout.
     #[error("fetch failed: {0}")]
     Fetch(String),

@@ -9,11 +9,7 @@
 //! issuer outage does not log everybody out. A successful one replaces the whole set, so a
 //! key the issuer withdrew stops verifying tokens.
 
-use std::{
-    collections::HashMap,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{
@@ -21,22 +17,26 @@ use jsonwebtoken::{
     jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse},
 };
 use parking_lot::RwLock;
+// tokio's clock, not std's: the same, except that tests can pause and advance it to check
+// the refresh limits without waiting for them.
+use tokio::time::Instant;
 
+pub use super::fetch::FETCH_TIMEOUT;
+pub(crate) use super::fetch::JwksError;
 use super::fetch::get_bounded;
-pub use super::fetch::{FETCH_TIMEOUT, JwksError};
 /// Largest JWKS document read; real ones are a few KiB.
-pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// Most keys kept from one document (bounds memory whatever the issuer serves).
-pub const MAX_KEYS: usize = 64;
+pub(crate) const MAX_KEYS: usize = 64;
 /// Keys older than this are refreshed on next use (subject to the same rate limit), so a
 /// withdrawn key does not stay trusted for the life of the process.
-pub const MAX_AGE: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(3600);
 /// The smallest RSA modulus accepted, in bytes (2048 bits).
 const MIN_RSA_MODULUS_BYTES: usize = 256;
 
 /// Where the keys come from.
 #[derive(Debug, Clone)]
-pub enum JwksSource {
+pub(crate) enum JwksSource {
     /// `TOOLBRIDGE_JWKS_URL`: this URL, always.
     Url(reqwest::Url),
     /// The `jwks_uri` of this issuer's metadata.
@@ -55,7 +55,7 @@ struct KeySet {
 }
 
 /// The cached key set of one JWKS URL. Cheap to share behind an `Arc`.
-pub struct JwksCache {
+pub(crate) struct JwksCache {
     source: JwksSource,
     /// For [`JwksSource::Issuer`]: the last `jwks_uri` found; `at: None` once it must be
     /// read again. Only touched by the refresh holding `last_attempt`.
@@ -69,7 +69,7 @@ pub struct JwksCache {
 
 impl JwksCache {
     /// A cache for `source`, refreshed at most once per `min_interval` (at least one second).
-    pub fn new(source: JwksSource, client: reqwest::Client, min_interval: Duration) -> Self {
+    pub(crate) fn new(source: JwksSource, client: reqwest::Client, min_interval: Duration) -> Self {
         Self {
             source,
             discovered: parking_lot::Mutex::new(None),
@@ -85,7 +85,7 @@ impl JwksCache {
 
     /// The key for `kid`, refreshing the set when the `kid` is unknown or the set is old.
     /// `None` when no such key exists (or a refresh is not allowed yet).
-    pub async fn key(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+    pub(crate) async fn key(&self, kid: &str) -> Option<Arc<DecodingKey>> {
         let set = self.keys.read().clone();
         let fresh = set.fetched_at.is_some_and(|t| t.elapsed() < MAX_AGE);
         if let Some(k) = set.keys.get(kid)
@@ -176,7 +176,7 @@ impl JwksCache {
 /// The usable keys of a JWKS document: RSA signing keys with a `kid`, meant for RS256 (or
 /// with no `alg`), at least 2048 bits. Other entries are skipped, not fatal: issuers publish
 /// encryption and EC keys next to the ones we need.
-pub fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, JwksError> {
+pub(crate) fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, JwksError> {
     #[derive(serde::Deserialize)]
     struct Doc {
         keys: Vec<serde_json::Value>,
@@ -223,6 +223,8 @@ fn usable(jwk: &Jwk) -> Option<(String, DecodingKey)> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
     use serde_json::json;
 
@@ -255,6 +257,61 @@ mod tests {
         assert!(parse_jwks(b"{\"keys\": []}").is_err());
         assert!(parse_jwks(b"not json").is_err());
         assert!(parse_jwks(b"{}").is_err());
+    }
+
+    /// A JWKS endpoint on a real socket (127.0.0.1:0) that counts its fetches.
+    async fn counting_jwks(doc: serde_json::Value) -> (reqwest::Url, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        let app = axum::Router::new().route(
+            "/keys",
+            axum::routing::get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let doc = doc.clone();
+                async move { axum::Json(doc) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/keys", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url.parse().unwrap(), hits)
+    }
+
+    /// The limiter on tokio's paused clock: the socket is real, the time is advanced by
+    /// hand, so the bounds are checked exactly and without waiting for them.
+    #[tokio::test(start_paused = true)]
+    async fn refreshes_wait_out_the_interval_and_old_keys_are_fetched_again() {
+        crate::upstream::install_crypto_provider();
+        let (url, hits) = counting_jwks(json!({"keys": [rsa_jwk("a", 256)]})).await;
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let interval = Duration::from_secs(10);
+        let cache = JwksCache::new(JwksSource::Url(url), client, interval);
+        let fetches = || hits.load(Ordering::SeqCst);
+        assert!(cache.key("a").await.is_some());
+        assert_eq!(fetches(), 1, "the first use fetches");
+        for i in 0..20 {
+            assert!(cache.key(&format!("unknown-{i}")).await.is_none());
+        }
+        assert_eq!(
+            fetches(),
+            1,
+            "unknown kids within the interval fetch nothing"
+        );
+        tokio::time::advance(interval - Duration::from_millis(1)).await;
+        assert!(cache.key("unknown").await.is_none());
+        assert_eq!(fetches(), 1, "a millisecond short of the interval");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(cache.key("unknown").await.is_none());
+        assert_eq!(fetches(), 2, "one refresh once the interval is over");
+
+        // A known key comes from the cache until the set is MAX_AGE old, then it is
+        // fetched again (a withdrawn key must not stay trusted forever).
+        tokio::time::advance(MAX_AGE - Duration::from_secs(1)).await;
+        assert!(cache.key("a").await.is_some());
+        assert_eq!(fetches(), 2);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(cache.key("a").await.is_some());
+        assert_eq!(fetches(), 3, "a set MAX_AGE old is refreshed on use");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Identity at the edge: the [`Verifier`] that decides whether a bearer token is good
+//! Identity at the edge: the `Verifier` that decides whether a bearer token is good
 //! enough to let a request reach the MCP server (and, through it, the API).
 //!
 //! - `verify` mode: HS256 with the shared secret and/or RS256 with the OIDC issuer's JWKS.
@@ -12,14 +12,14 @@
 //! Layout: `token` (header, parts, claim rules), `jwks` (the key cache), `discovery` (the
 //! issuer's `jwks_uri`), `scopes` (which scope a tool needs), `error`.
 
-pub mod discovery;
+pub(crate) mod discovery;
 mod error;
 mod fetch;
 pub mod jwks;
-pub mod scopes;
-pub mod token;
+pub(crate) mod scopes;
+pub(crate) mod token;
 
-pub use token::Identity;
+pub(crate) use token::Identity;
 
 use std::{sync::Arc, time::Duration};
 
@@ -33,7 +33,7 @@ use token::{ClaimRules, Claims};
 use crate::config::{AuthMode, Config};
 
 /// Largest clock leeway honoured, whatever the configuration says.
-pub const MAX_LEEWAY_SECONDS: u64 = 60;
+pub(crate) const MAX_LEEWAY_SECONDS: u64 = 60;
 
 /// The verifier could not be built from the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,7 @@ pub enum SetupError {
 
 /// Checks bearer tokens. Built once from the config; cheap to clone.
 #[derive(Clone)]
-pub struct Verifier {
+pub(crate) struct Verifier {
     inner: Arc<Inner>,
 }
 
@@ -77,7 +77,7 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     /// Builds the verifier. No network: the JWKS is fetched on first use.
-    pub fn new(cfg: &Config) -> Result<Self, SetupError> {
+    pub(crate) fn new(cfg: &Config) -> Result<Self, SetupError> {
         let mode = cfg.effective_auth_mode();
         let hs256 = (!cfg.jwt_hs256_secret.is_empty())
             .then(|| DecodingKey::from_secret(cfg.jwt_hs256_secret.expose().as_bytes()));
@@ -119,18 +119,18 @@ impl Verifier {
     }
 
     /// Whether a request without a token is refused.
-    pub fn required(&self) -> bool {
+    pub(crate) fn required(&self) -> bool {
         self.inner.required
     }
 
     /// The mode in effect.
-    pub fn mode(&self) -> AuthMode {
+    pub(crate) fn mode(&self) -> AuthMode {
         self.inner.mode
     }
 
     /// Checks `token` (the part after `Bearer `). A failure is counted in
     /// `toolbridge_auth_failures_total`.
-    pub async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+    pub(crate) async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
         let result = match self.inner.mode {
             AuthMode::Verify => self.verify_signed(token).await,
             AuthMode::Passthrough => passthrough(token),

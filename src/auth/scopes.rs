@@ -22,11 +22,11 @@ use crate::{
 /// A claim of any other type counts as no scopes: a malformed claim can only take rights
 /// away, never add them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scopes(BTreeSet<String>);
+pub(crate) struct Scopes(BTreeSet<String>);
 
 impl Scopes {
     /// Reads the `scope` and `scp` claim values.
-    pub fn from_claims(scope: Option<&Value>, scp: Option<&Value>) -> Self {
+    pub(crate) fn from_claims(scope: Option<&Value>, scp: Option<&Value>) -> Self {
         let mut set = BTreeSet::new();
         for claim in [scope, scp].into_iter().flatten() {
             match claim {
@@ -45,17 +45,18 @@ impl Scopes {
     }
 
     /// Whether `scope` is among them.
-    pub fn has(&self, scope: &str) -> bool {
+    pub(crate) fn has(&self, scope: &str) -> bool {
         self.0.contains(scope)
     }
 
     /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
 
-pub use crate::config::is_scope_token;
+pub(crate) use crate::config::is_scope_token;
 
 /// Whether the catalog's tool `name` is read-only (`annotations.read_only_hint`), in
 /// either API generation's tool set (a name means the same tool in both); `None` for a
@@ -79,7 +80,7 @@ fn read_only(name: &str) -> Option<bool> {
 
 /// Which scope each tool needs, and whether that is enforced. Built once from the config.
 #[derive(Debug)]
-pub struct ScopePolicy {
+pub(crate) struct ScopePolicy {
     read: String,
     write: String,
     enforce: bool,
@@ -90,7 +91,7 @@ pub struct ScopePolicy {
 impl ScopePolicy {
     /// From `TOOLBRIDGE_READ_SCOPE`, `TOOLBRIDGE_WRITE_SCOPE`, `TOOLBRIDGE_ENFORCE_SCOPES`,
     /// `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE` and `TOOLBRIDGE_SCOPES_SUPPORTED`.
-    pub fn new(cfg: &Config) -> Self {
+    pub(crate) fn new(cfg: &Config) -> Self {
         let mut advertised: Vec<String> = Vec::new();
         let enforced = [&cfg.read_scope, &cfg.write_scope];
         let wanted = enforced
@@ -112,28 +113,28 @@ impl ScopePolicy {
     }
 
     /// Whether a tool call is refused when its token lacks the tool's scope.
-    pub fn enforced(&self) -> bool {
+    pub(crate) fn enforced(&self) -> bool {
         self.enforce
     }
 
     /// Whether `tools/list` shows only the tools the token may call.
-    pub fn filters(&self) -> bool {
+    pub(crate) fn filters(&self) -> bool {
         self.filter
     }
 
     /// The scopes published in `scopes_supported` and named in the 401 challenge: what a
     /// client should ask the authorization server for. Empty when nothing is configured.
-    pub fn advertised(&self) -> &[String] {
+    pub(crate) fn advertised(&self) -> &[String] {
         &self.advertised
     }
 
     /// The scope tool `name` needs (enforced or not); `None` for an unknown tool.
-    pub fn required(&self, name: &str) -> Option<&str> {
+    pub(crate) fn required(&self, name: &str) -> Option<&str> {
         read_only(name).map(|ro| if ro { &self.read } else { &self.write }.as_str())
     }
 
     /// The scope `scopes` lack to call `name`, when enforced; `None` when the call may go on.
-    pub fn missing<'a>(&'a self, scopes: &Scopes, name: &str) -> Option<&'a str> {
+    pub(crate) fn missing<'a>(&'a self, scopes: &Scopes, name: &str) -> Option<&'a str> {
         if !self.enforce {
             return None;
         }
@@ -144,7 +145,7 @@ impl ScopePolicy {
     /// plus the one it lacks. The previous grant is repeated because clients (the
     /// TypeScript SDK among them) request exactly the challenge's scopes: naming only the
     /// missing one would trade the read scope for the write scope and back on every call.
-    pub fn step_up(&self, scopes: &Scopes, needed: &str) -> Vec<String> {
+    pub(crate) fn step_up(&self, scopes: &Scopes, needed: &str) -> Vec<String> {
         let mut out: Vec<String> = self
             .advertised
             .iter()
@@ -161,24 +162,24 @@ impl ScopePolicy {
 /// What one request's token may call; put into the request by `http::scopes` when
 /// `tools/list` is filtered by scope, read there by the MCP server.
 #[derive(Clone, Debug)]
-pub struct Grant {
+pub(crate) struct Grant {
     policy: Arc<ScopePolicy>,
     scopes: Scopes,
 }
 
 impl Grant {
     /// The grant of a token with `scopes` under `policy`.
-    pub fn new(policy: Arc<ScopePolicy>, scopes: Scopes) -> Self {
+    pub(crate) fn new(policy: Arc<ScopePolicy>, scopes: Scopes) -> Self {
         Self { policy, scopes }
     }
 
     /// Whether tool `name` may be called with this token.
-    pub fn permits(&self, name: &str) -> bool {
+    pub(crate) fn permits(&self, name: &str) -> bool {
         self.policy.missing(&self.scopes, name).is_none()
     }
 
     /// The same question, in the form the MCP side reads (it knows nothing of scopes).
-    pub fn into_filter(self) -> crate::call::ToolFilter {
+    pub(crate) fn into_filter(self) -> crate::call::ToolFilter {
         crate::call::ToolFilter(Arc::new(move |name| self.permits(name)))
     }
 }

@@ -1,5 +1,5 @@
 //! Unit checks of the verifier without a network (HS256 and passthrough); the JWKS path and
-//! the HTTP answers are covered by `tests/auth_tokens.rs` and `tests/auth_jwks.rs`.
+//! the HTTP answers are covered by `tests/inproc/auth_tokens.rs` and `tests/inproc/auth_jwks.rs`.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};

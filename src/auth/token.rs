@@ -13,21 +13,21 @@ use super::{AuthError, scopes::Scopes};
 
 /// The verified caller, put into the request extensions next to [`crate::call::Caller`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// The token's `sub` claim (verified in `verify` mode, only decoded in `passthrough`).
-    pub sub: String,
+    pub(crate) sub: String,
     /// Its `scope`/`scp` claims (likewise; in `passthrough` the API sees the same token,
     /// so a forged scope claim fails there with the signature).
-    pub scopes: Scopes,
+    pub(crate) scopes: Scopes,
 }
 
 /// Longest token accepted. Real ones are 1–4 KiB; this bounds the decoding work an
 /// anonymous client can cause.
-pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// What the `Authorization` header holds.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Credential<'a> {
+pub(crate) enum Credential<'a> {
     /// No header, or an empty one, or `Bearer` with nothing after it.
     Absent,
     /// `Bearer <token>` (scheme case-insensitive, RFC 7235).
@@ -36,7 +36,7 @@ pub enum Credential<'a> {
 
 /// Reads the one `Authorization` header. Two headers, another scheme, or a token with
 /// inner whitespace are refused rather than guessed at.
-pub fn credential(headers: &HeaderMap) -> Result<Credential<'_>, AuthError> {
+pub(crate) fn credential(headers: &HeaderMap) -> Result<Credential<'_>, AuthError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(Credential::Absent);
@@ -64,7 +64,7 @@ pub fn credential(headers: &HeaderMap) -> Result<Credential<'_>, AuthError> {
 
 /// True when the query string carries a token (`access_token` or `token`), which is refused
 /// even when it is also valid: URLs are logged by proxies and browsers.
-pub fn token_in_query(query: Option<&str>) -> bool {
+pub(crate) fn token_in_query(query: Option<&str>) -> bool {
     query.is_some_and(|q| {
         q.split('&').any(|pair| {
             let name = pair.split_once('=').map_or(pair, |(k, _)| k);
@@ -75,28 +75,28 @@ pub fn token_in_query(query: Option<&str>) -> bool {
 
 /// The JOSE header fields the verifier uses.
 #[derive(Debug, Deserialize)]
-pub struct JoseHeader {
+pub(crate) struct JoseHeader {
     /// The algorithm the token claims; only picks among keys we already trust.
-    pub alg: String,
+    pub(crate) alg: String,
     /// The key id; used only as a lookup key into the JWKS.
     #[serde(default)]
-    pub kid: Option<String>,
+    pub(crate) kid: Option<String>,
     /// Critical extensions: we implement none, so any is a refusal (RFC 7515 §4.1.11).
     #[serde(default)]
-    pub crit: Option<Value>,
+    pub(crate) crit: Option<Value>,
 }
 
 /// The three parts of a compact JWS, checked for shape: exactly three non-empty
 /// base64url parts (no padding), within [`MAX_TOKEN_LEN`].
-pub struct Parts<'a> {
+pub(crate) struct Parts<'a> {
     /// The JOSE header, decoded.
-    pub header: JoseHeader,
+    pub(crate) header: JoseHeader,
     /// The claims part, still encoded.
-    pub payload: &'a str,
+    pub(crate) payload: &'a str,
 }
 
 /// Splits and decodes the header of `token`.
-pub fn split(token: &str) -> Result<Parts<'_>, AuthError> {
+pub(crate) fn split(token: &str) -> Result<Parts<'_>, AuthError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(AuthError::Malformed);
     }
@@ -123,7 +123,9 @@ pub fn split(token: &str) -> Result<Parts<'_>, AuthError> {
 
 /// Decodes the claims part as a JSON object, without verifying anything (passthrough mode,
 /// where the API verifies).
-pub fn unverified_claims(payload: &str) -> Result<serde_json::Map<String, Value>, AuthError> {
+pub(crate) fn unverified_claims(
+    payload: &str,
+) -> Result<serde_json::Map<String, Value>, AuthError> {
     let raw = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| AuthError::Malformed)?;
@@ -137,7 +139,7 @@ pub fn unverified_claims(payload: &str) -> Result<serde_json::Map<String, Value>
 /// and the times: presence and type, which the library only checks when told to and then
 /// reports less precisely.
 #[derive(Debug, Default, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     #[serde(default)]
     sub: Option<Value>,
     #[serde(default)]
@@ -153,20 +155,20 @@ pub struct Claims {
 }
 
 /// What a verified token must also satisfy.
-pub struct ClaimRules<'a> {
+pub(crate) struct ClaimRules<'a> {
     /// Accepted `iss` values (empty: any).
-    pub issuers: &'a [String],
+    pub(crate) issuers: &'a [String],
     /// Whether `iss` must be present.
-    pub require_iss: bool,
+    pub(crate) require_iss: bool,
     /// The required audience, when configured.
-    pub audience: Option<&'a str>,
+    pub(crate) audience: Option<&'a str>,
     /// Whether `exp` must be present (always, when verifying).
-    pub require_exp: bool,
+    pub(crate) require_exp: bool,
 }
 
 impl Claims {
     /// Applies `rules` and returns the caller: its subject and scopes.
-    pub fn check(self, rules: &ClaimRules<'_>) -> Result<Identity, AuthError> {
+    pub(crate) fn check(self, rules: &ClaimRules<'_>) -> Result<Identity, AuthError> {
         if rules.require_exp {
             match self.exp {
                 None => return Err(AuthError::MissingClaim("exp")),
@@ -200,7 +202,7 @@ impl Claims {
 }
 
 /// The `sub` claim as a non-empty string.
-pub fn subject(sub: Option<Value>) -> Result<String, AuthError> {
+pub(crate) fn subject(sub: Option<Value>) -> Result<String, AuthError> {
     match sub {
         None | Some(Value::Null) => Err(AuthError::MissingClaim("sub")),
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),

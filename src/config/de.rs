@@ -39,12 +39,12 @@ impl<'de> Visitor<'de> for StringLike {
 }
 
 /// A string, also from a number or bool (`TOOLBRIDGE_TENANT_ID=123`).
-pub fn string_like<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn string_like<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     d.deserialize_any(StringLike)
 }
 
 /// An optional string; an empty one counts as unset.
-pub fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let s = string_like(d)?;
     Ok((!s.trim().is_empty()).then(|| s.trim().to_owned()))
 }
@@ -76,11 +76,11 @@ impl<'de> Visitor<'de> for ListLike {
 }
 
 /// A list of strings, from a TOML array or a comma-separated env value.
-pub fn list_like<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn list_like<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     d.deserialize_any(ListLike)
 }
 
-/// A secret comes from the environment like any other text; it lives in [`Secret`] from
+/// A secret comes from the environment like any other text; it lives in [`Secret`](crate::secret::Secret) from
 /// the moment it is read. (Here, not in `secret.rs`, so that the secret type needs nothing
 /// of the configuration.)
 impl<'de> serde::Deserialize<'de> for crate::secret::Secret {

@@ -37,7 +37,7 @@ impl std::fmt::Display for Generation {
 /// A name that is neither `seed` nor `current`.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown API generation {0:?}: expected `seed` or `current`")]
-pub struct UnknownGeneration(pub String);
+pub struct UnknownGeneration(pub(crate) String);
 
 impl std::str::FromStr for Generation {
     type Err = UnknownGeneration;
@@ -76,7 +76,7 @@ pub enum ApiGeneration {
 
 impl ApiGeneration {
     /// The fixed generation, `None` for `auto`.
-    pub fn fixed(self) -> Option<Generation> {
+    pub(crate) fn fixed(self) -> Option<Generation> {
         match self {
             Self::Auto => None,
             Self::Seed => Some(Generation::Seed),

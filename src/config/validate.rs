@@ -1,10 +1,10 @@
-//! [`Config::validate`]: every value checked once, at start; an error names the variable.
+//! `Config::validate`: every value checked once, at start; an error names the variable.
 
 use super::*;
 
 impl Config {
     /// Checks every value once, at start, and names the variable of the first bad one.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, why: String| ConfigError::Invalid {
             var: env_name(key),
             why,
@@ -147,7 +147,7 @@ impl Config {
 
 /// RFC 6749 §3.3 scope-token characters (no space, `"` or `\`), so a configured scope can
 /// go into a quoted header parameter as is.
-pub fn is_scope_token(s: &str) -> bool {
+pub(crate) fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))

@@ -32,7 +32,7 @@ pub(crate) enum TokenKind {
 }
 
 impl TokenKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Backend => "backend",
             Self::User => "user",
@@ -44,13 +44,13 @@ impl TokenKind {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Identity {
     /// The `sub` of a valid token, or (dev mode, no Bearer token) of `X-Debug-Sub`.
-    pub user: Option<Arc<str>>,
+    pub(crate) user: Option<Arc<str>>,
     /// Set when `user` comes from a valid token.
-    pub kind: Option<TokenKind>,
+    pub(crate) kind: Option<TokenKind>,
     /// An `Authorization` header was sent.
-    pub authorization: bool,
+    pub(crate) authorization: bool,
     /// It was `Bearer <something>`.
-    pub bearer: bool,
+    pub(crate) bearer: bool,
 }
 
 /// Checks identities for one emulator; built once from the config.
@@ -64,7 +64,7 @@ pub(crate) struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(cfg: &EmulatorConfig) -> Self {
+    pub(crate) fn new(cfg: &EmulatorConfig) -> Self {
         Self {
             generation: cfg.generation,
             hs256: (!cfg.jwt_hs256_secret.is_empty())
@@ -79,7 +79,7 @@ impl Authenticator {
     /// The caller, from `Authorization: Bearer <token>` (exactly that prefix, as the API
     /// reads it: another scheme counts as no token) or, in dev mode and only without a
     /// Bearer token, from `X-Debug-Sub`.
-    pub async fn identify(&self, headers: &HeaderMap) -> Identity {
+    pub(crate) async fn identify(&self, headers: &HeaderMap) -> Identity {
         let authorization = headers.get(header::AUTHORIZATION);
         let token = authorization
             .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))

@@ -13,11 +13,11 @@ use super::store::UserData;
 #[derive(Clone)]
 pub(crate) struct Caller {
     /// The JWT `sub` (or dev-mode `X-Debug-Sub`).
-    pub sub: Arc<str>,
+    pub(crate) sub: Arc<str>,
     /// That user's data.
-    pub user: Arc<Mutex<UserData>>,
+    pub(crate) user: Arc<Mutex<UserData>>,
     /// The request's correlation id.
-    pub cid: Cid,
+    pub(crate) cid: Cid,
     /// The generation the emulator plays.
-    pub generation: Generation,
+    pub(crate) generation: Generation,
 }

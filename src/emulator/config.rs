@@ -11,7 +11,7 @@ pub const DEFAULT_TENANT_ID: &str = "tenant_thinkpen_b2c";
 
 /// Which API the emulator plays: the gateway's own notion of a generation (seed =
 /// contract sections 1–6, current = section 7 too), so the two cannot drift apart.
-pub use crate::config::{Generation, UnknownGeneration};
+pub use crate::config::Generation;
 
 /// One organization a user belongs to, as the membership service (WorkOS) lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,7 +129,7 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// The current API's auth-route limit (§7.5): 60 per 60 s, burst 20.
-    pub const AUTH: Self = Self {
+    pub(crate) const AUTH: Self = Self {
         per_minute: 60,
         burst: 20,
     };

@@ -25,13 +25,13 @@ pub(crate) const EPOCH: &str = "x-sync-epoch";
 /// Travels in request extensions so every JSON error body can carry it.
 #[derive(Clone, Debug)]
 pub(crate) struct Cid {
-    pub value: HeaderValue,
-    pub sent: String,
+    pub(crate) value: HeaderValue,
+    pub(crate) sent: String,
 }
 
 impl Cid {
     /// Takes the client's id when it is usable text, else makes a fresh UUID.
-    pub fn from_request(value: Option<&HeaderValue>) -> Self {
+    pub(crate) fn from_request(value: Option<&HeaderValue>) -> Self {
         let sent = value.map_or_else(String::new, |v| {
             String::from_utf8_lossy(v.as_bytes()).into_owned()
         });
@@ -46,7 +46,7 @@ impl Cid {
     }
 
     /// The id as text (checked to be visible ASCII on construction).
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         self.value.to_str().unwrap_or_default()
     }
 }
@@ -54,13 +54,13 @@ impl Cid {
 /// A JSON error: `{"error": message, "correlation_id": ...}`.
 #[derive(Debug)]
 pub(crate) struct ApiError {
-    pub status: StatusCode,
-    pub message: Cow<'static, str>,
+    pub(crate) status: StatusCode,
+    pub(crate) message: Cow<'static, str>,
 }
 
 impl ApiError {
     /// An error with only a message.
-    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             status,
             message: message.into(),
@@ -68,7 +68,7 @@ impl ApiError {
     }
 
     /// The response, with the correlation id in the body.
-    pub fn respond(self, cid: &Cid) -> Response {
+    pub(crate) fn respond(self, cid: &Cid) -> Response {
         let mut body = Map::with_capacity(2);
         body.insert("error".into(), Value::String(self.message.into_owned()));
         body.insert(
@@ -175,7 +175,7 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    pub fn respond(self, cid: &Cid) -> Response {
+    pub(crate) fn respond(self, cid: &Cid) -> Response {
         match self {
             Self::Token => unauthorized(),
             Self::TenantHeaders => bad_tenant_headers(),

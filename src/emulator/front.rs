@@ -21,7 +21,7 @@ pub(crate) const SESSION: &str = "x-sync-session";
 
 /// A gate's session verdict (response extension, read back for the log).
 #[derive(Clone, Copy)]
-pub(crate) struct SessionOutcome(pub SessionCheck);
+pub(crate) struct SessionOutcome(pub(crate) SessionCheck);
 
 /// Counts a request in flight; dropped without [`Flight::finish`] means the client went
 /// away before the answer was ready (the handler future was dropped), which is counted

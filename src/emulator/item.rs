@@ -30,31 +30,31 @@ const CURRENT_FLAT_FIELDS: &[&str] = &[
 /// One entity item of one user.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Item {
-    pub uid: Uuid,
+    pub(crate) uid: Uuid,
     /// 1 on creation, +1 per accepted change.
-    pub version: i64,
+    pub(crate) version: i64,
     /// The ordering key of lists.
-    pub updated_ms: i64,
+    pub(crate) updated_ms: i64,
     /// `updated_ms` formatted once, as it is read far more often than written.
-    pub updated_at: String,
+    pub(crate) updated_at: String,
     /// Set by a soft delete; such an item is only changed again by an upsert (`POST`).
-    pub deleted_at: Option<String>,
+    pub(crate) deleted_at: Option<String>,
     /// The client's fields, server fields removed.
-    pub payload: Map<String, Value>,
+    pub(crate) payload: Map<String, Value>,
     /// Set by the task-list delete cascade until the next write: its `updatedTs` and
     /// `updateTime` in three-digit form, and a `sync.updatedAt` (the API's SQL writes them so).
-    pub cascade_stamp: Option<String>,
+    pub(crate) cascade_stamp: Option<String>,
 }
 
 /// How items of one entity serialize in one generation.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Shape {
-    pub generation: Generation,
+    pub(crate) generation: Generation,
     flat_sync: bool,
 }
 
 impl Shape {
-    pub fn of(kind: &EntityKind, generation: Generation) -> Self {
+    pub(crate) fn of(kind: &EntityKind, generation: Generation) -> Self {
         Self {
             generation,
             flat_sync: kind.flat_sync && generation == Generation::Current,
@@ -62,7 +62,7 @@ impl Shape {
     }
 
     /// The payload keys the server owns: never stored from a client body.
-    pub fn server_fields(self) -> &'static [&'static str] {
+    pub(crate) fn server_fields(self) -> &'static [&'static str] {
         match (self.generation, self.flat_sync) {
             (Generation::Seed, _) => SEED_FIELDS,
             (Generation::Current, false) => CURRENT_FIELDS,
@@ -71,7 +71,7 @@ impl Shape {
     }
 
     /// Removes the server-owned keys from a client object.
-    pub fn client_fields(self, mut body: Map<String, Value>) -> Map<String, Value> {
+    pub(crate) fn client_fields(self, mut body: Map<String, Value>) -> Map<String, Value> {
         for key in self.server_fields() {
             body.remove(*key);
         }
@@ -79,7 +79,7 @@ impl Shape {
     }
 
     /// The answer to a `DELETE`: seed the four-field summary, current the whole item.
-    pub fn deleted(self, item: &Item) -> Deleted<'_> {
+    pub(crate) fn deleted(self, item: &Item) -> Deleted<'_> {
         match self.generation {
             Generation::Seed => Deleted::Summary(item),
             Generation::Current => Deleted::Full(ItemJson(item, self)),
@@ -88,7 +88,7 @@ impl Shape {
 }
 
 /// `{"uid","version","updatedAt","deletedAt"?,"payload"}`.
-pub(crate) struct ItemJson<'a>(pub &'a Item, pub Shape);
+pub(crate) struct ItemJson<'a>(pub(crate) &'a Item, pub(crate) Shape);
 
 /// The payload with its server fields.
 struct PayloadJson<'a>(&'a Item, Shape);
@@ -106,9 +106,9 @@ pub(crate) enum Deleted<'a> {
 
 /// A list page: `{"items": [...], "nextCursor"?}`.
 pub(crate) struct PageJson<'a> {
-    pub items: Vec<&'a Item>,
-    pub next_cursor: Option<String>,
-    pub shape: Shape,
+    pub(crate) items: Vec<&'a Item>,
+    pub(crate) next_cursor: Option<String>,
+    pub(crate) shape: Shape,
 }
 
 impl Serialize for ItemJson<'_> {

@@ -33,7 +33,7 @@ pub(crate) struct Jwks {
 }
 
 impl Jwks {
-    pub fn new(url: String) -> Self {
+    pub(crate) fn new(url: String) -> Self {
         crate::upstream::install_crypto_provider();
         let client = reqwest::Client::builder()
             .no_proxy()
@@ -56,7 +56,7 @@ impl Jwks {
     }
 
     /// The key for `kid`, fetching the set when it is stale or lacks that `kid`.
-    pub async fn key(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+    pub(crate) async fn key(&self, kid: &str) -> Option<Arc<DecodingKey>> {
         if let (Some(key), true) = self.cached(kid) {
             return Some(key);
         }

@@ -16,18 +16,18 @@ pub(crate) struct Gens {
 
 impl Gens {
     /// Both generations.
-    pub const ALL: Self = Self {
+    pub(crate) const ALL: Self = Self {
         seed: true,
         current: true,
     };
     /// The current generation only.
-    pub const CURRENT: Self = Self {
+    pub(crate) const CURRENT: Self = Self {
         seed: false,
         current: true,
     };
 
     /// Whether `generation` is one of them.
-    pub fn has(self, generation: Generation) -> bool {
+    pub(crate) fn has(self, generation: Generation) -> bool {
         match generation {
             Generation::Seed => self.seed,
             Generation::Current => self.current,
@@ -43,7 +43,7 @@ pub(crate) enum Val {
 }
 
 impl Val {
-    pub fn to_json(self) -> Value {
+    pub(crate) fn to_json(self) -> Value {
         match self {
             Val::Str(s) => Value::String(s.to_owned()),
             Val::Bool(b) => Value::Bool(b),
@@ -54,16 +54,16 @@ impl Val {
 /// One field write, `payload[field] = value`, in the generations `gens`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Set {
-    pub field: &'static str,
-    pub value: Val,
-    pub gens: Gens,
+    pub(crate) field: &'static str,
+    pub(crate) value: Val,
+    pub(crate) gens: Gens,
 }
 
 /// A `process` action and its field writes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Action {
-    pub name: &'static str,
-    pub sets: &'static [Set],
+    pub(crate) name: &'static str,
+    pub(crate) sets: &'static [Set],
 }
 
 /// How an entity's payload must point at a live item of another entity.
@@ -89,8 +89,8 @@ pub(crate) enum Link {
 /// `field` equals the deleted uid (lowercase form) loses that field (task lists → tasks).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cascade {
-    pub segment: &'static str,
-    pub field: &'static str,
+    pub(crate) segment: &'static str,
+    pub(crate) field: &'static str,
 }
 
 /// How `POST /v1/E/{uid}/process` goes.
@@ -106,24 +106,24 @@ pub(crate) enum Process {
 #[derive(Debug)]
 pub(crate) struct EntityKind {
     /// The path segment, `/v1/{segment}`, and the key of the entity's data in each user's store.
-    pub segment: &'static str,
+    pub(crate) segment: &'static str,
     /// The name in messages: `note not found`, `failed to update chat message`.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The key of its count in the wipe answer (`chat_message`).
-    pub wipe_key: &'static str,
+    pub(crate) wipe_key: &'static str,
     /// The generations that have it.
-    pub gens: Gens,
+    pub(crate) gens: Gens,
     /// What `POST /v1/E/{uid}/archive` writes.
-    pub archive: &'static [Set],
+    pub(crate) archive: &'static [Set],
     /// What `POST /v1/E/{uid}/process` accepts.
-    pub actions: &'static [Action],
-    pub process: Process,
+    pub(crate) actions: &'static [Action],
+    pub(crate) process: Process,
     /// The link fields checked on every write but `DELETE`.
-    pub link: Link,
-    pub on_delete: Option<Cascade>,
+    pub(crate) link: Link,
+    pub(crate) on_delete: Option<Cascade>,
     /// current: the payload also carries the flat sync fields (`version`, `isDirty`,
     /// `isDeleted`, `remoteUpdatedAt`, `lastSyncedAt`).
-    pub flat_sync: bool,
+    pub(crate) flat_sync: bool,
 }
 
 const fn set(field: &'static str, value: Val) -> Set {
@@ -309,12 +309,12 @@ pub(crate) fn apply(
 
 impl EntityKind {
     /// The action called `name`, if this entity has one.
-    pub fn action(&self, name: &str) -> Option<&'static Action> {
+    pub(crate) fn action(&self, name: &str) -> Option<&'static Action> {
         self.actions.iter().find(|a| a.name == name)
     }
 
     /// The `400` message for an action this entity does not have.
-    pub fn bad_action(&self, name: &str) -> String {
+    pub(crate) fn bad_action(&self, name: &str) -> String {
         match self.process {
             Process::BodyFirst => format!("invalid action: {name}"),
             Process::LookupFirst => format!("unknown action: {name}"),

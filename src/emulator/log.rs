@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use parking_lot::Mutex;
 
 /// How many requests the log keeps; older ones are dropped first.
-pub const LOG_CAPACITY: usize = 100_000;
+pub(crate) const LOG_CAPACITY: usize = 100_000;
 
 /// One request as the emulator saw it.
 #[derive(Clone, Debug)]
@@ -70,7 +70,7 @@ pub(crate) struct RequestLog {
 }
 
 impl RequestLog {
-    pub fn push(&self, r: RecordedRequest) {
+    pub(crate) fn push(&self, r: RecordedRequest) {
         let mut entries = self.entries.lock();
         if entries.len() >= LOG_CAPACITY {
             entries.pop_front();
@@ -78,11 +78,11 @@ impl RequestLog {
         entries.push_back(r);
     }
 
-    pub fn snapshot(&self) -> Vec<RecordedRequest> {
+    pub(crate) fn snapshot(&self) -> Vec<RecordedRequest> {
         self.entries.lock().iter().cloned().collect()
     }
 
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.entries.lock().clear();
     }
 }

@@ -5,10 +5,10 @@
 //! It is deliberately strict: a bad token, a wrong tenant header, a missing session or a
 //! stale epoch fails exactly as the real API fails, in the real API's order, down to
 //! plain-text versus JSON bodies. On top of the contract it offers introspection (a request
-//! log, counters) and fault injection ([`Faults`]).
+//! log, counters) and fault injection (`Faults`).
 //!
 //! Where the contract is silent, the choices are documented on the item that makes them:
-//! [`faults`](Faults) for when faults apply, [`Emulator::bump_epoch`] for an epoch change
+//! `faults` (`Faults`) for when faults apply, [`Emulator::bump_epoch`] for an epoch change
 //! without a wipe, [`EmulatorConfig::current`] for the membership service it starts with.
 //!
 //! Layout, leaves first: `config`, `wire` (clock, timestamps, cursors, `If-Match`, bodies),
@@ -38,7 +38,7 @@ mod shared;
 mod store;
 mod sync_routes;
 mod tenant;
-pub mod token;
+pub(crate) mod token;
 mod wire;
 
 use std::future::Future;
@@ -57,17 +57,16 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{
-    DEFAULT_TENANT_ID, EmulatorConfig, Generation, Organization, RateLimit, UnknownGeneration,
-};
-pub use faults::{Fault, Faults};
-pub use log::{LOG_CAPACITY, RecordedRequest};
+pub use config::{DEFAULT_TENANT_ID, EmulatorConfig, Generation, Organization, RateLimit};
+pub use faults::Fault;
+pub(crate) use faults::Faults;
+pub use log::RecordedRequest;
 pub use token::{mint_hs256, mint_hs256_with};
 
 use shared::Shared;
 
 /// Largest accepted request body; a larger one is answered `413`.
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// How long [`EmulatorHandle::shutdown`] waits for in-flight requests before aborting.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -80,7 +79,7 @@ pub struct Emulator {
 
 impl Emulator {
     /// A fresh API with no users, no data and no sessions.
-    pub fn new(cfg: EmulatorConfig) -> Self {
+    pub(crate) fn new(cfg: EmulatorConfig) -> Self {
         Self {
             shared: Arc::new(Shared::new(cfg)),
         }
@@ -89,7 +88,7 @@ impl Emulator {
     /// Every route of the configured generation with its state attached. Routes of the
     /// other generation, unknown paths and trailing slashes get Go's plain-text
     /// `404 page not found`; a wrong method on a known path is `405`, before any check.
-    pub fn router(&self) -> Router {
+    pub(crate) fn router(&self) -> Router {
         let st = self.shared.clone();
         let current = st.cfg.generation == Generation::Current;
         let sessions_gate = from_fn_with_state(st.clone(), gate::session_gate);
@@ -139,7 +138,7 @@ impl Emulator {
 
     /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
     /// Binds nothing itself. Sockets get `TCP_NODELAY` (small answers, no Nagle delay).
-    pub async fn serve(
+    pub(crate) async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -178,7 +177,7 @@ impl Emulator {
         self.shared.cfg.generation
     }
 
-    /// The request log, oldest first (the last [`LOG_CAPACITY`] requests).
+    /// The request log, oldest first (the last `LOG_CAPACITY` requests).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.log.snapshot()
     }

@@ -17,19 +17,19 @@ pub(crate) struct Bucket {
 /// The outcome of one [`Bucket::take`], enough to write every rate-limit header.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Verdict {
-    pub allowed: bool,
+    pub(crate) allowed: bool,
     /// Whole tokens left after this request.
-    pub remaining: u32,
+    pub(crate) remaining: u32,
     /// Seconds until the next token (at least 1), for `Retry-After`.
-    pub retry_after_secs: u64,
+    pub(crate) retry_after_secs: u64,
     /// Unix seconds at which the bucket is full again, for `X-RateLimit-Reset`.
-    pub reset_unix: i64,
-    pub limit: RateLimit,
+    pub(crate) reset_unix: i64,
+    pub(crate) limit: RateLimit,
 }
 
 impl Bucket {
     /// A full bucket: a new user may burst straight away.
-    pub fn new(limit: &RateLimit, now: Instant) -> Self {
+    pub(crate) fn new(limit: &RateLimit, now: Instant) -> Self {
         Self {
             tokens: f64::from(limit.burst),
             last: now,
@@ -37,7 +37,7 @@ impl Bucket {
     }
 
     /// Refills for the time elapsed, then takes one token if there is one.
-    pub fn take(&mut self, limit: &RateLimit, now: Instant, now_unix_ms: i64) -> Verdict {
+    pub(crate) fn take(&mut self, limit: &RateLimit, now: Instant, now_unix_ms: i64) -> Verdict {
         let rate = f64::from(limit.per_minute.max(1)) / 60.0;
         let capacity = f64::from(limit.burst.max(1));
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
@@ -61,7 +61,7 @@ impl Bucket {
 
 impl Verdict {
     /// A refusal with a fixed `Retry-After`, for the injected `RateLimited` fault.
-    pub fn refused(limit: RateLimit, retry_after_secs: u64, now_unix_ms: i64) -> Self {
+    pub(crate) fn refused(limit: RateLimit, retry_after_secs: u64, now_unix_ms: i64) -> Self {
         Self {
             allowed: false,
             remaining: 0,
@@ -74,7 +74,7 @@ impl Verdict {
     /// Writes `X-RateLimit-Limit/-Remaining/-Reset/-Burst`, plus `Retry-After` on refusal.
     /// The real API sets the four informational headers on every limited response,
     /// successes included, so the emulator does too.
-    pub fn write_headers(&self, headers: &mut HeaderMap) {
+    pub(crate) fn write_headers(&self, headers: &mut HeaderMap) {
         let mut put = |name: &'static str, value: u64| {
             headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
         };

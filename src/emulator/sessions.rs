@@ -19,19 +19,19 @@ const SWEEP_EVERY_MS: i64 = 10_000;
 /// One session. Serializes as the API's session JSON.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct Session {
-    pub id: String,
+    pub(crate) id: String,
     #[serde(rename = "userId")]
-    pub user_id: String,
+    pub(crate) user_id: String,
     #[serde(rename = "createdAt")]
-    pub created_at: String,
+    pub(crate) created_at: String,
     #[serde(rename = "expiresAt")]
-    pub expires_at: String,
-    pub epoch: i64,
+    pub(crate) expires_at: String,
+    pub(crate) epoch: i64,
     /// The JWT `sub` that opened it (the API compares internal ids; same thing).
     #[serde(skip)]
-    pub owner: Arc<str>,
+    pub(crate) owner: Arc<str>,
     #[serde(skip)]
-    pub expires_ms: i64,
+    pub(crate) expires_ms: i64,
 }
 
 /// What an `X-Sync-Session` header amounts to for a given caller.
@@ -68,7 +68,7 @@ pub(crate) fn internal_user_id(sub: &str) -> String {
 }
 
 impl SessionStore {
-    pub fn new(ttl: std::time::Duration) -> Self {
+    pub(crate) fn new(ttl: std::time::Duration) -> Self {
         Self {
             map: RwLock::default(),
             ttl: TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX),
@@ -77,7 +77,7 @@ impl SessionStore {
     }
 
     /// Opens a session for `owner` at `epoch` (timestamps to the nanosecond, like the API's).
-    pub fn create(&self, owner: Arc<str>, epoch: i64) -> Session {
+    pub(crate) fn create(&self, owner: Arc<str>, epoch: i64) -> Session {
         let now: DateTime<Utc> = Utc::now();
         let expires = now
             .checked_add_signed(self.ttl)
@@ -103,7 +103,7 @@ impl SessionStore {
     }
 
     /// The session if it exists and has not expired.
-    pub fn lookup(&self, id: &str, now: i64) -> Option<Session> {
+    pub(crate) fn lookup(&self, id: &str, now: i64) -> Option<Session> {
         self.map
             .read()
             .get(id)
@@ -112,7 +112,7 @@ impl SessionStore {
     }
 
     /// Judges an `X-Sync-Session` value for the caller `sub`, without cloning anything.
-    pub fn check(&self, id: Option<&str>, sub: &str, now: i64) -> SessionCheck {
+    pub(crate) fn check(&self, id: Option<&str>, sub: &str, now: i64) -> SessionCheck {
         let Some(id) = id else {
             return SessionCheck::Absent;
         };
@@ -124,7 +124,7 @@ impl SessionStore {
     }
 
     /// How many live sessions `sub` has.
-    pub fn live_of(&self, sub: &str, now: i64) -> usize {
+    pub(crate) fn live_of(&self, sub: &str, now: i64) -> usize {
         let map = self.map.read();
         map.values()
             .filter(|s| &*s.owner == sub && s.expires_ms > now)
@@ -132,12 +132,12 @@ impl SessionStore {
     }
 
     /// Ends a session.
-    pub fn remove(&self, id: &str) {
+    pub(crate) fn remove(&self, id: &str) {
         self.map.write().remove(id);
     }
 
     /// Ends every session of `sub` (an account wipe); returns how many there were.
-    pub fn end_all_of(&self, sub: &str) -> usize {
+    pub(crate) fn end_all_of(&self, sub: &str) -> usize {
         let mut map = self.map.write();
         let before = map.len();
         map.retain(|_, s| &*s.owner != sub);
@@ -145,7 +145,7 @@ impl SessionStore {
     }
 
     /// Forgets every session, like an API restart.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.map.write().clear();
     }
 }

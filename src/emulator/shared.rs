@@ -27,7 +27,7 @@ pub(crate) struct Users {
 
 impl Users {
     /// The user's data; the map's write lock is taken only the first time a user is seen.
-    pub fn get_or_create(&self, sub: &str) -> Arc<Mutex<UserData>> {
+    pub(crate) fn get_or_create(&self, sub: &str) -> Arc<Mutex<UserData>> {
         if let Some(user) = self.map.read().get(sub) {
             return user.clone();
         }
@@ -35,17 +35,17 @@ impl Users {
     }
 
     /// The user's data if the user was ever seen.
-    pub fn get(&self, sub: &str) -> Option<Arc<Mutex<UserData>>> {
+    pub(crate) fn get(&self, sub: &str) -> Option<Arc<Mutex<UserData>>> {
         self.map.read().get(sub).cloned()
     }
 
     /// The user's current epoch (1 for a user never seen).
-    pub fn epoch_of(&self, sub: &str) -> i64 {
+    pub(crate) fn epoch_of(&self, sub: &str) -> i64 {
         self.get(sub).map_or(1, |u| u.lock().epoch)
     }
 
     /// Raises the user's epoch by one and returns it (nothing else changes).
-    pub fn bump_epoch(&self, sub: &str) -> i64 {
+    pub(crate) fn bump_epoch(&self, sub: &str) -> i64 {
         let user = self.get_or_create(sub);
         let mut data = user.lock();
         data.epoch += 1;
@@ -56,30 +56,30 @@ impl Users {
 /// Counters read by the emulator's introspection methods.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub sessions_opened: AtomicU64,
-    pub token_exchanges: AtomicU64,
-    pub tenant_lookups: AtomicU64,
-    pub aborted: AtomicU64,
-    pub in_flight: AtomicU64,
-    pub peak_in_flight: AtomicU64,
+    pub(crate) sessions_opened: AtomicU64,
+    pub(crate) token_exchanges: AtomicU64,
+    pub(crate) tenant_lookups: AtomicU64,
+    pub(crate) aborted: AtomicU64,
+    pub(crate) in_flight: AtomicU64,
+    pub(crate) peak_in_flight: AtomicU64,
 }
 
 /// The state of one emulator.
 pub(crate) struct Shared {
-    pub cfg: EmulatorConfig,
-    pub auth: Authenticator,
-    pub tenancy: Tenancy,
-    pub users: Users,
-    pub sessions: SessionStore,
-    pub log: RequestLog,
-    pub faults: Faults,
-    pub counters: Counters,
+    pub(crate) cfg: EmulatorConfig,
+    pub(crate) auth: Authenticator,
+    pub(crate) tenancy: Tenancy,
+    pub(crate) users: Users,
+    pub(crate) sessions: SessionStore,
+    pub(crate) log: RequestLog,
+    pub(crate) faults: Faults,
+    pub(crate) counters: Counters,
     tenant_secret: Option<Vec<u8>>,
     max_skew_ms: i64,
 }
 
 impl Shared {
-    pub fn new(cfg: EmulatorConfig) -> Self {
+    pub(crate) fn new(cfg: EmulatorConfig) -> Self {
         Self {
             auth: Authenticator::new(&cfg),
             tenancy: Tenancy::new(&cfg),
@@ -102,7 +102,7 @@ impl Shared {
     /// a tenant secret is set; current: entity routes, wipe and state), for caller `sub`.
     /// `Err` is the API's refusal: seed `401 invalid tenant headers`; current `401 missing
     /// tenant header` or `403 not authorized for requested tenant`.
-    pub fn check_tenant(&self, headers: &HeaderMap, sub: &str) -> Result<(), Refusal> {
+    pub(crate) fn check_tenant(&self, headers: &HeaderMap, sub: &str) -> Result<(), Refusal> {
         match self.cfg.generation {
             Generation::Seed => match &self.tenant_secret {
                 None => Ok(()),
@@ -127,7 +127,7 @@ impl Shared {
     /// What the request log says about the tenant headers, judged without side effects:
     /// seed: the signed headers verify (always `false` without a tenant secret); current:
     /// `X-TB-Tenant-ID` is present and allowed for `sub`.
-    pub fn tenant_valid(&self, headers: &HeaderMap, sub: Option<&str>) -> bool {
+    pub(crate) fn tenant_valid(&self, headers: &HeaderMap, sub: Option<&str>) -> bool {
         match self.cfg.generation {
             Generation::Seed => self.tenant_secret.as_ref().is_some_and(|secret| {
                 signed_headers_valid(secret, headers, now_ms(), self.max_skew_ms)
@@ -144,7 +144,7 @@ impl Shared {
 
     /// An account wipe (contract §3): hard-deletes the user's rows, raises the epoch and
     /// ends all the user's sessions. Returns the new epoch and the rows deleted per entity.
-    pub fn wipe(&self, sub: &str) -> (i64, Map<String, Value>) {
+    pub(crate) fn wipe(&self, sub: &str) -> (i64, Map<String, Value>) {
         let user = self.users.get_or_create(sub);
         let (epoch, deleted) = {
             let mut data = user.lock();

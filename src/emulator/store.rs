@@ -40,20 +40,20 @@ struct EntityStore {
 /// The last account wipe (`GET /v1/sync/state`).
 #[derive(Debug, Clone)]
 pub(crate) struct WipeRecord {
-    pub at: String,
-    pub by: String,
+    pub(crate) at: String,
+    pub(crate) by: String,
 }
 
 /// Everything the emulator keeps about one user (one JWT `sub`).
 #[derive(Debug)]
 pub(crate) struct UserData {
     /// Starts at 1; a wipe raises it.
-    pub epoch: i64,
-    pub last_wipe: Option<WipeRecord>,
+    pub(crate) epoch: i64,
+    pub(crate) last_wipe: Option<WipeRecord>,
     /// The entity-route bucket, created on the first limited request.
-    pub bucket: Option<Bucket>,
+    pub(crate) bucket: Option<Bucket>,
     /// current: the auth-route bucket (§7.5).
-    pub auth_bucket: Option<Bucket>,
+    pub(crate) auth_bucket: Option<Bucket>,
     /// The last `updated_ms` handed out: keeps timestamps strictly increasing per user even
     /// when several changes land in the same millisecond, so a change always moves an item
     /// to the end of the list order.
@@ -89,12 +89,12 @@ impl UserData {
     }
 
     /// The item, deleted or not.
-    pub fn get(&self, kind: &EntityKind, uid: &Uuid) -> Option<&Item> {
+    pub(crate) fn get(&self, kind: &EntityKind, uid: &Uuid) -> Option<&Item> {
         self.store(kind)?.items.get(uid)
     }
 
     /// The item if it exists and is not deleted.
-    pub fn live(&self, kind: &EntityKind, uid: &Uuid) -> Result<&Item, StoreError> {
+    pub(crate) fn live(&self, kind: &EntityKind, uid: &Uuid) -> Result<&Item, StoreError> {
         match self.get(kind, uid) {
             None => Err(StoreError::NotFound),
             Some(Item {
@@ -106,7 +106,7 @@ impl UserData {
     }
 
     /// Up to `limit` items strictly after `after`, oldest change first.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         kind: &EntityKind,
         after: Option<(i64, Uuid)>,
@@ -128,7 +128,7 @@ impl UserData {
 
     /// `POST`: a new item at version 1, or, for a uid that exists (live or deleted), its
     /// payload replaced, version + 1 and the item revived.
-    pub fn upsert(
+    pub(crate) fn upsert(
         &mut self,
         kind: &'static EntityKind,
         uid: Uuid,
@@ -160,7 +160,7 @@ impl UserData {
 
     /// Applies `edit` to a copy of a live item's payload and, if the links still hold,
     /// stores it as the next version. `if_match` is compared with the current version.
-    pub fn change(
+    pub(crate) fn change(
         &mut self,
         kind: &'static EntityKind,
         uid: &Uuid,
@@ -187,7 +187,11 @@ impl UserData {
 
     /// Soft-deletes a live item (version + 1, `deletedAt` = `updatedAt` = now) and runs the
     /// entity's cascade in the same step, at the same instant.
-    pub fn delete(&mut self, kind: &'static EntityKind, uid: &Uuid) -> Result<&Item, StoreError> {
+    pub(crate) fn delete(
+        &mut self,
+        kind: &'static EntityKind,
+        uid: &Uuid,
+    ) -> Result<&Item, StoreError> {
         self.live(kind, uid)?;
         let ms = self.bump(kind, uid, true).updated_ms;
         if let Some(cascade) = kind.on_delete
@@ -222,7 +226,11 @@ impl UserData {
 
     /// Hard-deletes every item and raises the epoch; returns the number of rows each entity
     /// of `generation` lost, under its wipe key.
-    pub fn wipe(&mut self, generation: Generation, record: WipeRecord) -> Map<String, Value> {
+    pub(crate) fn wipe(
+        &mut self,
+        generation: Generation,
+        record: WipeRecord,
+    ) -> Map<String, Value> {
         let counts = kinds::of(generation)
             .map(|k| {
                 let n = self.store(k).map_or(0, |s| s.items.len());

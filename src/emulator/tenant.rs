@@ -80,7 +80,7 @@ pub(crate) enum Lookup {
 }
 
 impl Tenancy {
-    pub fn new(cfg: &EmulatorConfig) -> Self {
+    pub(crate) fn new(cfg: &EmulatorConfig) -> Self {
         Self {
             default_tenant: cfg.default_tenant_id.clone(),
             memberships: RwLock::new(cfg.memberships.clone()),
@@ -89,12 +89,12 @@ impl Tenancy {
     }
 
     /// `DEFAULT_TENANT_ID`.
-    pub fn default_tenant(&self) -> &str {
+    pub(crate) fn default_tenant(&self) -> &str {
         &self.default_tenant
     }
 
     /// Replaces `sub`'s organizations (configuring the service if it was not).
-    pub fn set_memberships(&self, sub: &str, orgs: Vec<Organization>) {
+    pub(crate) fn set_memberships(&self, sub: &str, orgs: Vec<Organization>) {
         let mut table = self.memberships.write();
         table
             .get_or_insert_with(HashMap::new)
@@ -102,7 +102,7 @@ impl Tenancy {
     }
 
     /// Asks the membership service about `sub`.
-    pub fn lookup(&self, sub: &str, outage: bool) -> Lookup {
+    pub(crate) fn lookup(&self, sub: &str, outage: bool) -> Lookup {
         match &*self.memberships.read() {
             None => Lookup::NotConfigured,
             Some(_) if outage => Lookup::Failed,
@@ -115,7 +115,7 @@ impl Tenancy {
     /// the tenant, or the default tenant for a user with no organization at all. A granted
     /// allowance is remembered for [`ALLOWANCE_TTL`] when `remember` (the real check does;
     /// the request log's judgment does not, so that logging changes nothing).
-    pub fn allowed(&self, sub: &str, tenant: &str, outage: bool, remember: bool) -> bool {
+    pub(crate) fn allowed(&self, sub: &str, tenant: &str, outage: bool, remember: bool) -> bool {
         let key = (sub.to_owned(), tenant.to_owned());
         let now = Instant::now();
         if self

@@ -6,20 +6,35 @@
 //! This layer gives every `/mcp` request a token that is cancelled when the response is
 //! dropped before its last byte was sent (or before it was produced at all). The tool
 //! handler finds it in the request's `Parts` and drops its upstream request.
+//!
+//! The same span, from a `POST`'s arrival to its answer's last byte, is counted in
+//! `answers`: graceful shutdown waits for that count (not a pause) before it ends the MCP
+//! sessions, so an answer whose call just finished is not cut off. A `GET` is the
+//! long-lived event stream of a session, not an answer, and is not counted.
 
-use axum::{extract::Request, middleware::Next, response::Response};
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
 use tokio_util::sync::CancellationToken;
 
-use crate::call::ClientGone;
+use crate::call::{ClientGone, InFlight};
 
 /// Attaches a [`ClientGone`] token and cancels it if the response is abandoned.
-pub async fn watch(mut req: Request, next: Next) -> Response {
+pub(crate) async fn watch(
+    State(answers): State<InFlight>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let token = CancellationToken::new();
     req.extensions_mut().insert(ClientGone(token.clone()));
+    let answer = (req.method() != http::Method::GET).then(|| answers.enter());
     // Dropped (and so cancelling) if this future is dropped before a response exists.
     let guard = token.drop_guard();
     // Disarmed once the body has been sent to the end: the client got everything.
-    super::body::tie(next.run(req).await, guard, |g| {
+    super::body::tie(next.run(req).await, (guard, answer), |(g, answer)| {
         g.disarm();
+        drop(answer);
     })
 }

@@ -38,24 +38,24 @@ pub(crate) const MAX_ID_BYTES: usize = 200;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Envelope {
     /// The `id` of a request (a message with a `method` and an `id`).
-    pub id: Option<RequestId>,
+    pub(crate) id: Option<RequestId>,
     /// The method, when it is a short one (longer names are no method the server has).
-    pub method: Option<String>,
+    pub(crate) method: Option<String>,
     /// For `tools/call`: `params.name`, when it is a short one (no tool has a longer name),
     /// for the scope check.
-    pub tool: Option<String>,
+    pub(crate) tool: Option<String>,
 }
 
 impl Envelope {
     /// True for an `initialize` request.
-    pub fn is_initialize(&self) -> bool {
+    pub(crate) fn is_initialize(&self) -> bool {
         self.id.is_some() && self.method.as_deref() == Some("initialize")
     }
 }
 
 /// The length of a body read whole, for the byte budget of `admission`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLen(pub usize);
+pub(crate) struct BodyLen(pub(crate) usize);
 
 /// Why a body was not accepted.
 #[derive(Debug)]
@@ -74,7 +74,7 @@ pub(crate) enum Refusal {
 
 impl Refusal {
     /// The label of `toolbridge_edge_refused_total`.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             Refusal::TooLarge(_) => "body_too_large",
             Refusal::TimedOut(_) => "body_timeout",
@@ -267,7 +267,7 @@ pub(crate) struct Chunks {
 
 impl Chunks {
     /// Bytes held.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
@@ -279,7 +279,7 @@ impl Chunks {
     }
 
     /// As a request body.
-    pub fn into_body(self) -> Body {
+    pub(crate) fn into_body(self) -> Body {
         Body::new(self)
     }
 }

@@ -1,5 +1,5 @@
 //! The axum side: the router ([`app`]), its edge layers, health endpoints, and the
-//! server loop ([`serve`]) with header-read timeouts and graceful shutdown.
+//! server loop (`serve`) with header-read timeouts and graceful shutdown.
 
 mod admission;
 mod body;
@@ -10,10 +10,11 @@ mod edge;
 mod fair;
 mod health;
 mod intake;
-pub mod scan;
+pub(crate) mod scan;
 mod scopes;
 mod serve;
 mod sessions;
+mod span;
 mod state;
 mod users;
 mod wellknown;
@@ -23,7 +24,7 @@ use std::time::Duration;
 use axum::{Router, middleware::from_fn_with_state, routing::get};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-pub use serve::{ServeOptions, serve};
+pub(crate) use serve::{ServeOptions, serve};
 pub use state::{AppState, StartError};
 pub(crate) use state::{LOOPBACK_HOSTS, LOOPBACK_ORIGINS, MCP_SESSION_ID};
 
@@ -49,7 +50,7 @@ fn mcp_config(state: &AppState) -> StreamableHttpServerConfig {
 
 /// `/metrics` alone, for a separate metrics port (Fly's `[metrics]` block). No Host check
 /// here: that port is for the platform's scraper, which names the machine by its address.
-pub fn metrics_app() -> Router {
+pub(crate) fn metrics_app() -> Router {
     Router::new().route("/metrics", get(health::metrics))
 }
 
@@ -75,7 +76,10 @@ pub fn app(state: AppState) -> Router {
         .route_service("/mcp/", mcp)
         // Innermost: only requests that got this far get a watch, and a response the
         // deadline cuts is dropped unfinished, which cancels the call.
-        .route_layer(axum::middleware::from_fn(disconnect::watch))
+        .route_layer(from_fn_with_state(
+            state.drain.answers.clone(),
+            disconnect::watch,
+        ))
         .route_layer(from_fn_with_state(within, deadline::limit))
         // A request takes a slot only once its body is in and the user's checks passed.
         .route_layer(from_fn_with_state(state.slots.clone(), admission::admit))
@@ -94,5 +98,8 @@ pub fn app(state: AppState) -> Router {
             get(health::metrics).layer(from_fn_with_state(state.clone(), edge::same_site)),
         )
         .fallback(wellknown::not_found)
+        // Outermost, on every route and the fallback (after routing, so the matched
+        // pattern is known): the request's trace span.
+        .layer(axum::middleware::from_fn(span::request))
         .with_state(state)
 }

@@ -13,16 +13,16 @@
 
 /// Deepest nesting of arrays and objects accepted. An MCP request is about four levels
 /// deep before the tool arguments start; their own objects rarely add more than three.
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Most JSON values (each scalar, array, object and object key) accepted in one message.
 /// The largest tool call (a long list of tags, a wide `additional_fields`) needs a few
 /// hundred; at about 100 bytes per parsed value this caps a parse tree near 1 MiB.
-pub const MAX_VALUES: usize = 10_000;
+pub(crate) const MAX_VALUES: usize = 10_000;
 
 /// Why a text was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ScanError {
+pub(crate) enum ScanError {
     /// Not JSON: the byte at this offset (or the end of the text) is where it breaks.
     #[error("invalid JSON at byte {0}")]
     Syntax(usize),
@@ -36,13 +36,13 @@ pub enum ScanError {
 
 /// What a complete scan saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// The first byte of the top-level value (`{` for an object, `[` for an array...).
-    pub top: u8,
+    pub(crate) top: u8,
     /// Values seen (keys included).
-    pub values: usize,
+    pub(crate) values: usize,
     /// Deepest nesting seen.
-    pub depth: usize,
+    pub(crate) depth: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +124,7 @@ enum Escape {
 /// An incremental scanner: [`feed`](Scanner::feed) it the text in pieces, then
 /// [`finish`](Scanner::finish).
 #[derive(Debug, Clone)]
-pub struct Scanner {
+pub(crate) struct Scanner {
     max_depth: usize,
     max_values: usize,
     /// One entry per open container: true for an object.
@@ -145,7 +145,7 @@ impl Default for Scanner {
 
 impl Scanner {
     /// A scanner with these limits.
-    pub fn new(max_depth: usize, max_values: usize) -> Self {
+    pub(crate) fn new(max_depth: usize, max_values: usize) -> Self {
         Self {
             max_depth,
             max_values,
@@ -160,7 +160,7 @@ impl Scanner {
     }
 
     /// Scans the next piece of the text.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), ScanError> {
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<(), ScanError> {
         let mut i = 0;
         while i < chunk.len() {
             let b = chunk[i];
@@ -215,7 +215,7 @@ impl Scanner {
     }
 
     /// Ends the scan: the text must hold one complete value.
-    pub fn finish(mut self) -> Result<Stats, ScanError> {
+    pub(crate) fn finish(mut self) -> Result<Stats, ScanError> {
         if let Token::Num(n) = self.token
             && n.complete()
         {
@@ -381,7 +381,8 @@ impl Scanner {
 }
 
 /// Scans a whole text with the default limits.
-pub fn scan(text: &[u8]) -> Result<Stats, ScanError> {
+#[cfg(test)]
+pub(crate) fn scan(text: &[u8]) -> Result<Stats, ScanError> {
     let mut s = Scanner::default();
     s.feed(text)?;
     s.finish()

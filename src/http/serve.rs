@@ -16,22 +16,32 @@ use crate::call::InFlight;
 
 /// Timeouts of the server loop.
 #[derive(Debug, Clone)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     /// A client must send its request headers within this.
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
     /// In-flight calls get this long to finish after shutdown begins.
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
     /// Most connections served at once.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
+}
+
+/// What shutdown waits for before it ends the MCP sessions.
+#[derive(Clone, Default)]
+pub(crate) struct Drain {
+    /// Tool calls in progress (counted by the MCP server).
+    pub(crate) calls: InFlight,
+    /// `/mcp` answers not yet sent to their end (counted by `http::disconnect`).
+    pub(crate) answers: InFlight,
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets
-/// in-flight tool calls finish within the grace period, ends MCP sessions, and returns.
-pub async fn serve(
+/// in-flight tool calls finish and their answers go out within the grace period, ends MCP
+/// sessions, and returns.
+pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     opts: ServeOptions,
-    in_flight: InFlight,
+    drain: Drain,
     mcp_cancel: CancellationToken,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
@@ -76,18 +86,24 @@ pub async fn serve(
     }
     // Refuse new connections at once; the ones already open may finish their calls.
     drop(listener);
-    let pending = in_flight.get();
+    let deadline = tokio::time::Instant::now() + opts.shutdown_grace;
+    let pending = drain.calls.get();
     tracing::info!(pending, "shutting down: waiting for in-flight tool calls");
-    if !in_flight.wait_idle(opts.shutdown_grace).await {
+    if !drain.calls.wait_idle_until(deadline).await {
         tracing::warn!(
-            pending = in_flight.get(),
+            pending = drain.calls.get(),
             "grace period over; cancelling remaining calls"
         );
     }
     // A call counts as done when its handler returns; rmcp then still has to hand the
-    // result to the response stream. A short pause lets those last answers leave before
-    // the sessions (and their streams) are cancelled.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // result to the response stream. Cancelling the sessions before that would cut the
+    // last answers, so wait (within the same grace) until every answer has been sent.
+    if !drain.answers.wait_idle_until(deadline).await {
+        tracing::debug!(
+            unsent = drain.answers.get(),
+            "grace period over with answers still being sent"
+        );
+    }
     mcp_cancel.cancel();
     if tokio::time::timeout(Duration::from_secs(2), graceful.shutdown())
         .await

@@ -7,6 +7,7 @@ use std::{sync::Arc, time::Duration};
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use tokio_util::sync::CancellationToken;
 
+use super::serve::Drain;
 use super::{admission, sessions, users};
 use crate::{call::InFlight, config::Config, mcp::Gateway, upstream::Upstream};
 
@@ -34,17 +35,17 @@ pub enum StartError {
 #[derive(Clone)]
 pub struct AppState {
     /// The validated configuration.
-    pub config: Arc<Config>,
+    pub(crate) config: Arc<Config>,
     /// The MCP server (cheap clone per session).
-    pub gateway: Gateway,
+    pub(crate) gateway: Gateway,
     /// The API client (readiness asks it directly, not through the MCP server).
-    pub upstream: Upstream,
+    pub(crate) upstream: Upstream,
     /// Cancelled at shutdown: ends every MCP session.
-    pub mcp_cancel: CancellationToken,
-    /// Tool calls in progress, for graceful shutdown.
-    pub in_flight: InFlight,
+    pub(crate) mcp_cancel: CancellationToken,
+    /// Tool calls in progress and answers being sent, for graceful shutdown.
+    pub(crate) drain: Drain,
     /// Checks bearer tokens at the edge (built once: keys, JWKS cache).
-    pub verifier: crate::auth::Verifier,
+    pub(crate) verifier: crate::auth::Verifier,
     /// Which scope each tool needs, and whether that is enforced.
     pub(super) scopes: Arc<crate::auth::scopes::ScopePolicy>,
     pub(super) sessions: Arc<sessions::Sessions>,
@@ -59,8 +60,11 @@ impl AppState {
         crate::telemetry::metrics_handle();
         let upstream = Upstream::new(&config)?;
         let verifier = crate::auth::Verifier::new(&config)?;
-        let in_flight = InFlight::default();
-        let gateway = Gateway::new(upstream.clone(), &config, None, in_flight.clone());
+        let drain = Drain {
+            calls: InFlight::default(),
+            answers: InFlight::untracked(),
+        };
+        let gateway = Gateway::new(upstream.clone(), &config, None, drain.calls.clone());
         let mut session_config = SessionConfig::default();
         session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
         // rmcp keeps every answered request's SSE messages (the whole tool result) for a
@@ -83,16 +87,11 @@ impl AppState {
             gateway,
             upstream,
             mcp_cancel: CancellationToken::new(),
-            in_flight,
+            drain,
             verifier,
             sessions: Arc::new(sessions),
             users,
             slots,
         })
-    }
-
-    /// Number of open MCP sessions.
-    pub async fn session_count(&self) -> usize {
-        self.users.session_count()
     }
 }

@@ -142,7 +142,7 @@ pub(crate) struct Users {
 
 impl Users {
     /// Limits from the config, and the user-hash key derived from the tenant secret.
-    pub fn new(cfg: &Config) -> Arc<Self> {
+    pub(crate) fn new(cfg: &Config) -> Arc<Self> {
         let mut derive =
             Hmac::<Sha256>::new_from_slice(cfg.tenant_header_secret.expose().as_bytes())
                 .expect("HMAC takes any key length");
@@ -161,7 +161,7 @@ impl Users {
     }
 
     /// The key of the caller.
-    pub fn key(&self, identity: Option<&Identity>) -> UserKey {
+    pub(crate) fn key(&self, identity: Option<&Identity>) -> UserKey {
         let Some(id) = identity else {
             return UserKey::ANONYMOUS;
         };
@@ -173,7 +173,7 @@ impl Users {
     }
 
     /// Spends one request of the user's rate (any method), when a rate is configured.
-    pub fn spend(&self, user: UserKey) -> Result<(), Limited> {
+    pub(crate) fn spend(&self, user: UserKey) -> Result<(), Limited> {
         let Some(rate) = self.limits.rate else {
             return Ok(());
         };
@@ -196,7 +196,11 @@ impl Users {
     /// Takes one of the user's places for requests in progress (POSTs), waiting up to
     /// `wait` for one of their own requests to finish. The place is given back when the
     /// ticket is dropped. Only this user's requests wait here.
-    pub async fn begin(self: &Arc<Self>, user: UserKey, wait: Duration) -> Result<Ticket, Limited> {
+    pub(crate) async fn begin(
+        self: &Arc<Self>,
+        user: UserKey,
+        wait: Duration,
+    ) -> Result<Ticket, Limited> {
         let slots = {
             let mut st = self.state.lock();
             let u = self.user(&mut st, user, Instant::now());
@@ -236,7 +240,7 @@ impl Users {
 
     /// Enters session `sid` for `user`: `NotFound` when another user owns it; `None`
     /// when no such session exists (rmcp then answers 404 itself).
-    pub fn enter(
+    pub(crate) fn enter(
         self: &Arc<Self>,
         user: UserKey,
         sid: &str,
@@ -260,7 +264,7 @@ impl Users {
     /// when they are at their limit. The reservation becomes the session in [`opened`].
     ///
     /// [`opened`]: Users::opened
-    pub fn reserve(
+    pub(crate) fn reserve(
         self: &Arc<Self>,
         user: UserKey,
     ) -> Result<(Reservation, Option<SessionId>), Limited> {
@@ -301,7 +305,7 @@ impl Users {
 
     /// A session was created: it belongs to whoever reserved it (nobody without a
     /// reservation: such a session answers 404 to everyone).
-    pub fn opened(&self, sid: &SessionId, reservation: Option<Reservation>) {
+    pub(crate) fn opened(&self, sid: &SessionId, reservation: Option<Reservation>) {
         let mut st = self.state.lock();
         let st = &mut *st;
         let owner = reservation.map(|mut r| {
@@ -326,7 +330,7 @@ impl Users {
     }
 
     /// A session ended (closed, deleted, evicted or expired).
-    pub fn closed(&self, sid: &SessionId) {
+    pub(crate) fn closed(&self, sid: &SessionId) {
         let mut st = self.state.lock();
         let st = &mut *st;
         let Some(owner) = st.sessions.remove(sid).and_then(|s| s.owner) else {
@@ -339,13 +343,14 @@ impl Users {
     }
 
     /// Sessions the gateway has open.
-    pub fn session_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn session_count(&self) -> usize {
         self.state.lock().sessions.len()
     }
 
     /// Users with state.
     #[cfg(test)]
-    pub fn user_count(&self) -> usize {
+    pub(crate) fn user_count(&self) -> usize {
         self.state.lock().users.len()
     }
 

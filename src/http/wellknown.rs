@@ -25,9 +25,9 @@ use crate::config::Config;
 
 /// Path of the metadata for the `/mcp` resource (RFC 9728 §3.1: the well-known prefix
 /// inserted before the resource's path).
-pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
+pub(crate) const METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
 /// Path of the metadata for the origin (a resource with no path).
-pub const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+pub(crate) const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 /// Paths of an authorization server (RFC 8414, OIDC Discovery, the MCP spec's defaults).
 /// Clients that find no metadata try them on the gateway's origin; they get a 404 that
@@ -41,23 +41,23 @@ const AS_PATHS: &[&str] = &[
 ];
 
 /// What a client is told when the gateway offers no sign-in.
-pub const NO_SIGN_IN: &str = "This gateway offers no OAuth sign-in (no authorization server is \
+pub(crate) const NO_SIGN_IN: &str = "This gateway offers no OAuth sign-in (no authorization server is \
 configured): send a valid bearer token yourself, e.g. --header \"Authorization: Bearer <token>\" \
 (toolbridge-mcp demo prints one; an operator mints one with toolbridge-mcp token --sub <user>).";
 
 /// Where the protected resource lives, as clients must name it.
-pub struct Resource {
+pub(crate) struct Resource {
     /// `scheme://host[:port]`.
-    pub origin: String,
+    pub(crate) origin: String,
     /// The canonical URL of `/mcp` (the token audience clients ask for).
-    pub resource: String,
+    pub(crate) resource: String,
 }
 
 impl Resource {
     /// From `TOOLBRIDGE_PUBLIC_URL` when set, else from the request's (already allowed)
     /// Host: `http` for loopback names, `https` for anything else, since a deployed
     /// gateway sits behind a TLS-terminating proxy.
-    pub fn new(cfg: &Config, host: &Authority) -> Self {
+    pub(crate) fn new(cfg: &Config, host: &Authority) -> Self {
         if let Some(url) = cfg
             .public_url
             .as_deref()
@@ -78,7 +78,7 @@ impl Resource {
     }
 
     /// The URL a 401 challenge points to.
-    pub fn metadata_url(&self) -> String {
+    pub(crate) fn metadata_url(&self) -> String {
         format!("{}{METADATA_PATH}", self.origin)
     }
 }
@@ -93,7 +93,12 @@ fn is_loopback(host: &str) -> bool {
 
 /// The metadata document for this configuration and request Host; `root` for the origin's
 /// own URL. `None` when there is no authorization server to name.
-pub fn document(cfg: &Config, scopes: &[String], host: &Authority, root: bool) -> Option<Value> {
+pub(crate) fn document(
+    cfg: &Config,
+    scopes: &[String],
+    host: &Authority,
+    root: bool,
+) -> Option<Value> {
     let servers = cfg.effective_authorization_servers();
     if servers.is_empty() {
         return None;

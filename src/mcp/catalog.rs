@@ -6,14 +6,14 @@
 
 mod rows;
 
-pub use rows::ENTITIES;
+pub(crate) use rows::ENTITIES;
 
 use super::fields::Field;
 use crate::config::Generation;
 
 /// The eight things a tool can do to an entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Verb {
+pub(crate) enum Verb {
     /// `list_E`: a page of items, oldest change first.
     List,
     /// `get_E`: one item.
@@ -34,7 +34,7 @@ pub enum Verb {
 
 impl Verb {
     /// Every verb, in the order tools are listed.
-    pub const ALL: [Verb; 8] = [
+    pub(crate) const ALL: [Verb; 8] = [
         Verb::List,
         Verb::Get,
         Verb::Create,
@@ -46,7 +46,7 @@ impl Verb {
     ];
 
     /// The tool-name prefix.
-    pub fn prefix(self) -> &'static str {
+    pub(crate) fn prefix(self) -> &'static str {
         match self {
             Verb::List => "list",
             Verb::Get => "get",
@@ -62,49 +62,49 @@ impl Verb {
 
 /// A process action and what it does to the payload.
 #[derive(Debug)]
-pub struct Action {
+pub(crate) struct Action {
     /// The action name the API expects.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Its effect, for the tool description.
-    pub effect: &'static str,
+    pub(crate) effect: &'static str,
 }
 
 /// One entity of the API.
 #[derive(Debug)]
-pub struct Entity {
+pub(crate) struct Entity {
     /// Singular name used in tool names (`get_note`).
-    pub singular: &'static str,
+    pub(crate) singular: &'static str,
     /// Plural name used in `list_` tool names and as the API path segment.
-    pub plural: &'static str,
+    pub(crate) plural: &'static str,
     /// Human name (`chat message`).
-    pub label: &'static str,
+    pub(crate) label: &'static str,
     /// Human plural (`chat messages`, `task list categories`).
-    pub label_plural: &'static str,
+    pub(crate) label_plural: &'static str,
     /// The oldest API generation that has it.
-    pub since: Generation,
+    pub(crate) since: Generation,
     /// One line on what the entity is, for descriptions.
-    pub about: &'static str,
+    pub(crate) about: &'static str,
     /// Fields of `create_E`, besides the common ones.
-    pub create: &'static [Field],
+    pub(crate) create: &'static [Field],
     /// Fields of `update_E`, besides `uid`, `if_match` and `additional_fields`.
-    pub update: &'static [Field],
+    pub(crate) update: &'static [Field],
     /// Payload keys the API checks on every write and a PUT must repeat. `update_E`
     /// carries them over from the current item.
-    pub links: &'static [&'static str],
+    pub(crate) links: &'static [&'static str],
     /// What the link fields point at, for advice when the API refuses a write
     /// (`its parent note or task (parent_type + parent_uid)`); empty without links.
-    pub link_target: &'static str,
+    pub(crate) link_target: &'static str,
     /// What archiving sets.
-    pub archive_effect: &'static str,
+    pub(crate) archive_effect: &'static str,
     /// The `process_E` actions.
-    pub actions: &'static [Action],
+    pub(crate) actions: &'static [Action],
     /// Example `create_E` arguments, as JSON, for the description.
-    pub create_example: &'static str,
+    pub(crate) create_example: &'static str,
 }
 
 impl Entity {
     /// The tool name for a verb (`list_chat_messages`, `get_chat_message`).
-    pub fn tool_name(&self, verb: Verb) -> String {
+    pub(crate) fn tool_name(&self, verb: Verb) -> String {
         let noun = if verb == Verb::List {
             self.plural
         } else {
@@ -114,23 +114,23 @@ impl Entity {
     }
 
     /// The action names, for the `action` enum and error messages.
-    pub fn action_names(&self) -> Vec<&'static str> {
+    pub(crate) fn action_names(&self) -> Vec<&'static str> {
         self.actions.iter().map(|a| a.name).collect()
     }
 
     /// Whether an API of this generation has the entity.
-    pub fn offered_by(&self, generation: Generation) -> bool {
+    pub(crate) fn offered_by(&self, generation: Generation) -> bool {
         generation >= self.since
     }
 }
 
 /// The entities an API of this generation has, in listing order.
-pub fn entities(generation: Generation) -> impl Iterator<Item = &'static Entity> {
+pub(crate) fn entities(generation: Generation) -> impl Iterator<Item = &'static Entity> {
     ENTITIES.iter().filter(move |e| e.offered_by(generation))
 }
 
 /// Name of the tool that reports gateway and API health.
-pub const HEALTH_CHECK: &str = "health_check";
+pub(crate) const HEALTH_CHECK: &str = "health_check";
 
 /// The note edit review (`src/mcp/edit.rs`): shows a proposed edit by hunks in a view.
 pub const EDIT_NOTE_UI: &str = "edit_note_ui";
@@ -149,7 +149,7 @@ pub fn tool_names(generation: Generation) -> Vec<String> {
 }
 
 /// The server instructions for a generation: what the tools cover, from the rows.
-pub fn instructions(generation: Generation) -> String {
+pub(crate) fn instructions(generation: Generation) -> String {
     let names: Vec<&str> = entities(generation).map(|e| e.label_plural).collect();
     let (last, rest) = names.split_last().expect("at least one entity");
     format!(

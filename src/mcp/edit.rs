@@ -24,7 +24,7 @@ use crate::upstream::{ApiRequest, CallContext, Upstream, UpstreamError};
 
 /// Which of the two tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Review {
+pub(crate) enum Review {
     /// `edit_note_ui`.
     Show,
     /// `apply_note_edit`.
@@ -64,7 +64,7 @@ const DECISIONS: Field = Field::param(
 );
 
 /// The two tools, with their parameters.
-pub fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
+pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
     let show_fields = vec![UID, PROPOSAL, SUMMARY];
     let mut show = Tool::new(
         EDIT_NOTE_UI,
@@ -163,7 +163,7 @@ fn object(v: Value) -> std::sync::Arc<rmcp::model::JsonObject> {
 }
 
 /// The catalog's note row: the path segment and labels come from there.
-pub fn note() -> &'static Entity {
+pub(crate) fn note() -> &'static Entity {
     ENTITIES
         .iter()
         .find(|e| e.singular == "note")
@@ -212,7 +212,7 @@ async fn diff(base: String, proposed: String) -> Result<(Vec<Hunk>, String, Stri
 }
 
 /// Runs one of the two tools; also returns the API's last status for the metrics.
-pub async fn run(
+pub(crate) async fn run(
     up: &Upstream,
     ctx: &CallContext,
     which: Review,

@@ -12,12 +12,12 @@ use rmcp::model::JsonObject;
 use serde_json::{Map, Value, json};
 
 mod args;
-pub mod params;
-pub use args::{Args, RESERVED_KEYS, decode};
+pub(crate) mod params;
+pub(crate) use args::{Args, RESERVED_KEYS, decode};
 
 /// How a parameter is typed and checked.
 #[derive(Debug, Clone, Copy)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Any string.
     Text,
     /// A UUID string.
@@ -49,7 +49,7 @@ pub enum Kind {
 
 /// What a parameter is for: a payload key, or one of the verbs' own parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// A payload key, with its name on the wire (camelCase).
     Payload(&'static str),
     /// `additional_fields`: more payload keys, under the named ones.
@@ -80,24 +80,24 @@ pub enum Role {
 
 /// One tool parameter.
 #[derive(Debug, Clone, Copy)]
-pub struct Field {
+pub(crate) struct Field {
     /// Parameter name (snake_case, as the sidecar had it).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// What it is for.
-    pub role: Role,
+    pub(crate) role: Role,
     /// Type and checks.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// Whether the call fails without it.
-    pub required: bool,
+    pub(crate) required: bool,
     /// Description for the schema.
-    pub doc: &'static str,
+    pub(crate) doc: &'static str,
     /// Default, for the schema; [`decode`] applies it when the argument is absent.
-    pub default: Option<i64>,
+    pub(crate) default: Option<i64>,
 }
 
 impl Field {
     /// A required payload field (`wire`: its key in the payload).
-    pub const fn required(
+    pub(crate) const fn required(
         name: &'static str,
         wire: &'static str,
         kind: Kind,
@@ -107,7 +107,7 @@ impl Field {
     }
 
     /// An optional payload field (`wire`: its key in the payload).
-    pub const fn optional(
+    pub(crate) const fn optional(
         name: &'static str,
         wire: &'static str,
         kind: Kind,
@@ -117,7 +117,7 @@ impl Field {
     }
 
     /// Any parameter.
-    pub const fn param(
+    pub(crate) const fn param(
         name: &'static str,
         role: Role,
         kind: Kind,
@@ -169,7 +169,7 @@ impl Field {
 }
 
 /// The JSON Schema of a parameter list.
-pub fn input_schema(fields: &[Field]) -> JsonObject {
+pub(crate) fn input_schema(fields: &[Field]) -> JsonObject {
     let properties: Map<String, Value> = fields
         .iter()
         .map(|f| (f.name.to_owned(), f.schema()))

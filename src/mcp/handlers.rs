@@ -11,7 +11,7 @@ use crate::upstream::{ApiRequest, ApiResponse, CallContext, Upstream, UpstreamEr
 
 /// Why a tool call failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ToolError {
+pub(crate) enum ToolError {
     /// The arguments were wrong; the API was not called.
     #[error("{0}")]
     Invalid(String),
@@ -34,7 +34,7 @@ fn item_path(e: &Entity, args: &Args) -> String {
 }
 
 /// Runs one entity tool; the answer is the API's last response, shaped for the model.
-pub async fn run(
+pub(crate) async fn run(
     up: &Upstream,
     ctx: &CallContext,
     e: &'static Entity,

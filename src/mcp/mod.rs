@@ -2,14 +2,14 @@
 //! note edit review and its MCP Apps views, and the rmcp server that ties them together.
 
 pub mod catalog;
-pub mod edit;
-pub mod fields;
-pub mod handlers;
-pub mod protocol;
-pub mod results;
-pub mod review;
-pub mod server;
-pub mod tools;
-pub mod views;
+pub(crate) mod edit;
+pub(crate) mod fields;
+pub(crate) mod handlers;
+pub(crate) mod protocol;
+pub(crate) mod results;
+pub(crate) mod review;
+pub(crate) mod server;
+pub(crate) mod tools;
+pub(crate) mod views;
 
-pub use server::Gateway;
+pub(crate) use server::Gateway;

@@ -23,11 +23,11 @@ use rmcp::{
 /// are compiled in), so the only change a client can miss is a redeploy; an hour bounds how
 /// long it keeps a list from before one. Clients re-fetch early anyway when a call fails with
 /// an unknown tool (caching spec, "Clients MAY re-fetch before the TTL expires").
-pub const LIST_TTL: Duration = Duration::from_secs(3600);
+pub(crate) const LIST_TTL: Duration = Duration::from_secs(3600);
 
 /// Who the tool list depends on, which decides who may share a cached copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
+pub(crate) enum Audience {
     /// The same list for every caller of this deployment: `cacheScope: "public"`.
     Everyone,
     /// The list varies with the caller's authorization (scopes filtering tools):
@@ -38,27 +38,27 @@ pub enum Audience {
 /// The protocol revisions this gateway serves: every one rmcp 3.11 implements. Used by
 /// the handshake, by `server/discover` and by the edge's version check, so the three
 /// never disagree.
-pub fn supported_versions() -> Cow<'static, [ProtocolVersion]> {
+pub(crate) fn supported_versions() -> Cow<'static, [ProtocolVersion]> {
     Cow::Borrowed(ProtocolVersion::KNOWN_VERSIONS)
 }
 
 /// Whether `header` (an `MCP-Protocol-Version` value) names a revision in
 /// [`supported_versions`].
-pub fn is_supported(header: &[u8]) -> bool {
+pub(crate) fn is_supported(header: &[u8]) -> bool {
     supported_versions()
         .iter()
         .any(|v| v.as_str().as_bytes() == header)
 }
 
 /// True when the request speaks 2026-07-28 or later (per-request `_meta`, no session).
-pub fn is_modern(ctx: &RequestContext<RoleServer>) -> bool {
+pub(crate) fn is_modern(ctx: &RequestContext<RoleServer>) -> bool {
     ctx.protocol_version().is_some_and(|v| !v.has_initialize())
 }
 
 /// `tools` as a `tools/list` result; on 2026-07-28 with caching hints for `audience`.
 ///
 /// Legacy results carry no hints, as before (rmcp strips `resultType` for them itself).
-pub fn tool_list(
+pub(crate) fn tool_list(
     tools: Vec<rmcp::model::Tool>,
     audience: Audience,
     ctx: &RequestContext<RoleServer>,
@@ -74,7 +74,7 @@ pub fn tool_list(
 
 /// The views as a `resources/list` result; on 2026-07-28 cacheable like the tool list
 /// (they are compiled in, the same for every caller).
-pub fn resource_list(
+pub(crate) fn resource_list(
     resources: Vec<rmcp::model::Resource>,
     ctx: &RequestContext<RoleServer>,
 ) -> rmcp::model::ListResourcesResult {
@@ -88,7 +88,7 @@ pub fn resource_list(
 }
 
 /// One view's content as a `resources/read` result, with the same hints on 2026-07-28.
-pub fn resource_read(
+pub(crate) fn resource_read(
     contents: rmcp::model::ResourceContents,
     ctx: &RequestContext<RoleServer>,
 ) -> rmcp::model::ReadResourceResult {
@@ -103,7 +103,7 @@ pub fn resource_read(
 
 /// The `server/discover` answer: versions, capabilities, instructions and server info from
 /// `info`, cacheable like the tool list (it never varies with the caller).
-pub fn discover(info: ServerConfig) -> DiscoverResult {
+pub(crate) fn discover(info: ServerConfig) -> DiscoverResult {
     DiscoverResult::from_server_info(supported_versions().into_owned(), info)
         .with_ttl_ms(LIST_TTL.as_millis() as u64)
         .with_cache_scope(CacheScope::Public)
@@ -116,7 +116,7 @@ pub fn discover(info: ServerConfig) -> DiscoverResult {
 /// The gateway sends no `notifications/message` at all (tool failures are `isError`
 /// results, operational logs go to the process log), so every level is honoured by
 /// construction: there is nothing below or above it to deliver.
-pub fn set_level(ctx: &RequestContext<RoleServer>) -> Result<(), ErrorData> {
+pub(crate) fn set_level(ctx: &RequestContext<RoleServer>) -> Result<(), ErrorData> {
     if is_modern(ctx) {
         return Err(ErrorData::method_not_found::<SetLevelRequestMethod>());
     }
@@ -127,7 +127,7 @@ pub fn set_level(ctx: &RequestContext<RoleServer>) -> Result<(), ErrorData> {
 /// whose level is not one of the eight lands here (rmcp falls back to a custom request):
 /// it gets `-32602` naming the levels, as the spec asks for invalid params; anything else
 /// stays `-32601`, as rmcp answers it.
-pub fn unknown_request(method: &str, ctx: &RequestContext<RoleServer>) -> ErrorData {
+pub(crate) fn unknown_request(method: &str, ctx: &RequestContext<RoleServer>) -> ErrorData {
     if method == SetLevelRequestMethod::VALUE && !is_modern(ctx) {
         return ErrorData::invalid_params(
             "logging/setLevel needs params.level: one of debug, info, notice, warning, error, \

@@ -19,13 +19,13 @@ const TENANT_REFUSED: &str = "The API did not accept this deployment's tenant fo
     TOOLBRIDGE_TENANT_HEADER_SECRET and the clocks, or run `toolbridge-mcp check`. Retrying will not help.";
 
 /// An `isError` result with one text block.
-pub fn error_result(message: String) -> CallToolResult {
+pub(crate) fn error_result(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }
 
 /// The message for a failed call of tool `what`; `target` is the entity and verb its
 /// advice is about.
-pub fn describe(
+pub(crate) fn describe(
     err: &ToolError,
     what: &str,
     target: Option<(&Entity, Verb)>,

@@ -8,20 +8,20 @@
 use serde::{Deserialize, Serialize};
 
 /// Longest text (in lines, either side) the review reads at all.
-pub const MAX_LINES: usize = 50_000;
+pub(crate) const MAX_LINES: usize = 50_000;
 
 /// Largest changed region the review diffs, as (its base lines) × (its proposed lines):
 /// the diff is an LCS table over the region between the common head and tail, 2 bytes a
 /// cell, so this bounds one call at 8 MB and a few milliseconds. A long note with a local
 /// edit has a small region; rewriting a 2,000-line note whole is about the limit.
-pub const MAX_REGION: usize = 4_000_000;
+pub(crate) const MAX_REGION: usize = 4_000_000;
 
 /// Lines of unchanged text shown around a hunk.
 const CONTEXT: usize = 2;
 
 /// One contiguous change: lines of the base replaced by lines of the proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Hunk {
+pub(crate) struct Hunk {
     /// Its position in the list, which is how a decision names it.
     pub index: usize,
     /// First base line it replaces (1-based; for a pure insertion, the line it goes before).
@@ -42,7 +42,7 @@ pub struct Hunk {
 /// What the user decided for one hunk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
-pub enum Choice {
+pub(crate) enum Choice {
     /// Take the proposed text.
     Accept,
     /// Keep the base text.
@@ -58,7 +58,7 @@ pub enum Choice {
 /// `{"hunk": 0, "action": "accept" | "reject" | "revise", "text": "..." (with revise)}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(try_from = "WireDecision")]
-pub struct Decision {
+pub(crate) struct Decision {
     /// The hunk's `index`.
     pub hunk: usize,
     /// What to do with it.
@@ -107,7 +107,7 @@ impl TryFrom<WireDecision> for Decision {
 
 /// The hunks that turn `base` into `proposed`, in order. `Err` says why the texts are too
 /// large to review, and what to do instead.
-pub fn hunks(base: &str, proposed: &str) -> Result<Vec<Hunk>, String> {
+pub(crate) fn hunks(base: &str, proposed: &str) -> Result<Vec<Hunk>, String> {
     let old: Vec<&str> = base.split_inclusive('\n').collect();
     let new: Vec<&str> = proposed.split_inclusive('\n').collect();
     for (side, lines) in [
@@ -220,7 +220,7 @@ fn edit_script(old: &[&str], new: &[&str]) -> Result<Vec<Step>, String> {
 
 /// How many hunks each way the merge went.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Hunks taken as proposed.
     pub accepted: usize,
     /// Hunks left as they were.
@@ -232,7 +232,7 @@ pub struct Tally {
 /// `base` with every hunk decided. Every hunk needs exactly one decision, so a review
 /// that missed one (or names a hunk that does not exist, because the texts are not the
 /// ones reviewed) is refused instead of guessed at.
-pub fn merge(
+pub(crate) fn merge(
     base: &str,
     hunks: &[Hunk],
     decisions: &[Decision],
@@ -290,7 +290,7 @@ pub fn merge(
 }
 
 /// The hunks as a unified-style diff, for hosts that show only text.
-pub fn unified(hunks: &[Hunk]) -> String {
+pub(crate) fn unified(hunks: &[Hunk]) -> String {
     let mut out = String::new();
     for h in hunks {
         out.push_str(&format!(

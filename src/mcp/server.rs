@@ -44,14 +44,14 @@ struct Shared {
 
 /// The MCP server. Cheap to clone: rmcp makes one per session.
 #[derive(Clone)]
-pub struct Gateway {
+pub(crate) struct Gateway {
     shared: Arc<Shared>,
 }
 
 impl Gateway {
     /// A gateway over the given upstream client; its tool calls are counted in
     /// `in_flight` (for graceful shutdown).
-    pub fn new(
+    pub(crate) fn new(
         upstream: Upstream,
         config: &crate::config::Config,
         default_token: Option<Secret>,
@@ -66,11 +66,6 @@ impl Gateway {
                 backend_auth: format!("{:?}", config.backend_auth).to_lowercase(),
             }),
         }
-    }
-
-    /// The upstream client (for health checks).
-    pub fn upstream(&self) -> &Upstream {
-        &self.shared.upstream
     }
 
     /// The credential to forward. Over HTTP it is only what the edge checked and put in
@@ -95,9 +90,18 @@ impl Gateway {
             .unwrap_or_default()
     }
 
+    /// The HTTP request's span (see `http::span`), parent of the call's; over stdio, the
+    /// current one.
+    fn request_span(ctx: &RequestContext<RoleServer>) -> tracing::Span {
+        ctx.extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::call::RequestSpan>())
+            .map_or_else(tracing::Span::current, |s| s.0.clone())
+    }
+
     /// `health_check`: the readiness report (API health, generation, whether the API
     /// accepts this gateway's credentials). No secrets, no URLs.
-    pub async fn health(&self) -> CallToolResult {
+    pub(crate) async fn health(&self) -> CallToolResult {
         let report = self.shared.upstream.health().await;
         CallToolResult::structured(
             report.to_json(&self.shared.tenant_mode, &self.shared.backend_auth),
@@ -125,6 +129,7 @@ impl Gateway {
         let _in_flight = self.shared.in_flight.enter();
         let call = CallContext::new(self.caller(&ctx));
         let span = tracing::info_span!(
+            parent: &Self::request_span(&ctx),
             "tool_call",
             tool = name,
             correlation_id = %call.correlation_id,

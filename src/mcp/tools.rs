@@ -19,7 +19,7 @@ use crate::config::Generation;
 
 /// What a tool does.
 #[derive(Debug, Clone, Copy)]
-pub enum Target {
+pub(crate) enum Target {
     /// `health_check`.
     Health,
     /// An entity tool.
@@ -30,24 +30,24 @@ pub enum Target {
 
 /// What a tool name resolves to.
 #[derive(Debug)]
-pub struct ToolSpec {
+pub(crate) struct ToolSpec {
     /// What it does.
-    pub target: Target,
+    pub(crate) target: Target,
     /// Its parameters.
-    pub fields: Vec<Field>,
+    pub(crate) fields: Vec<Field>,
 }
 
 /// The tools of one API generation, built once.
-pub struct ToolSet {
+pub(crate) struct ToolSet {
     /// The listing, in order.
-    pub tools: Vec<Tool>,
+    pub(crate) tools: Vec<Tool>,
     by_name: HashMap<String, ToolSpec>,
 }
 
 impl ToolSet {
     /// Resolves a tool name; also returns the set's own copy of the name, which lives as
     /// long as the set (a `&'static str` for [`tools()`]: a metric label without a copy).
-    pub fn get(&self, name: &str) -> Option<(&str, &ToolSpec)> {
+    pub(crate) fn get(&self, name: &str) -> Option<(&str, &ToolSpec)> {
         self.by_name
             .get_key_value(name)
             .map(|(name, spec)| (name.as_str(), spec))
@@ -298,7 +298,7 @@ fn build(generation: Generation) -> ToolSet {
 }
 
 /// The tools of an API generation, built on first use.
-pub fn tools(generation: Generation) -> &'static ToolSet {
+pub(crate) fn tools(generation: Generation) -> &'static ToolSet {
     static SEED: OnceLock<ToolSet> = OnceLock::new();
     static CURRENT: OnceLock<ToolSet> = OnceLock::new();
     let cell = match generation {

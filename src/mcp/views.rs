@@ -18,16 +18,16 @@ use serde_json::json;
 use super::catalog::Verb;
 
 /// The extension's identifier, for the capability.
-pub const EXTENSION: &str = "io.modelcontextprotocol/ui";
+pub(crate) const EXTENSION: &str = "io.modelcontextprotocol/ui";
 /// The MIME type of a view (spec: "text/html;profile=mcp-app").
-pub const MIME: &str = "text/html;profile=mcp-app";
+pub(crate) const MIME: &str = "text/html;profile=mcp-app";
 /// The flat key older hosts read the view's URI from (the spec's earlier draft; the
 /// extension's own server helper writes both).
 const LEGACY_URI_KEY: &str = "ui/resourceUri";
 
 /// One view.
 #[derive(Debug)]
-pub struct View {
+pub(crate) struct View {
     /// Its `ui://` URI.
     pub uri: &'static str,
     /// Short programmatic name (also what the script switches on).
@@ -41,7 +41,7 @@ pub struct View {
 }
 
 /// Every view, in listing order.
-pub static VIEWS: [View; 5] = [
+pub(crate) static VIEWS: [View; 5] = [
     View {
         uri: "ui://toolbridge/notes",
         name: "notes",
@@ -85,16 +85,16 @@ pub static VIEWS: [View; 5] = [
 ];
 
 /// The edit review's view, shown by `edit_note_ui`.
-pub const NOTE_EDIT: &str = "ui://toolbridge/note-edit";
+pub(crate) const NOTE_EDIT: &str = "ui://toolbridge/note-edit";
 
 /// The view that renders an entity tool's result, if any.
-pub fn for_tool(entity: &str, verb: Verb) -> Option<&'static View> {
+pub(crate) fn for_tool(entity: &str, verb: Verb) -> Option<&'static View> {
     VIEWS.iter().find(|v| v.shows.contains(&(entity, verb)))
 }
 
 /// A tool's `_meta` linking it to a view (both the spec's `ui.resourceUri` and the older
 /// flat key).
-pub fn tool_meta(uri: &str) -> MetaObject {
+pub(crate) fn tool_meta(uri: &str) -> MetaObject {
     let mut m = JsonObject::new();
     m.insert("ui".into(), json!({ "resourceUri": uri }));
     m.insert(LEGACY_URI_KEY.into(), json!(uri));
@@ -102,7 +102,7 @@ pub fn tool_meta(uri: &str) -> MetaObject {
 }
 
 /// `_meta` of a tool only a view may call: hosts keep it from the model.
-pub fn app_only_meta() -> MetaObject {
+pub(crate) fn app_only_meta() -> MetaObject {
     let mut m = JsonObject::new();
     m.insert("ui".into(), json!({ "visibility": ["app"] }));
     MetaObject(m)
@@ -123,7 +123,7 @@ fn resource_meta() -> MetaObject {
 }
 
 /// The `resources/list` entries.
-pub fn resources() -> Vec<Resource> {
+pub(crate) fn resources() -> Vec<Resource> {
     VIEWS
         .iter()
         .zip(documents())
@@ -139,7 +139,7 @@ pub fn resources() -> Vec<Resource> {
 }
 
 /// The content of a view, by URI.
-pub fn read(uri: &str) -> Option<ResourceContents> {
+pub(crate) fn read(uri: &str) -> Option<ResourceContents> {
     let i = VIEWS.iter().position(|v| v.uri == uri)?;
     Some(
         ResourceContents::text(documents()[i].as_str(), uri)
@@ -170,7 +170,7 @@ fn documents() -> &'static [String] {
 }
 
 /// The server's `extensions` capability: this extension, with the one MIME type it serves.
-pub fn capability() -> rmcp::model::ExtensionCapabilities {
+pub(crate) fn capability() -> rmcp::model::ExtensionCapabilities {
     let mut settings = JsonObject::new();
     settings.insert("mimeTypes".into(), json!([MIME]));
     [(EXTENSION.to_owned(), settings)].into_iter().collect()

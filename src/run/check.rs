@@ -17,13 +17,13 @@ use crate::{
 
 /// One line of the report.
 #[derive(Debug)]
-pub struct CheckLine {
+pub(crate) struct CheckLine {
     /// What was checked.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Passed?
-    pub ok: bool,
+    pub(crate) ok: bool,
     /// Why (or what was seen).
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 impl std::fmt::Display for CheckLine {
@@ -173,7 +173,10 @@ async fn gateway_token_line(config: &Config, token: &Secret) -> CheckLine {
 
 /// Runs every check; the lines come back in order, with later ones skipped when an
 /// earlier one makes them meaningless.
-pub async fn run_checks(config: Result<Config, String>, token: Option<Secret>) -> Vec<CheckLine> {
+pub(crate) async fn run_checks(
+    config: Result<Config, String>,
+    token: Option<Secret>,
+) -> Vec<CheckLine> {
     let mut lines = Vec::new();
     let config = match config {
         Ok(c) => {

@@ -4,9 +4,9 @@ mod check;
 mod demo;
 mod stdio;
 
-pub use check::{CheckLine, check_main, run_checks};
+pub use check::check_main;
 pub use demo::{demo, emulator_main, read_memberships, token};
-pub use stdio::{bearer, stdio_main};
+pub use stdio::stdio_main;
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
@@ -40,7 +40,7 @@ pub enum RunError {
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -82,7 +82,7 @@ pub async fn serve_gateway(
             tracing::warn!(error = %e, "API generation not known yet; will ask again");
         }
     });
-    let (in_flight, cancel) = (state.in_flight.clone(), state.mcp_cancel.clone());
+    let (drain, cancel) = (state.drain.clone(), state.mcp_cancel.clone());
     let metrics_task = match metrics_addr {
         Some(addr) => {
             let listener = bind(addr).await?;
@@ -96,15 +96,7 @@ pub async fn serve_gateway(
         }
         None => None,
     };
-    let served = serve(
-        listener,
-        app(state),
-        opts,
-        in_flight,
-        cancel.clone(),
-        shutdown,
-    )
-    .await;
+    let served = serve(listener, app(state), opts, drain, cancel.clone(), shutdown).await;
     cancel.cancel();
     if let Some(task) = metrics_task {
         let _ = task.await;
@@ -116,7 +108,7 @@ pub async fn serve_gateway(
 }
 
 /// Binds `addr`, naming it in the error when that fails.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
+pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
     TcpListener::bind(addr)
         .await
         .map_err(|source| RunError::Io {

@@ -8,7 +8,7 @@ use super::RunError;
 use crate::{config::Config, mcp::Gateway, secret::Secret, upstream::Upstream};
 
 /// The `Authorization` value for a configured token, with or without its `Bearer ` prefix.
-pub fn bearer(token: &Secret) -> Option<Secret> {
+pub(crate) fn bearer(token: &Secret) -> Option<Secret> {
     let t = token.expose().trim();
     if t.is_empty() {
         None

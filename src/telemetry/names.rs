@@ -3,46 +3,46 @@
 //! (a test keeps the two in step).
 
 /// Tool calls by tool and outcome. (counter)
-pub const TOOL_CALLS: &str = "toolbridge_tool_calls_total";
+pub(crate) const TOOL_CALLS: &str = "toolbridge_tool_calls_total";
 /// Tool call latency, seconds. (histogram)
-pub const TOOL_CALL_DURATION: &str = "toolbridge_tool_call_duration_seconds";
+pub(crate) const TOOL_CALL_DURATION: &str = "toolbridge_tool_call_duration_seconds";
 /// Tool calls in progress. (gauge)
-pub const TOOL_CALLS_IN_FLIGHT: &str = "toolbridge_tool_calls_in_flight";
+pub(crate) const TOOL_CALLS_IN_FLIGHT: &str = "toolbridge_tool_calls_in_flight";
 /// API request latency by route and status, seconds. (histogram)
-pub const UPSTREAM_REQUEST_DURATION: &str = "toolbridge_upstream_request_duration_seconds";
+pub(crate) const UPSTREAM_REQUEST_DURATION: &str = "toolbridge_upstream_request_duration_seconds";
 /// API requests retried, by reason (session_expired, epoch_mismatch, rate_limited). (counter)
-pub const UPSTREAM_RETRIES: &str = "toolbridge_upstream_retries_total";
+pub(crate) const UPSTREAM_RETRIES: &str = "toolbridge_upstream_retries_total";
 /// Sync sessions opened. (counter)
-pub const SESSIONS_OPENED: &str = "toolbridge_sessions_opened_total";
+pub(crate) const SESSIONS_OPENED: &str = "toolbridge_sessions_opened_total";
 /// per_call sync sessions closed after their request, by outcome (ok, rate_limited, refused, error). (counter)
-pub const SESSIONS_CLOSED: &str = "toolbridge_sessions_closed_total";
+pub(crate) const SESSIONS_CLOSED: &str = "toolbridge_sessions_closed_total";
 /// Backend token exchanges, by outcome (ok, error). (counter)
-pub const TOKEN_EXCHANGES: &str = "toolbridge_token_exchanges_total";
+pub(crate) const TOKEN_EXCHANGES: &str = "toolbridge_token_exchanges_total";
 /// Tenant lookups at GET /v1/auth/tenant (resolve mode), by outcome (ok, error). (counter)
-pub const TENANT_LOOKUPS: &str = "toolbridge_tenant_lookups_total";
+pub(crate) const TENANT_LOOKUPS: &str = "toolbridge_tenant_lookups_total";
 /// Refused bearer tokens, by reason. (counter)
-pub const AUTH_FAILURES: &str = "toolbridge_auth_failures_total";
+pub(crate) const AUTH_FAILURES: &str = "toolbridge_auth_failures_total";
 /// Fetches of the issuer's JWKS (and discovery document), by outcome. (counter)
-pub const JWKS_FETCHES: &str = "toolbridge_jwks_fetches_total";
+pub(crate) const JWKS_FETCHES: &str = "toolbridge_jwks_fetches_total";
 /// MCP sessions refused at the gateway-wide cap. (counter)
-pub const SESSIONS_REFUSED: &str = "toolbridge_sessions_refused_total";
+pub(crate) const SESSIONS_REFUSED: &str = "toolbridge_sessions_refused_total";
 /// MCP sessions closed to make room for a new session of the same user. (counter)
-pub const SESSIONS_EVICTED: &str = "toolbridge_sessions_evicted_total";
+pub(crate) const SESSIONS_EVICTED: &str = "toolbridge_sessions_evicted_total";
 /// MCP requests that waited for a slot (TOOLBRIDGE_MAX_CONCURRENT_REQUESTS). (counter)
-pub const REQUESTS_QUEUED: &str = "toolbridge_requests_queued_total";
+pub(crate) const REQUESTS_QUEUED: &str = "toolbridge_requests_queued_total";
 /// MCP requests answered 503 after waiting for a slot as long as a request may take. (counter)
-pub const REQUESTS_REFUSED: &str = "toolbridge_requests_refused_total";
+pub(crate) const REQUESTS_REFUSED: &str = "toolbridge_requests_refused_total";
 /// Requests refused with 429 because their user was at a limit, by reason (rate, in_flight, sessions). (counter)
-pub const USER_LIMITED: &str = "toolbridge_user_limited_total";
+pub(crate) const USER_LIMITED: &str = "toolbridge_user_limited_total";
 /// Requests refused at the edge, by reason (host, origin, body_timeout, json_limits, duplicate_id, foreign_session, bad_protocol_version, insufficient_scope, ...). (counter)
-pub const EDGE_REFUSED: &str = "toolbridge_edge_refused_total";
+pub(crate) const EDGE_REFUSED: &str = "toolbridge_edge_refused_total";
 /// MCP answers ended by TOOLBRIDGE_RESPONSE_TIMEOUT_SECONDS, by when (before, streaming). (counter)
-pub const RESPONSES_CUT: &str = "toolbridge_responses_cut_total";
+pub(crate) const RESPONSES_CUT: &str = "toolbridge_responses_cut_total";
 /// Build information (the version label). (gauge)
-pub const BUILD_INFO: &str = "toolbridge_build_info";
+pub(crate) const BUILD_INFO: &str = "toolbridge_build_info";
 
 /// `(name, kind, description)` of every metric.
-pub const ALL: &[(&str, &str, &str)] = &[
+pub(crate) const ALL: &[(&str, &str, &str)] = &[
     (TOOL_CALLS, "counter", "Tool calls by tool and outcome."),
     (
         TOOL_CALL_DURATION,

@@ -20,7 +20,7 @@ use super::{
     credential::CredentialLayer,
     generation::{GenerationCell, Info},
     retry::Retry,
-    sessions::{SessionInfo, SessionStats, SyncSessions},
+    sessions::{SessionInfo, SyncSessions},
     slot::SlotLayer,
     tenant::TenantLayer,
     wire::{CORRELATION_ID, CallerKey, EntityRequest, join},
@@ -32,16 +32,16 @@ use crate::{
 
 /// Who is calling and under which correlation id. Travels with each tool call.
 #[derive(Clone, Debug)]
-pub struct CallContext {
+pub(crate) struct CallContext {
     /// The caller's `Authorization` header value, forwarded unchanged.
-    pub authorization: Option<Secret>,
+    pub(crate) authorization: Option<Secret>,
     /// Correlation id of this tool call.
-    pub correlation_id: Arc<str>,
+    pub(crate) correlation_id: Arc<str>,
 }
 
 impl CallContext {
     /// A context with a fresh correlation id.
-    pub fn new(authorization: Option<Secret>) -> Self {
+    pub(crate) fn new(authorization: Option<Secret>) -> Self {
         Self {
             authorization,
             correlation_id: super::correlation::new_id(),
@@ -51,24 +51,24 @@ impl CallContext {
 
 /// One REST request, as a handler describes it.
 #[derive(Debug)]
-pub struct ApiRequest {
+pub(crate) struct ApiRequest {
     /// HTTP method.
-    pub method: Method,
+    pub(crate) method: Method,
     /// Path below the base URL, starting with `/`.
-    pub path: String,
+    pub(crate) path: String,
     /// Query parameters.
-    pub query: Vec<(&'static str, String)>,
+    pub(crate) query: Vec<(&'static str, String)>,
     /// JSON body, already serialized.
-    pub body: Option<Bytes>,
+    pub(crate) body: Option<Bytes>,
     /// `If-Match` value.
-    pub if_match: Option<String>,
+    pub(crate) if_match: Option<String>,
     /// Whether this is an entity route (needs a sync session).
-    pub entity: bool,
+    pub(crate) entity: bool,
 }
 
 impl ApiRequest {
     /// An entity request without body.
-    pub fn entity(method: Method, path: String) -> Self {
+    pub(crate) fn entity(method: Method, path: String) -> Self {
         Self {
             method,
             path,
@@ -80,7 +80,7 @@ impl ApiRequest {
     }
 
     /// Adds a JSON body.
-    pub fn json(mut self, body: &Value) -> Self {
+    pub(crate) fn json(mut self, body: &Value) -> Self {
         self.body = Some(Bytes::from(
             serde_json::to_vec(body).expect("Value serializes"),
         ));
@@ -90,11 +90,11 @@ impl ApiRequest {
 
 /// A successful API answer.
 #[derive(Debug)]
-pub struct ApiResponse {
+pub(crate) struct ApiResponse {
     /// HTTP status (2xx).
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// The JSON body.
-    pub body: Value,
+    pub(crate) body: Value,
 }
 
 struct Inner {
@@ -104,14 +104,13 @@ struct Inner {
     base: reqwest::Url,
     max_body: usize,
     timeout_secs: f64,
-    stats: Arc<SessionStats>,
     generation: Arc<GenerationCell>,
     health: super::health::HealthCache,
 }
 
 /// The pooled, signing, session-wrapping client of the ToolBridge API. Cheap to clone.
 #[derive(Clone)]
-pub struct Upstream {
+pub(crate) struct Upstream {
     inner: Arc<Inner>,
 }
 
@@ -149,11 +148,10 @@ pub(crate) fn base_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
 
 impl Upstream {
     /// Builds the client chain once; every call reuses its connection pool.
-    pub fn new(cfg: &Config) -> Result<Self, UpstreamError> {
+    pub(crate) fn new(cfg: &Config) -> Result<Self, UpstreamError> {
         let client = base_client(cfg).map_err(|e| UpstreamError::Other(e.to_string()))?;
         let base = reqwest::Url::parse(cfg.api_base())
             .map_err(|e| UpstreamError::Other(format!("bad base URL: {e}")))?;
-        let stats = Arc::new(SessionStats::default());
         let max_body = cfg.upstream_max_body_bytes;
         let timeout_secs = cfg.request_timeout_seconds;
         let generation = Arc::new(GenerationCell::new(cfg.api_generation));
@@ -162,13 +160,11 @@ impl Upstream {
             join(&base, "/v1/sync/sessions"),
             max_body,
             timeout_secs,
-            stats.clone(),
         );
         let http = ClientBuilder::new(client.clone())
-            .with(Retry::new(
-                std::time::Duration::from_secs_f64(cfg.retry_budget_seconds),
-                stats.clone(),
-            ))
+            .with(Retry::new(std::time::Duration::from_secs_f64(
+                cfg.retry_budget_seconds,
+            )))
             .with(SlotLayer::new(cfg.upstream_max_in_flight, timeout_secs))
             .with(sessions)
             .with(CredentialLayer::new(cfg, &base)?)
@@ -181,7 +177,6 @@ impl Upstream {
                 base,
                 max_body,
                 timeout_secs,
-                stats,
                 generation,
                 health: super::health::HealthCache::new(cfg),
             }),
@@ -189,13 +184,13 @@ impl Upstream {
     }
 
     /// The API generation, when configured or already detected.
-    pub fn generation(&self) -> Option<Generation> {
+    pub(crate) fn generation(&self) -> Option<Generation> {
         self.inner.generation.known()
     }
 
     /// The API generation: configured, or detected now from `/v1/sync/info` if it is not
     /// known yet. Unknown (the API unreachable) counts as seed, the smaller tool set.
-    pub async fn generation_or_detect(&self) -> Generation {
+    pub(crate) async fn generation_or_detect(&self) -> Generation {
         if let Some(g) = self.generation() {
             return g;
         }
@@ -203,7 +198,7 @@ impl Upstream {
     }
 
     /// Asks `/v1/sync/info` which generation the API is (only in `auto` mode).
-    pub async fn detect_generation(&self) -> Result<Generation, UpstreamError> {
+    pub(crate) async fn detect_generation(&self) -> Result<Generation, UpstreamError> {
         let cell = &self.inner.generation;
         if !cell.is_auto() {
             return Ok(cell.known().expect("fixed"));
@@ -226,11 +221,6 @@ impl Upstream {
         &self.inner.health
     }
 
-    /// Counters of sessions opened and retries made.
-    pub fn stats(&self) -> &SessionStats {
-        &self.inner.stats
-    }
-
     fn url(&self, path: &str, query: &[(&'static str, String)]) -> reqwest::Url {
         let mut url = join(&self.inner.base, path);
         if !query.is_empty() {
@@ -243,7 +233,7 @@ impl Upstream {
     /// Sends one request (with session, credential, tenant and correlation id) and reads
     /// its answer. The session request, the request itself and its body all happen inside
     /// one API slot; waiting out a `429` holds none.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         ctx: &CallContext,
         req: ApiRequest,
@@ -299,13 +289,13 @@ impl Upstream {
     }
 
     /// `GET /healthz` of the API: `Ok` when it answers 200.
-    pub async fn healthz(&self) -> Result<(), UpstreamError> {
+    pub(crate) async fn healthz(&self) -> Result<(), UpstreamError> {
         self.healthz_clock().await.map(|_| ())
     }
 
     /// `GET /healthz`, also returning the API's clock from its `Date` header (for `check`:
     /// tenant signatures only pass within the API's clock window).
-    pub async fn healthz_clock(
+    pub(crate) async fn healthz_clock(
         &self,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, UpstreamError> {
         let mut resp = self
@@ -331,7 +321,10 @@ impl Upstream {
 
     /// Opens a sync session with the caller's token, through the credential and tenant
     /// layers (used by `check`).
-    pub async fn open_session(&self, ctx: &CallContext) -> Result<SessionInfo, UpstreamError> {
+    pub(crate) async fn open_session(
+        &self,
+        ctx: &CallContext,
+    ) -> Result<SessionInfo, UpstreamError> {
         let resp = self
             .send_raw(ctx, Method::POST, "/v1/sync/sessions")
             .await?;

@@ -136,7 +136,7 @@ impl UpstreamError {
     }
 
     /// The `Retry-After` of a rate-limited answer, in seconds.
-    pub fn retry_after(&self) -> Option<u64> {
+    pub(crate) fn retry_after(&self) -> Option<u64> {
         match self {
             Self::Status {
                 status: StatusCode::TOO_MANY_REQUESTS,
@@ -150,7 +150,7 @@ impl UpstreamError {
     /// The API refused the tenant header (contract §2: `401 Unauthorized: invalid tenant
     /// headers`; §7.1: `401 ... missing tenant header`, `403 ... not authorized for
     /// requested tenant`): a deployment problem, not the user's.
-    pub fn is_tenant_refusal(&self) -> bool {
+    pub(crate) fn is_tenant_refusal(&self) -> bool {
         match self {
             Self::Status {
                 status: StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN,
@@ -174,7 +174,7 @@ impl UpstreamError {
     }
 
     /// The HTTP status, when the API answered with one.
-    pub fn status(&self) -> Option<StatusCode> {
+    pub(crate) fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Status { status, .. } | Self::NotJson { status, .. } => Some(*status),
             _ => None,
@@ -182,7 +182,7 @@ impl UpstreamError {
     }
 
     /// A short label for metrics and logs.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Unreachable => "unreachable",
             Self::Timeout(_) => "timeout",

@@ -18,7 +18,7 @@ const PROBE_SUB: &str = "toolbridge-mcp-readiness";
 
 /// Whether the API accepts the gateway's credentials.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Credentials {
+pub(crate) enum Credentials {
     /// The probe passed the token and tenant checks.
     Accepted,
     /// Refused, and why (no secret in it).
@@ -29,23 +29,23 @@ pub enum Credentials {
 
 /// The API as the gateway sees it.
 #[derive(Clone, Debug)]
-pub struct HealthReport {
+pub(crate) struct HealthReport {
     /// `None` when `/healthz` answered 200, else what went wrong.
-    pub api_problem: Option<UpstreamError>,
+    pub(crate) api_problem: Option<UpstreamError>,
     /// The generation in use, when known.
-    pub generation: Option<Generation>,
+    pub(crate) generation: Option<Generation>,
     /// The credential probe.
-    pub credentials: Credentials,
+    pub(crate) credentials: Credentials,
 }
 
 impl HealthReport {
     /// Ready: the API answers and does not refuse the gateway's credentials.
-    pub fn ready(&self) -> bool {
+    pub(crate) fn ready(&self) -> bool {
         self.api_problem.is_none() && !matches!(self.credentials, Credentials::Refused(_))
     }
 
     /// Why it is not ready, for `/readyz`, `health_check` and the log.
-    pub fn reason(&self) -> Option<String> {
+    pub(crate) fn reason(&self) -> Option<String> {
         match (&self.api_problem, &self.credentials) {
             (Some(e), _) => Some(e.to_string()),
             (None, Credentials::Refused(why)) => Some(why.clone()),
@@ -54,7 +54,7 @@ impl HealthReport {
     }
 
     /// The report as `health_check` gives it to a model: no URL, no secret.
-    pub fn to_json(&self, tenant_mode: &str, backend_auth: &str) -> serde_json::Value {
+    pub(crate) fn to_json(&self, tenant_mode: &str, backend_auth: &str) -> serde_json::Value {
         let (credentials, detail) = match &self.credentials {
             Credentials::Accepted => ("accepted", None),
             Credentials::Refused(w) => ("refused", Some(w.clone())),

@@ -1,7 +1,7 @@
 //! The client side: one pooled `reqwest` client behind a `reqwest-middleware` chain of
 //! small layers, each chosen once from the configuration (see `client.rs` for the order):
 //! 429 retry, API slots, sync sessions, backend credential, tenant header. Handlers call
-//! [`Upstream::call`]; they never build headers themselves.
+//! `Upstream::call`; they never build headers themselves.
 
 mod answer;
 mod client;
@@ -19,8 +19,6 @@ mod slot;
 mod tenant;
 mod wire;
 
-pub use client::{ApiRequest, ApiResponse, CallContext, Upstream, install_crypto_provider};
-pub use error::UpstreamError;
-pub use health::{Credentials, HealthReport};
-pub use sessions::{SessionInfo, SessionStats};
-pub use wire::{CORRELATION_ID, SYNC_EPOCH, SYNC_SESSION};
+pub use client::install_crypto_provider;
+pub(crate) use client::{ApiRequest, ApiResponse, CallContext, Upstream};
+pub(crate) use error::UpstreamError;

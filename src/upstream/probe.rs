@@ -21,7 +21,7 @@ use crate::secret::Secret;
 
 impl Upstream {
     /// The readiness report (cached a few seconds): API health, generation, credentials.
-    pub async fn health(&self) -> HealthReport {
+    pub(crate) async fn health(&self) -> HealthReport {
         let cache = self.health_cache();
         let mut last = cache.last.lock().await;
         if let Some((at, report)) = last.as_ref()
@@ -72,7 +72,7 @@ impl Upstream {
 
     /// The credential probe with `token`: `Ok` when the API let it past the token, the
     /// backend credential and the tenant checks (a `428` for the missing session).
-    pub async fn probe(&self, token: Secret) -> Result<(), UpstreamError> {
+    pub(crate) async fn probe(&self, token: Secret) -> Result<(), UpstreamError> {
         let ctx = CallContext::new(Some(token));
         let resp = self.send_raw(&ctx, Method::GET, "/v1/notes").await?;
         let status = resp.status();

@@ -11,17 +11,15 @@ use http::{Extensions, StatusCode, header};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Middleware, Next, Result};
 
-use super::{UpstreamError, sessions::SessionStats};
-use std::sync::Arc;
+use super::{UpstreamError, sessions::record_retry};
 
 pub(crate) struct Retry {
     budget: Duration,
-    stats: Arc<SessionStats>,
 }
 
 impl Retry {
-    pub(crate) fn new(budget: Duration, stats: Arc<SessionStats>) -> Self {
-        Self { budget, stats }
+    pub(crate) fn new(budget: Duration) -> Self {
+        Self { budget }
     }
 }
 
@@ -73,7 +71,7 @@ impl Middleware for Retry {
                 )));
             }
             drop(outcome);
-            self.stats.record_retry("rate_limited");
+            record_retry("rate_limited");
             let wait = jittered(retry_after).min(deadline - now);
             tracing::debug!(
                 retry_after,

@@ -10,13 +10,7 @@
 //! retries once, and a 409 `epoch_mismatch` adopts the API's epoch and retries once. Both
 //! answers come before the API's handler runs, so the retry cannot apply a change twice.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use http::{Extensions, HeaderValue, StatusCode, header};
@@ -40,17 +34,14 @@ const MAX_CACHED: usize = 10_000;
 /// An open sync session.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionInfo {
+pub(crate) struct SessionInfo {
     /// Session id.
-    pub id: String,
-    /// The API's internal user id.
-    #[serde(default)]
-    pub user_id: String,
+    pub(crate) id: String,
     /// When the API forgets it.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
     /// The user's epoch at creation.
     #[serde(default)]
-    pub epoch: i64,
+    pub(crate) epoch: i64,
 }
 
 impl SessionInfo {
@@ -67,30 +58,9 @@ impl SessionInfo {
     }
 }
 
-/// Counters for sessions and retries (read by metrics and tests).
-#[derive(Debug, Default)]
-pub struct SessionStats {
-    /// Sessions opened.
-    pub opened: AtomicU64,
-    /// Retries after a 428.
-    pub retries_session: AtomicU64,
-    /// Retries after a 409 epoch mismatch.
-    pub retries_epoch: AtomicU64,
-    /// Retries after a 429.
-    pub retries_rate_limited: AtomicU64,
-}
-
-impl SessionStats {
-    pub(crate) fn record_retry(&self, reason: &'static str) {
-        let counter = match reason {
-            "session_expired" => &self.retries_session,
-            "epoch_mismatch" => &self.retries_epoch,
-            _ => &self.retries_rate_limited,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!(crate::telemetry::names::UPSTREAM_RETRIES, "reason" => reason)
-            .increment(1);
-    }
+/// Counts one retry of an API request, by reason, in the retries metric.
+pub(crate) fn record_retry(reason: &'static str) {
+    metrics::counter!(crate::telemetry::names::UPSTREAM_RETRIES, "reason" => reason).increment(1);
 }
 
 pub(crate) struct SyncSessions {
@@ -98,7 +68,6 @@ pub(crate) struct SyncSessions {
     url: reqwest::Url,
     max_body: usize,
     timeout_secs: f64,
-    stats: Arc<SessionStats>,
     /// `reuse`: each caller's session.
     cache: Flights<SessionInfo>,
 }
@@ -153,14 +122,12 @@ impl SyncSessions {
         url: reqwest::Url,
         max_body: usize,
         timeout_secs: f64,
-        stats: Arc<SessionStats>,
     ) -> Self {
         Self {
             mode,
             url,
             max_body,
             timeout_secs,
-            stats,
             cache: Flights::new(MAX_CACHED),
         }
     }
@@ -180,7 +147,6 @@ impl SyncSessions {
             .await
             .map_err(|e| UpstreamError::from_middleware(e, self.timeout_secs))?;
         let info = parse_session(resp, self.max_body, self.timeout_secs).await?;
-        self.stats.opened.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(crate::telemetry::names::SESSIONS_OPENED).increment(1);
         tracing::debug!(epoch = info.epoch, "sync session opened");
         Ok(info)
@@ -279,7 +245,7 @@ impl Middleware for SyncSessions {
             match resp.status() {
                 StatusCode::PRECONDITION_REQUIRED if !retried_session => {
                     retried_session = true;
-                    self.stats.record_retry("session_expired");
+                    record_retry("session_expired");
                     tracing::info!(
                         "sync session unknown to the API (restarted?); opening a new one"
                     );
@@ -303,7 +269,7 @@ impl Middleware for SyncSessions {
                         return Ok(Response::from(rebuilt));
                     };
                     retried_epoch = true;
-                    self.stats.record_retry("epoch_mismatch");
+                    record_retry("epoch_mismatch");
                     tracing::info!(epoch, "sync epoch moved on (account reset); adopting it");
                     if let Some(k) = key {
                         self.cache.modify(k, |s| {

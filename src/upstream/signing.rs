@@ -20,11 +20,11 @@ type HmacSha256 = Hmac<Sha256>;
 /// `"{tenant_id}:"` prefix are absorbed once, so each signature hashes only its timestamp.
 /// Holds key material: never printed.
 #[derive(Clone)]
-pub struct Signer(HmacSha256);
+pub(crate) struct Signer(HmacSha256);
 
 impl Signer {
     /// A signer for `tenant_id` with `secret`.
-    pub fn new(secret: &[u8], tenant_id: &str) -> Self {
+    pub(crate) fn new(secret: &[u8], tenant_id: &str) -> Self {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
         mac.update(tenant_id.as_bytes());
@@ -39,7 +39,7 @@ impl Signer {
     }
 
     /// The lowercase hex signature for `timestamp` (exactly as sent).
-    pub fn sign(&self, timestamp: &str) -> [u8; 64] {
+    pub(crate) fn sign(&self, timestamp: &str) -> [u8; 64] {
         let mut hex = [0u8; 64];
         hex::encode_to_slice(self.mac(timestamp).finalize().into_bytes(), &mut hex)
             .expect("32 bytes fit 64");
@@ -47,7 +47,7 @@ impl Signer {
     }
 
     /// Checks a hex signature in constant time. A malformed hex string is simply invalid.
-    pub fn verify(&self, timestamp: &str, signature_hex: &str) -> bool {
+    pub(crate) fn verify(&self, timestamp: &str, signature_hex: &str) -> bool {
         match hex::decode(signature_hex) {
             Ok(raw) => self.mac(timestamp).verify_slice(&raw).is_ok(),
             Err(_) => false,
@@ -61,7 +61,7 @@ pub fn sign(secret: &[u8], tenant_id: &str, timestamp: &str) -> String {
     String::from_utf8(hex.to_vec()).expect("hex is ASCII")
 }
 
-/// [`Signer::verify`] for a one-off check.
+/// `Signer::verify` for a one-off check.
 pub fn verify(secret: &[u8], tenant_id: &str, timestamp: &str, signature_hex: &str) -> bool {
     Signer::new(secret, tenant_id).verify(timestamp, signature_hex)
 }

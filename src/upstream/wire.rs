@@ -3,11 +3,11 @@
 //! layers can all import it without circles.
 
 /// Header carrying the per-call correlation id, to the API and back.
-pub const CORRELATION_ID: &str = "x-correlation-id";
+pub(crate) const CORRELATION_ID: &str = "x-correlation-id";
 /// Header naming the sync session.
-pub const SYNC_SESSION: &str = "x-sync-session";
+pub(crate) const SYNC_SESSION: &str = "x-sync-session";
 /// Header carrying the sync epoch.
-pub const SYNC_EPOCH: &str = "x-sync-epoch";
+pub(crate) const SYNC_EPOCH: &str = "x-sync-epoch";
 
 /// Marks a request to an entity route: it needs a sync session.
 #[derive(Clone, Copy, Debug)]
@@ -21,7 +21,7 @@ pub(crate) struct NoTenant;
 /// Who is calling, as a key for the per-caller caches (session, backend token, tenant): a
 /// SHA-256 of the caller's credential, never the credential itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct CallerKey(pub [u8; 32]);
+pub(crate) struct CallerKey(pub(crate) [u8; 32]);
 
 impl CallerKey {
     /// The key of a credential (the whole `Authorization` value).

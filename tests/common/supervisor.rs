@@ -1,6 +1,6 @@
 //! supervisord (from `.venv`, see `tests/requirements.txt`) running the repository's
 //! `supervisord.conf`, with the emulator standing in for the Go API. Included by
-//! `tests/supervisord.rs` as `#[path = "common/supervisor.rs"] mod supervisor;`.
+//! `tests/procs/supervisord.rs` as `#[path = "../common/supervisor.rs"] mod supervisor;`.
 
 use std::{
     io::{Read, Write},

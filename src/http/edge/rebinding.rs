@@ -18,7 +18,7 @@ use crate::config::Config;
 
 /// Why the check refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// No usable Host, or more than one (400).
     BadHost,
     /// A Host outside the allow-list (403).
@@ -28,7 +28,7 @@ pub enum Refusal {
 }
 
 /// The request's authority: the `Host` header, or the URI's (HTTP/2 `:authority`).
-pub fn request_authority(uri: &Uri, headers: &HeaderMap) -> Result<Authority, Refusal> {
+pub(crate) fn request_authority(uri: &Uri, headers: &HeaderMap) -> Result<Authority, Refusal> {
     if headers.get_all(header::HOST).iter().nth(1).is_some() {
         return Err(Refusal::BadHost);
     }
@@ -42,7 +42,7 @@ pub fn request_authority(uri: &Uri, headers: &HeaderMap) -> Result<Authority, Re
 }
 
 /// Checks Host, then Origin, against the loopback names plus the configured lists.
-pub fn check(cfg: &Config, uri: &Uri, headers: &HeaderMap) -> Result<Authority, Refusal> {
+pub(crate) fn check(cfg: &Config, uri: &Uri, headers: &HeaderMap) -> Result<Authority, Refusal> {
     let host = request_authority(uri, headers)?;
     if !host_allowed(cfg, &host) {
         return Err(Refusal::ForeignHost);
@@ -64,7 +64,7 @@ fn norm(host: &str) -> String {
 }
 
 /// True when `host` matches a loopback name or `TOOLBRIDGE_ALLOWED_HOSTS`.
-pub fn host_allowed(cfg: &Config, host: &Authority) -> bool {
+pub(crate) fn host_allowed(cfg: &Config, host: &Authority) -> bool {
     let (name, port) = (norm(host.host()), host.port_u16());
     super::super::LOOPBACK_HOSTS
         .iter()
@@ -102,7 +102,7 @@ fn default_port(scheme: &str) -> Option<u16> {
 }
 
 /// True when `origin` matches a loopback origin or `TOOLBRIDGE_ALLOWED_ORIGINS`.
-pub fn origin_allowed(cfg: &Config, origin: &str) -> bool {
+pub(crate) fn origin_allowed(cfg: &Config, origin: &str) -> bool {
     let origin = origin.trim();
     let allowed = super::super::LOOPBACK_ORIGINS
         .iter()

@@ -8,7 +8,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::{Duplicate, UserKey, Users};
 
 /// One request of a user; gives its place back when dropped.
-pub struct Ticket {
+pub(crate) struct Ticket {
     pub(super) users: Arc<Users>,
     pub(super) user: UserKey,
     /// The user's place, once they have one (dropped after the count is given back).
@@ -31,14 +31,14 @@ impl Drop for Ticket {
 }
 
 /// A request inside a session: the session counts as busy until this is dropped.
-pub struct InSession {
+pub(crate) struct InSession {
     pub(super) users: Arc<Users>,
     pub(super) sid: SessionId,
 }
 
 impl InSession {
     /// Marks `id` as in flight in this session until the returned guard is dropped.
-    pub fn claim(&self, id: &RequestId) -> Result<IdInFlight, Duplicate> {
+    pub(crate) fn claim(&self, id: &RequestId) -> Result<IdInFlight, Duplicate> {
         let mut st = self.users.state.lock();
         // The session may have ended meanwhile: then rmcp answers, not this check.
         if let Some(s) = st.sessions.get_mut(&self.sid)
@@ -64,7 +64,7 @@ impl Drop for InSession {
 }
 
 /// A JSON-RPC id in flight in a session.
-pub struct IdInFlight {
+pub(crate) struct IdInFlight {
     pub(super) users: Arc<Users>,
     pub(super) sid: SessionId,
     pub(super) id: RequestId,
@@ -79,7 +79,7 @@ impl Drop for IdInFlight {
 }
 
 /// A place for a session being opened.
-pub struct Reservation {
+pub(crate) struct Reservation {
     pub(super) users: Arc<Users>,
     pub(super) user: UserKey,
     pub(super) armed: bool,

@@ -70,7 +70,7 @@ const UNARCHIVE: &[Action] = &[Action {
 }];
 
 /// Every entity of the API, in listing order.
-pub static ENTITIES: [Entity; 7] = [
+pub(crate) static ENTITIES: [Entity; 7] = [
     Entity {
         singular: "note",
         plural: "notes",

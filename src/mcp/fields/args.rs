@@ -11,7 +11,7 @@ use crate::mcp::review::Decision;
 /// Payload keys the API writes itself on every change (contract §4 and §7.7). A client
 /// that sets one through `additional_fields` or `updates` would at best be ignored and at
 /// worst make an item look deleted or at another version, so every write tool refuses them.
-pub const RESERVED_KEYS: &[&str] = &[
+pub(crate) const RESERVED_KEYS: &[&str] = &[
     "uid",
     "sync",
     "updatedTs",
@@ -27,35 +27,35 @@ pub const RESERVED_KEYS: &[&str] = &[
 
 /// The decoded arguments of one tool call.
 #[derive(Debug, Default)]
-pub struct Args {
+pub(crate) struct Args {
     /// The item's uid, canonical lower-case hyphenated form.
-    pub uid: Option<String>,
+    pub(crate) uid: Option<String>,
     /// Whether deleted items are wanted.
-    pub include_deleted: bool,
+    pub(crate) include_deleted: bool,
     /// Page size (the field's default applied).
-    pub limit: Option<i64>,
+    pub(crate) limit: Option<i64>,
     /// Page cursor, non-empty.
-    pub cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
     /// Version for `If-Match`.
-    pub if_match: Option<i64>,
+    pub(crate) if_match: Option<i64>,
     /// `process_E`'s action (one of the entity's).
-    pub action: Option<String>,
+    pub(crate) action: Option<String>,
     /// `process_E`'s metadata.
-    pub metadata: Option<Map<String, Value>>,
+    pub(crate) metadata: Option<Map<String, Value>>,
     /// `patch_E`'s keys.
-    pub updates: Option<Map<String, Value>>,
+    pub(crate) updates: Option<Map<String, Value>>,
     /// The payload: named fields by their wire names, over `additional_fields`.
-    pub payload: Map<String, Value>,
+    pub(crate) payload: Map<String, Value>,
     /// The edit review's proposed text.
-    pub proposal: Option<String>,
+    pub(crate) proposal: Option<String>,
     /// The edit review's summary.
-    pub summary: Option<String>,
+    pub(crate) summary: Option<String>,
     /// The edit review's decisions.
-    pub decisions: Vec<Decision>,
+    pub(crate) decisions: Vec<Decision>,
 }
 
 /// Checks and decodes the arguments of one call. The error is a sentence for the model.
-pub fn decode(fields: &[Field], raw: Option<JsonObject>) -> Result<Args, String> {
+pub(crate) fn decode(fields: &[Field], raw: Option<JsonObject>) -> Result<Args, String> {
     let mut values = decode_values(fields, raw)?;
     let mut args = Args::default();
     let mut named = Map::new();

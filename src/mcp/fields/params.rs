@@ -3,7 +3,7 @@
 use super::{Field, Kind, Role};
 
 /// The item's uid (every verb that addresses one item).
-pub const UID: Field = Field::param(
+pub(crate) const UID: Field = Field::param(
     "uid",
     Role::Uid,
     Kind::Uuid,
@@ -11,7 +11,7 @@ pub const UID: Field = Field::param(
     "uid of the item (a UUID, as returned by create or list).",
 );
 /// Whether soft-deleted items are wanted (list, get).
-pub const INCLUDE_DELETED: Field = Field::param(
+pub(crate) const INCLUDE_DELETED: Field = Field::param(
     "include_deleted",
     Role::IncludeDeleted,
     Kind::Bool,
@@ -19,7 +19,7 @@ pub const INCLUDE_DELETED: Field = Field::param(
     "Also return soft-deleted items (default false).",
 );
 /// The version a write is conditional on (update).
-pub const IF_MATCH: Field = Field::param(
+pub(crate) const IF_MATCH: Field = Field::param(
     "if_match",
     Role::IfMatch,
     Kind::Integer {
@@ -30,7 +30,7 @@ pub const IF_MATCH: Field = Field::param(
     "The version you last read. The change is refused if the item has changed since, instead of overwriting someone else's edit.",
 );
 /// Page size, default 100 (list).
-pub const LIMIT: Field = Field {
+pub(crate) const LIMIT: Field = Field {
     default: Some(100),
     ..Field::param(
         "limit",
@@ -42,7 +42,7 @@ pub const LIMIT: Field = Field {
 };
 /// The next page's cursor (list). The API's cursors are about 70 characters; anything far
 /// longer is not one of them.
-pub const CURSOR: Field = Field::param(
+pub(crate) const CURSOR: Field = Field::param(
     "cursor",
     Role::Cursor,
     Kind::Opaque { max: 1024 },
@@ -50,7 +50,7 @@ pub const CURSOR: Field = Field::param(
     "nextCursor from the previous page; omit for the first page.",
 );
 /// The keys a patch merges (patch).
-pub const UPDATES: Field = Field::param(
+pub(crate) const UPDATES: Field = Field::param(
     "updates",
     Role::Updates,
     Kind::Object,
@@ -59,7 +59,7 @@ pub const UPDATES: Field = Field::param(
      writes itself (uid, sync, version, updatedTs, ...) are refused.",
 );
 /// Context for a process action.
-pub const METADATA: Field = Field::param(
+pub(crate) const METADATA: Field = Field::param(
     "metadata",
     Role::Metadata,
     Kind::Object,
@@ -67,7 +67,7 @@ pub const METADATA: Field = Field::param(
     "Optional context for the action, e.g. {\"reason\": \"done\"}.",
 );
 /// More payload keys beside the named ones (update).
-pub const EXTRA_UPDATE: Field = Field::param(
+pub(crate) const EXTRA_UPDATE: Field = Field::param(
     "additional_fields",
     Role::Extra,
     Kind::Object,

@@ -8,7 +8,7 @@
 // Usage: node apps_host.mjs URL TOKEN SCREENSHOT_DIR
 //
 // Prints one JSON line with the uids it made and what the views showed; the Rust test
-// (tests/apps.rs) checks the emulator's state against it. Exits non-zero on any failed
+// (tests/procs/apps.rs) checks the emulator's state against it. Exits non-zero on any failed
 // expectation.
 
 import { mkdirSync } from "node:fs";

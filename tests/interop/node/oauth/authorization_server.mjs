@@ -1,5 +1,5 @@
 // A real OAuth 2.1 / OpenID Connect authorization server for the end-to-end identity test
-// (tests/oauth_flow.rs): panva's oidc-provider (OpenID Certified), configured the way a
+// (tests/procs/oauth_flow.rs): panva's oidc-provider (OpenID Certified), configured the way a
 // deployment would configure its provider for the gateway:
 //
 // - dynamic client registration (RFC 7591), open, as MCP clients expect;
