@@ -10,7 +10,8 @@
 //! - [`http`]: the axum side: router, request span, edge layers, per-user shares, health,
 //!   the server loop.
 //! - [`auth`]: bearer tokens (HS256, RS256 from the issuer's JWKS), scopes.
-//! - [`mcp`]: the catalog (the one home of an entity), typed arguments, handlers, the rmcp server.
+//! - [`mcp`]: the catalog (the one home of an entity), typed arguments, handlers, the rmcp
+//!   server, and the MCP Apps views (`ui://` resources) with the note edit review.
 //! - [`upstream`]: the pooled API client and its chain: retry, slots, sync sessions, backend
 //!   credential, tenant header; API generations; readiness.
 //! - [`emulator`]: an in-process implementation of the API contract (both generations), for
@@ -40,7 +41,8 @@
 //! 8. rmcp's `StreamableHttpService` → `mcp/server.rs` (`Gateway::call_tool`): the tool set of
 //!    the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` + `catalog/rows.rs`),
 //!    arguments decoded to typed `Args` (`mcp/fields.rs`, `fields/args.rs`).
-//! 9. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`).
+//! 9. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`) (the review's two
+//!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
 //! 10. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
 //!     `slot.rs` (API requests in flight), `sessions.rs` (sync session, `flight.rs` for the
 //!     per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
@@ -70,7 +72,7 @@
 //! - [`emulator`]: `Emulator`, `EmulatorConfig` and what tests inspect or inject (recorded
 //!   requests, faults, rate limits, organizations), the dev-token minters.
 //! - [`auth`]: `AuthError` (tests match the refusal reasons) and `jwks::FETCH_TIMEOUT`;
-//!   [`mcp`]: `catalog::tool_names`; [`upstream`]: `install_crypto_provider` and `signing`
+//!   [`mcp`]: `catalog::tool_names` and `catalog::REVIEW_TOOLS` (tests count the listing); [`upstream`]: `install_crypto_provider` and `signing`
 //!   (the bench signs tenant headers as the gateway does); [`secret`]: `Secret`;
 //!   [`telemetry`]: `init`.
 //!

@@ -1,7 +1,7 @@
 //! The catalog: the one home of what an entity is (names, fields, links, actions, and
 //! which API generations have it). Tools, schemas, descriptions, instructions, advice in
-//! error messages and the tests' counts are all derived from [`ENTITIES`]; everything that
-//! differs between verbs is a branch of [`Verb`]. A new entity is one more row (in
+//! error messages and the tests' counts are all derived from `ENTITIES`; everything that
+//! differs between verbs is a branch of `Verb`. A new entity is one more row (in
 //! `catalog/rows.rs`) plus its fields.
 
 mod rows;
