@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{
     catalog::{APPLY_NOTE_EDIT, EDIT_NOTE_UI, ENTITIES, Entity},
-    fields::{Args, Field, Kind, Role, input_schema, params::UID},
+    fields::{Args, Field, Kind, Role, input_schema, params::UID, schema_object},
     handlers::ToolError,
     review::{self, Decision, Hunk},
     views,
@@ -75,7 +75,7 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
          of a note's text. Returns the note's version, the hunks and a unified diff. \
          Example: {\"uid\": \"0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a\", \"proposed_content\": \
          \"eggs\\noat milk\\n\", \"summary\": \"Switch to oat milk\"}.",
-        schema(&show_fields),
+        schema_object(Value::Object(input_schema(&show_fields))),
     );
     show.title = Some("Review a note edit".into());
     show.annotations = Some(
@@ -83,7 +83,7 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
             .read_only(true)
             .open_world(false),
     );
-    show.output_schema = Some(object(json!({
+    show.output_schema = Some(schema_object(json!({
         "type": "object",
         "properties": {
             "uid": {"type": "string"},
@@ -117,7 +117,7 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
          edit_note_ui): merges one decision per hunk over the note as it was at base_version and \
          writes it only if the note is still at that version. If it changed, nothing is written \
          and the result (an error) says so, with the current version and content.",
-        schema(&apply_fields),
+        schema_object(Value::Object(input_schema(&apply_fields))),
     );
     apply.title = Some("Apply a reviewed note edit".into());
     apply.annotations = Some(
@@ -127,7 +127,7 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
             .idempotent(false)
             .open_world(false),
     );
-    apply.output_schema = Some(object(json!({
+    apply.output_schema = Some(schema_object(json!({
         "type": "object",
         "properties": {
             "status": {"type": "string", "enum": ["applied", "unchanged", "conflict"]},
@@ -149,17 +149,6 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
         (show, Review::Show, show_fields),
         (apply, Review::Apply, apply_fields),
     ]
-}
-
-fn schema(fields: &[Field]) -> std::sync::Arc<rmcp::model::JsonObject> {
-    std::sync::Arc::new(input_schema(fields))
-}
-
-fn object(v: Value) -> std::sync::Arc<rmcp::model::JsonObject> {
-    match v {
-        Value::Object(m) => std::sync::Arc::new(m),
-        _ => unreachable!("schemas are objects"),
-    }
 }
 
 /// The catalog's note row: the path segment and labels come from there.

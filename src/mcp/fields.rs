@@ -168,6 +168,14 @@ impl Field {
     }
 }
 
+/// A schema built as JSON, in the shared form rmcp's `Tool` holds.
+pub(crate) fn schema_object(v: Value) -> std::sync::Arc<JsonObject> {
+    match v {
+        Value::Object(m) => std::sync::Arc::new(m),
+        _ => unreachable!("schemas are objects"),
+    }
+}
+
 /// The JSON Schema of a parameter list.
 pub(crate) fn input_schema(fields: &[Field]) -> JsonObject {
     let properties: Map<String, Value> = fields

@@ -12,6 +12,7 @@ use super::{
     fields::{
         Field, Kind, Role, input_schema,
         params::{CURSOR, EXTRA_UPDATE, IF_MATCH, INCLUDE_DELETED, LIMIT, METADATA, UID, UPDATES},
+        schema_object,
     },
     views,
 };
@@ -175,13 +176,6 @@ fn annotations(e: &Entity, verb: Verb) -> ToolAnnotations {
     }
 }
 
-fn object(v: Value) -> Arc<JsonObject> {
-    match v {
-        Value::Object(m) => Arc::new(m),
-        _ => unreachable!("schemas are objects"),
-    }
-}
-
 fn item_schema() -> Value {
     json!({
         "type": "object",
@@ -197,7 +191,7 @@ fn item_schema() -> Value {
 }
 
 fn output_schema(verb: Verb) -> Arc<JsonObject> {
-    object(match verb {
+    schema_object(match verb {
         Verb::List => json!({
             "type": "object",
             "properties": {
@@ -229,7 +223,7 @@ fn health_tool() -> Tool {
         HEALTH_CHECK,
         "Check that the gateway is up and whether the ToolBridge API answers its health check. \
          Takes no parameters; needs no token.",
-        object(Value::Object(input_schema(&[]))),
+        schema_object(Value::Object(input_schema(&[]))),
     );
     t.title = Some("Check gateway and API health".into());
     t.annotations = Some(
@@ -237,7 +231,7 @@ fn health_tool() -> Tool {
             .read_only(true)
             .open_world(false),
     );
-    t.output_schema = Some(object(json!({
+    t.output_schema = Some(schema_object(json!({
         "type": "object",
         "properties": {
             "status": {"type": "string", "enum": ["ok", "degraded"]},
@@ -268,7 +262,7 @@ fn build(generation: Generation) -> ToolSet {
             let mut tool = Tool::new(
                 name.clone(),
                 description(e, verb),
-                object(Value::Object(input_schema(&fields))),
+                schema_object(Value::Object(input_schema(&fields))),
             );
             tool.title = Some(title(e, verb));
             tool.annotations = Some(annotations(e, verb));
