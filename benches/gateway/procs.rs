@@ -187,7 +187,18 @@ impl GatewayProc {
         };
         let mut cmd = Command::new(bin);
         cmd.env_clear();
-        // BENCH_GATEWAY_ENV="K=V K2=V2": extra variables for experiments (LD_PRELOAD=...).
+        cmd.arg("serve")
+            .env("TOOLBRIDGE_TENANT_ID", TENANT)
+            .env("TENANT_HEADER_SECRET", TENANT_SECRET)
+            .env("TOOLBRIDGE_JWT_HS256_SECRET", JWT_SECRET)
+            .env("TOOLBRIDGE_GO_API_BASE_URL", api)
+            .env("TOOLBRIDGE_HOST", "127.0.0.1")
+            .env("TOOLBRIDGE_PORT", port.to_string())
+            .env("TOOLBRIDGE_SESSION_MODE", session_mode)
+            .env("TOOLBRIDGE_STATELESS", stateless.to_string())
+            .envs(extra.iter().copied());
+        // BENCH_GATEWAY_ENV="K=V K2=V2": extra variables for experiments (LD_PRELOAD=...,
+        // TOOLBRIDGE_SESSION_MODE=reuse); set last, so they win over the line's own.
         for kv in std::env::var("BENCH_GATEWAY_ENV")
             .unwrap_or_default()
             .split_whitespace()
@@ -197,16 +208,6 @@ impl GatewayProc {
             }
         }
         let child = cmd
-            .arg("serve")
-            .env("TOOLBRIDGE_TENANT_ID", TENANT)
-            .env("TENANT_HEADER_SECRET", TENANT_SECRET)
-            .env("TOOLBRIDGE_JWT_HS256_SECRET", JWT_SECRET)
-            .env("TOOLBRIDGE_GO_API_BASE_URL", api)
-            .env("TOOLBRIDGE_HOST", "127.0.0.1")
-            .env("TOOLBRIDGE_PORT", port.to_string())
-            .env("TOOLBRIDGE_SESSION_MODE", session_mode)
-            .env("TOOLBRIDGE_STATELESS", stateless.to_string())
-            .envs(extra.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
