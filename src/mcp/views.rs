@@ -3,7 +3,7 @@
 //! from each tool to its view.
 //!
 //! A view is a complete HTML document with everything inline (one stylesheet and one
-//! script, `views/view.css` and `views/view.js`, shared by all of them) and a CSP that
+//! script, `views/view.css` and `views/*.js`, shared by all of them) and a CSP that
 //! allows nothing outside the document. It talks only to its host, over `postMessage`
 //! (JSON-RPC: `ui/initialize`, the tool input and result notifications, `tools/call`), so
 //! its data is what the tool results carry and every call it makes comes back through the
@@ -148,13 +148,23 @@ pub(crate) fn read(uri: &str) -> Option<ResourceContents> {
     )
 }
 
+/// The views' one script, in the order its parts build on each other (wrapped in one
+/// function scope by `view.html`).
+const SCRIPT: &str = concat!(
+    include_str!("views/host.js"),
+    include_str!("views/parts.js"),
+    include_str!("views/items.js"),
+    include_str!("views/review.js"),
+    include_str!("views/start.js"),
+);
+
 /// Every view's document, built once: the shared page with the view's name and title.
 fn documents() -> &'static [String] {
     static DOCS: OnceLock<Vec<String>> = OnceLock::new();
     DOCS.get_or_init(|| {
         let page = include_str!("views/view.html")
             .replace("/*STYLE*/", include_str!("views/view.css"))
-            .replace("/*SCRIPT*/", include_str!("views/view.js"))
+            .replace("/*SCRIPT*/", SCRIPT)
             .replace(
                 "/*SERVER_KEYS*/",
                 &serde_json::to_string(super::fields::RESERVED_KEYS).unwrap_or_default(),
