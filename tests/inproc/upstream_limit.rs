@@ -42,14 +42,15 @@ async fn calls_past_the_limit_queue_and_the_api_never_sees_more() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_finds_no_slot_in_time_is_told_nothing_was_sent() {
-    // One slot; each API request takes 1 s, so the first call holds the slot for about
-    // 2 s (session + create) while the second may wait only 1.2 s (the request timeout).
+    // One slot; each API request takes 2 s, so the first call holds the slot for about
+    // 4 s (session + create) while the second may wait only 3 s (the request timeout,
+    // which also bounds each API request): a second of margin either way.
     let stack = Stack::start_with(emulator_config(), |c| {
         c.upstream_max_in_flight = 1;
-        c.request_timeout_seconds = 1.2;
+        c.request_timeout_seconds = 3.0;
     })
     .await;
-    stack.emulator().faults().set_delay(Duration::from_secs(1));
+    stack.emulator().faults().set_delay(Duration::from_secs(2));
     let client = Arc::new(stack.client("limited").await);
     let first = {
         let client = client.clone();

@@ -13,10 +13,11 @@ use crate::common::{mcp_http::*, *};
 /// the meantime is served at once; Alice's next call, after hers finished, too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_in_progress_are_capped_per_user() {
-    // Each call is two API requests of 1.5 s; a request may wait 2 s for a place.
+    // Each call is two API requests of 2 s; a request may wait 3 s for a place (and an
+    // API request may take as long): a second of margin either way.
     let stack = stack(|c| {
         c.max_requests_per_user = 2;
-        c.request_timeout_seconds = 2.0;
+        c.request_timeout_seconds = 3.0;
     })
     .await;
     let url = stack.mcp_url();
@@ -24,10 +25,7 @@ async fn requests_in_progress_are_capped_per_user() {
     let (alice, bob) = (bearer("alice"), bearer("bob"));
     let alice_sid = open_session(&http, &url, &alice).await;
     let bob_sid = open_session(&http, &url, &bob).await;
-    stack
-        .emulator()
-        .faults()
-        .set_delay(Duration::from_millis(1500));
+    stack.emulator().faults().set_delay(Duration::from_secs(2));
     let calls: Vec<_> = (10..13)
         .map(|id| {
             let (http, url, auth, sid) =
