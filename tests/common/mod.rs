@@ -127,6 +127,19 @@ impl Stack {
             .await
             .expect("gateway serves");
         });
+        // The gateway asks the API's generation in the background at start (the tests'
+        // configuration keeps `auto`). Wait for that request to be answered, so a test's
+        // faults and delays (set next) meet only its own calls, never the start-up question.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !emu
+            .emulator
+            .requests()
+            .iter()
+            .any(|r| r.path == "/v1/sync/info")
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         Self {
             emu,
             gateway,
