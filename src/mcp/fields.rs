@@ -304,9 +304,10 @@ fn decode_one(f: &Field, v: Value) -> Result<Value, String> {
             }
         }
         (Kind::Object, v @ Value::Object(_)) => Ok(v),
-        (Kind::Decisions, v @ Value::Array(_)) => decisions(name, v),
+        // The array's items are typed once, by `decode` (fields/args.rs), which reports them.
+        (Kind::Decisions, v @ Value::Array(_)) => Ok(v),
         (Kind::Decisions, Value::String(s)) => match serde_json::from_str::<Value>(&s) {
-            Ok(v @ Value::Array(_)) => decisions(name, v),
+            Ok(v @ Value::Array(_)) => Ok(v),
             _ => Err(format!(
                 "`{name}` must be an array of decisions, got {}",
                 truncate(&s)
@@ -324,17 +325,6 @@ fn decode_one(f: &Field, v: Value) -> Result<Value, String> {
             }
         }
         (_, other) => Err(expected_container(f, &other)),
-    }
-}
-
-/// Checks the shape here, so [`decode`] can take the typed value without a second error path.
-fn decisions(name: &str, v: Value) -> Result<Value, String> {
-    match serde_json::from_value::<Vec<crate::mcp::review::Decision>>(v.clone()) {
-        Ok(_) => Ok(v),
-        Err(e) => Err(format!(
-            "`{name}` must be an array of {{\"hunk\": <index>, \"action\": \"accept\" | \"reject\" | \
-             \"revise\", \"text\": <with revise>}}: {e}"
-        )),
     }
 }
 

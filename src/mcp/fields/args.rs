@@ -84,7 +84,13 @@ pub(crate) fn decode(fields: &[Field], raw: Option<JsonObject>) -> Result<Args, 
             (Role::Proposal, Value::String(s)) => args.proposal = Some(s),
             (Role::Summary, Value::String(s)) => args.summary = Some(s).filter(|s| !s.is_empty()),
             (Role::Decisions, v) => {
-                args.decisions = serde_json::from_value(v).map_err(|e| e.to_string())?
+                args.decisions = serde_json::from_value(v).map_err(|e| {
+                    format!(
+                        "`{}` must be an array of {{\"hunk\": <index>, \"action\": \"accept\" | \
+                         \"reject\" | \"revise\", \"text\": <with revise>}}: {e}",
+                        f.name
+                    )
+                })?
             }
             (Role::IfMatch, v) => args.if_match = v.as_i64(),
             // decode_values checked every kind, so nothing else can arrive.
@@ -118,16 +124,7 @@ mod tests {
         Field::required("title", "title", Kind::Text, "title"),
         Field::optional("due_date", "dueDate", Kind::Text, "due"),
         Field::param("additional_fields", Role::Extra, Kind::Object, false, "x"),
-        Field {
-            default: Some(100),
-            ..Field::param(
-                "limit",
-                Role::Limit,
-                Kind::Integer { min: 1, max: 1000 },
-                false,
-                "l",
-            )
-        },
+        crate::mcp::fields::params::LIMIT,
     ];
     const UID: &str = "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a";
 
