@@ -62,6 +62,15 @@ fn failure(e: &UpstreamError, window: u64) -> String {
 }
 
 /// The backend-credential and tenant lines, from the probe's outcome.
+/// The backend credential's line when the API took it (whatever it then said of the tenant).
+fn accepted(lines: &mut Vec<CheckLine>, backend: &str) {
+    lines.push(line(
+        "backend credential",
+        true,
+        format!("{backend}: accepted"),
+    ));
+}
+
 fn mode_lines(config: &Config, probe: &Result<(), UpstreamError>, lines: &mut Vec<CheckLine>) {
     let backend = format!("{:?}", config.backend_auth).to_lowercase();
     let tenant = format!("{:?}", config.effective_tenant_mode()).to_lowercase();
@@ -89,11 +98,7 @@ fn mode_lines(config: &Config, probe: &Result<(), UpstreamError>, lines: &mut Ve
                     UpstreamError::TenantSelection { .. } | UpstreamError::NoTenant(_)
                 ) =>
         {
-            lines.push(line(
-                "backend credential",
-                true,
-                format!("{backend}: accepted"),
-            ));
+            accepted(lines, &backend);
             lines.push(line(
                 "tenant",
                 false,
@@ -102,11 +107,7 @@ fn mode_lines(config: &Config, probe: &Result<(), UpstreamError>, lines: &mut Ve
         }
         Err(e) => lines.push(line("backend credential", false, format!("{backend}: {e}"))),
         Ok(()) => {
-            lines.push(line(
-                "backend credential",
-                true,
-                format!("{backend}: accepted"),
-            ));
+            accepted(lines, &backend);
             lines.push(line(
                 "tenant",
                 true,
