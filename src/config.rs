@@ -1,316 +1,234 @@
 //! Configuration: defaults < optional TOML file (`--config`) < `.env` < `TOOLBRIDGE_*` environment.
 //!
-//! Names follow the Python sidecar this replaces (`TOOLBRIDGE_TENANT_ID`, ...), plus the two
+//! Names follow the Python sidecar this replaces (`TOOLBRIDGE_TENANT_ID`, ...), plus the
 //! unprefixed names the deployment's secrets already set (`TENANT_HEADER_SECRET`,
-//! `JWT_HS256_SECRET`). The raw values are deserialized once, then `Config::validate`
-//! checks them and names the variable of any bad one. Secrets live in [`Secret`], so
-//! printing a `Config` never prints them.
+//! `JWT_HS256_SECRET`). Secrets live in [`Secret`], so printing a `Config` never prints them.
+//!
+//! # One home per key
+//!
+//! The `config_keys!` table below is the only place a key is written: its name, type,
+//! default, meaning, aliases and placeholder. From it come the [`Config`] struct, the
+//! [`KEYS`] list, `Config::default()` (the defaults in the table, read like any other value),
+//! and the two documents an operator reads: the configuration table in `README.md` and
+//! `.env.example`. A test (`config::tests::docs`) fails with a diff when either document is
+//! not what the table makes; `UPDATE_CONFIG_DOCS=1 cargo test --lib config::tests::docs`
+//! rewrites them.
+//!
+//! The values are typed once, as they are read (`de.rs`): durations are [`Duration`]s
+//! (the keys keep their `_seconds` names), URLs are parsed [`reqwest::Url`]s (`reqwest`'s
+//! re-export of `url::Url`: the type every API and JWKS request is built from, with path
+//! joining and origin serialization that `http::Uri` lacks, and no second URL crate in the
+//! build), and an OIDC issuer is an [`Issuer`], parsed but kept as written (it is compared
+//! as a string). `Config::validate` then checks what one value alone cannot say (ranges,
+//! combinations) and names the variable of the first bad one.
+//!
+//! # Adding a key
+//!
+//! 1. Add an entry to the table, in the section it belongs to: doc lines (they become the
+//!    field's rustdoc, the `.env.example` comment and the README's meaning column), then
+//!    `name: Type = "default"`. A default is written as it would be in `.env`; `""` means
+//!    unset and needs a type that reads `""` as unset (`Option<_>` with `with "de::opt"`,
+//!    `String`, `Vec<String>`, [`Secret`]). Durations: `name as "name_seconds": Duration =
+//!    "30", with "de::seconds"` (or `"de::whole_seconds"`); URLs: `with "de::http_url"` or
+//!    `"de::opt_http_url"`. Other names read for the same key: `, alias "OTHER_NAME"` (the
+//!    `TOOLBRIDGE_` name wins). A key every deployment must set: `, example "placeholder"`.
+//! 2. Range or cross-key checks go into `validate.rs`, with the variable's name.
+//! 3. Run `UPDATE_CONFIG_DOCS=1 cargo test --lib config::tests::docs` to write the README
+//!    table and `.env.example`; commit them with the key.
+//!
+//! A variable read from the environment that is not a key (`RUST_LOG`, the `OTEL_*` ones)
+//! goes into [`OTHER_VARS`] so the documents list it too.
 
-use std::{net::IpAddr, time::Duration};
-
-use serde::Deserialize;
+use std::time::Duration;
 
 use crate::secret::Secret;
 
 mod de;
+#[cfg(test)]
+mod docs;
 mod error;
+mod issuer;
+pub(crate) mod key;
 mod load;
 mod modes;
 mod validate;
-pub(crate) use de::{list_like, string_like};
 pub use error::ConfigError;
+pub use issuer::Issuer;
+pub use key::Key;
+use key::config_keys;
 pub(crate) use modes::ApiGeneration;
 pub use modes::{AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode};
 pub(crate) use validate::is_scope_token;
 
-/// Every environment variable the binary reads, with the config key it sets.
-/// `.env.example` documents each of them; a test keeps the two in step.
+/// The prefix of every configuration variable.
 pub(crate) const ENV_PREFIX: &str = "TOOLBRIDGE_";
 
-/// The keys whose values are secrets: no error message ever shows their value.
-pub(crate) const SECRET_KEYS: &[&str] = &[
-    "tenant_header_secret",
-    "jwt_hs256_secret",
-    "token_exchange_client_secret",
-    "token",
-];
+/// A variable the documents list that is not a configuration key: read by a library
+/// (`RUST_LOG`, `OTEL_*`), not by `Config`.
+#[derive(Debug, Clone, Copy)]
+pub struct OtherVar {
+    /// The variable.
+    pub name: &'static str,
+    /// The `.env.example` section it is listed under (a section of [`KEYS`]).
+    pub section: &'static str,
+    /// What it does, one line per line of `.env.example`.
+    pub doc: &'static [&'static str],
+}
 
-/// Unprefixed aliases accepted for compatibility with the API's own secret names.
-/// The `TOOLBRIDGE_` form wins when both are set.
-pub const ALIASES: &[(&str, &str)] = &[
-    ("TENANT_HEADER_SECRET", "tenant_header_secret"),
-    ("JWT_HS256_SECRET", "jwt_hs256_secret"),
-    (
-        "TOKEN_EXCHANGE_CLIENT_SECRET",
-        "token_exchange_client_secret",
-    ),
-];
+/// The variables listed beside the keys.
+pub const OTHER_VARS: &[OtherVar] = &[OtherVar {
+    name: "RUST_LOG",
+    section: "Logs",
+    doc: &["Standard tracing filter; wins over TOOLBRIDGE_LOG_LEVEL when set."],
+}];
 
-/// Every config key (`TOOLBRIDGE_<KEY>` in the environment). `.env.example` documents each;
-/// a test keeps the two in step, and another keeps this list equal to the struct's fields.
-pub const KEYS: &[&str] = &[
-    "tenant_id",
-    "tenant_header_secret",
-    "go_api_base_url",
-    "host",
-    "port",
-    "log_level",
-    "log_format",
-    "max_timestamp_skew_seconds",
-    "api_generation",
-    "tenant_mode",
-    "tenant_cache_seconds",
-    "backend_auth",
-    "token_exchange_url",
-    "token_exchange_resource",
-    "token_exchange_client_id",
-    "token_exchange_client_secret",
-    "session_mode",
-    "connect_timeout_seconds",
-    "request_timeout_seconds",
-    "upstream_max_body_bytes",
-    "upstream_max_in_flight",
-    "retry_budget_seconds",
-    "max_body_bytes",
-    "max_sessions",
-    "max_concurrent_requests",
-    "max_connections",
-    "header_read_timeout_seconds",
-    "session_idle_timeout_seconds",
-    "max_sessions_per_user",
-    "max_requests_per_user",
-    "user_requests_per_second",
-    "response_timeout_seconds",
-    "allowed_hosts",
-    "allowed_origins",
-    "public_url",
-    "stateless",
-    "shutdown_grace_seconds",
-    "metrics_port",
-    "auth_mode",
-    "auth_required",
-    "jwt_hs256_secret",
-    "oidc_issuer",
-    "jwks_url",
-    "jwt_audience",
-    "jwt_leeway_seconds",
-    "jwks_refresh_interval_seconds",
-    "scopes_supported",
-    "authorization_servers",
-    "read_scope",
-    "write_scope",
-    "enforce_scopes",
-    "filter_tools_by_scope",
-    "token",
-];
-
-/// The whole configuration of the gateway. Every field has a `TOOLBRIDGE_<FIELD>` variable.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct Config {
-    /// The tenant this deployment serves (the fallback in `resolve` mode). Sent on every
-    /// API request; never taken from a client.
-    #[serde(deserialize_with = "string_like")]
-    pub tenant_id: String,
-    /// Shared secret for the HMAC tenant headers (also read from `TENANT_HEADER_SECRET`).
-    pub tenant_header_secret: Secret,
-    /// Base URL of the ToolBridge API.
-    #[serde(deserialize_with = "string_like")]
-    pub go_api_base_url: String,
-    /// Address to listen on.
-    pub host: IpAddr,
-    /// Port to listen on.
-    pub port: u16,
-    /// Log filter (`info`, `debug`, or a `tracing` directive list). `RUST_LOG` wins when set.
-    #[serde(deserialize_with = "string_like")]
-    pub log_level: String,
-    /// `text` or `json`.
-    pub log_format: LogFormat,
-    /// The API's tenant-header clock window, in seconds; `check` warns when the API's
-    /// clock is further off than this.
-    pub max_timestamp_skew_seconds: u64,
-
-    /// `auto` (default), `seed` or `current`.
-    pub api_generation: ApiGeneration,
-    /// `signed` (default when a tenant secret is set), `plain` (default otherwise) or `resolve`.
-    pub tenant_mode: Option<TenantMode>,
-    /// How long a resolved tenant is kept per caller, in seconds (`resolve` mode).
-    pub tenant_cache_seconds: u64,
-    /// `passthrough` (default) or `exchange`.
-    pub backend_auth: BackendAuth,
-    /// RFC 8693 token endpoint for `exchange`; unset: the API's `POST /auth/token-exchange`.
-    #[serde(deserialize_with = "de::opt_string_like")]
-    pub token_exchange_url: Option<String>,
-    /// The `resource` (RFC 8693/8707) or `audience` asked for in an exchange; default the
-    /// API base URL.
-    #[serde(deserialize_with = "de::opt_string_like")]
-    pub token_exchange_resource: Option<String>,
-    /// Client id for HTTP Basic authentication at `token_exchange_url`.
-    #[serde(deserialize_with = "de::opt_string_like")]
-    pub token_exchange_client_id: Option<String>,
-    /// Client secret for HTTP Basic authentication at `token_exchange_url` (also read from
-    /// `TOKEN_EXCHANGE_CLIENT_SECRET`).
-    pub token_exchange_client_secret: Secret,
-    /// `reuse` (default) or `per_call`.
-    pub session_mode: SessionMode,
-    /// Seconds to wait for a TCP connection to the API.
-    pub connect_timeout_seconds: f64,
-    /// Seconds one API request may take in all.
-    pub request_timeout_seconds: f64,
-    /// Largest API response body the gateway reads, in bytes.
-    pub upstream_max_body_bytes: usize,
-    /// Most API requests in flight at once; further tool calls wait (up to the request
-    /// timeout) for a slot. Bounds the connections, buffers and load the gateway puts on
-    /// the API when many clients call at once.
-    pub upstream_max_in_flight: usize,
-    /// Seconds one API request may spend waiting out `429`s (`Retry-After` plus jitter)
-    /// before the call gives up and says when to retry.
-    pub retry_budget_seconds: f64,
-
-    /// Largest request body accepted on `/mcp`, in bytes (then 413). 1 MiB: tool arguments
-    /// are text, and every byte admitted can cost a few more once parsed.
-    pub max_body_bytes: usize,
-    /// Most concurrent MCP sessions (then 503).
-    pub max_sessions: usize,
-    /// Most MCP POSTs handled at once; more wait (up to the request timeout, then 503).
-    pub max_concurrent_requests: usize,
-    /// Most client connections open at once; more wait in the listen backlog until one closes.
-    pub max_connections: usize,
-    /// Seconds a client has to send its request headers, and then again its whole body
-    /// (then 408).
-    pub header_read_timeout_seconds: f64,
-    /// Seconds an idle MCP session is kept.
-    pub session_idle_timeout_seconds: u64,
-    /// Most MCP sessions one user (token `sub`) has open; a new one closes their oldest
-    /// idle session, and is refused (429) only when all are busy.
-    pub max_sessions_per_user: usize,
-    /// Most MCP requests one user has in progress, body upload included (then 429).
-    pub max_requests_per_user: usize,
-    /// Requests a second one user may make (a bucket one second deep), 0 for no limit;
-    /// past it, 429 with `Retry-After`.
-    pub user_requests_per_second: f64,
-    /// Seconds an MCP request's answer may take from getting its slot to its last byte;
-    /// then the call is cancelled and answered with a JSON-RPC error.
-    pub response_timeout_seconds: f64,
-    /// Host names (or `host:port`) accepted in the `Host` header besides loopback names.
-    #[serde(deserialize_with = "list_like")]
-    pub allowed_hosts: Vec<String>,
-    /// Browser origins accepted in an `Origin` header besides loopback origins.
-    #[serde(deserialize_with = "list_like")]
-    pub allowed_origins: Vec<String>,
-    /// Canonical public URL of the MCP endpoint (the protected resource), e.g.
-    /// `https://tenant.fly.dev/mcp`. Derived from the request when unset.
-    #[serde(deserialize_with = "de::opt_string_like")]
-    pub public_url: Option<String>,
-    /// Serve without MCP sessions (JSON responses), so any replica can answer any request.
-    pub stateless: bool,
-    /// Seconds in-flight calls get to finish after SIGTERM.
-    pub shutdown_grace_seconds: f64,
-    /// Also serve `/metrics` on this port (e.g. 9091 for Fly's metrics block).
-    pub metrics_port: Option<u16>,
-
-    /// `verify` (default when a key is configured) or `passthrough`.
-    pub auth_mode: Option<AuthMode>,
-    /// Whether requests to `/mcp` need a valid token (default: true when a key is configured).
-    pub auth_required: Option<bool>,
-    /// HS256 secret for verifying tokens (also read from `JWT_HS256_SECRET`).
-    pub jwt_hs256_secret: Secret,
-    /// OIDC issuer (e.g. `https://tenant.eu.auth0.com/`); its JWKS verifies RS256 tokens.
-    #[serde(deserialize_with = "de::opt_string_like")]
-    pub oidc_issuer: Option<String>,
-    /// JWKS URL override. Unset: the `jwks_uri` of the issuer's discovery document
-    /// (RFC 8414 or OpenID Connect Discovery), read on first use and refreshed with the keys.
-    #[serde(deserialize_with = "de::opt_string_like")]
-    pub jwks_url: Option<String>,
-    /// Required `aud` claim. When set, a token without `aud` fails.
-    #[serde(deserialize_with = "de::opt_string_like")]
-    pub jwt_audience: Option<String>,
-    /// Clock leeway for `exp` and `nbf`, in seconds (at most 60).
-    pub jwt_leeway_seconds: u64,
-    /// An unknown `kid` refreshes the JWKS at most once per this many seconds.
-    pub jwks_refresh_interval_seconds: u64,
-    /// Scopes advertised in the protected-resource metadata and the 401 challenge, besides
-    /// the read and write scopes when those are enforced (e.g. `openid offline_access`).
-    #[serde(deserialize_with = "list_like")]
-    pub scopes_supported: Vec<String>,
-    /// The authorization servers named in the protected-resource metadata. Unset: the OIDC
-    /// issuer. Neither set: no metadata is published (the gateway offers no sign-in).
-    #[serde(deserialize_with = "list_like")]
-    pub authorization_servers: Vec<String>,
-    /// The scope read-only tools need when scopes are enforced.
-    #[serde(deserialize_with = "string_like")]
-    pub read_scope: String,
-    /// The scope every other tool needs when scopes are enforced.
-    #[serde(deserialize_with = "string_like")]
-    pub write_scope: String,
-    /// Refuse a tool call (403 `insufficient_scope`, before any API request) whose token
-    /// lacks the tool's scope. Off by default, so tokens that carry no scopes keep working.
-    pub enforce_scopes: bool,
-    /// With `enforce_scopes`: `tools/list` shows only the tools the token may call.
-    pub filter_tools_by_scope: bool,
-
-    /// Bearer token for `stdio` mode, where there is no HTTP request to carry one.
-    pub token: Secret,
+config_keys! {
+    section "Tenant (required)" {
+        /// The tenant this deployment serves, sent on every API request; never taken from a client.
+        /// In `resolve` mode it is only the fallback for users the API cannot place (may be empty).
+        tenant_id: String = "", example "tenant-123", with "de::string_like";
+        /// HMAC-SHA256 key for the X-TB-* tenant headers (seed API); the same value the API has.
+        /// The current API ignores the signature, so a signed deployment works against both.
+        tenant_header_secret: Secret = "", example "change-me-to-the-api-tenant-header-secret",
+            alias "TENANT_HEADER_SECRET";
+        /// `signed` (tenant id + HMAC headers), `plain` (tenant id only) or `resolve` (per user, the
+        /// tenant the API names at GET /v1/auth/tenant); unset: signed with a secret, else plain.
+        tenant_mode: Option<TenantMode> = "", with "de::opt";
+        /// Seconds a resolved tenant is kept per caller (`resolve` mode; 1 to 3600).
+        tenant_cache as "tenant_cache_seconds": Duration = "300", with "de::whole_seconds";
+    }
+    section "The ToolBridge API" {
+        /// Base URL of the ToolBridge Go API (in the container: http://127.0.0.1:8080).
+        go_api_base_url: reqwest::Url = "http://localhost:8080", with "de::http_url";
+        /// `auto` (decided from the API's /v1/sync/info at start and at each readiness check),
+        /// `seed` or `current`.
+        api_generation: ApiGeneration = "auto";
+        /// `reuse`: one sync session per caller, opened once and renewed; `per_call`: a fresh one
+        /// for every API request, closed after it (two rate-limited session requests per call).
+        session_mode: SessionMode = "reuse";
+        /// `passthrough`: the caller's verified token goes to the API; `exchange`: it is exchanged
+        /// for a backend token (cached per caller) and only that reaches the API.
+        backend_auth: BackendAuth = "passthrough";
+        /// RFC 8693 token endpoint for `exchange`; unset: the API's own POST /auth/token-exchange.
+        token_exchange_url: Option<reqwest::Url> = "", with "de::opt_http_url";
+        /// The resource (RFC 8707) / audience asked for in an exchange; unset: the API base URL.
+        token_exchange_resource: Option<String> = "", with "de::opt_string_like";
+        /// The gateway's client id at TOOLBRIDGE_TOKEN_EXCHANGE_URL (HTTP Basic), required with it.
+        token_exchange_client_id: Option<String> = "", with "de::opt_string_like";
+        /// Its client secret (HTTP Basic) at TOOLBRIDGE_TOKEN_EXCHANGE_URL.
+        token_exchange_client_secret: Secret = "", alias "TOKEN_EXCHANGE_CLIENT_SECRET";
+        /// Seconds to wait for a TCP connection to the API (decimals allowed).
+        connect_timeout as "connect_timeout_seconds": Duration = "2", with "de::seconds";
+        /// Seconds one API request may take in all (decimals allowed).
+        request_timeout as "request_timeout_seconds": Duration = "30", with "de::seconds";
+        /// Largest API response body read, in bytes (8 MiB).
+        upstream_max_body_bytes: usize = "8388608";
+        /// Most API requests in flight at once; more tool calls wait (up to the request timeout).
+        upstream_max_in_flight: usize = "64";
+        /// Most MCP requests handled at once; more wait (up to the request timeout, then 503).
+        max_concurrent_requests: usize = "256";
+        /// Most client connections open at once; more wait in the kernel's listen backlog.
+        max_connections: usize = "10000";
+        /// Seconds one API request may spend waiting out 429s (Retry-After plus jitter); past it the
+        /// call fails and says when to retry (decimals allowed; at most 600).
+        retry_budget as "retry_budget_seconds": Duration = "30", with "de::seconds";
+        /// The API's tenant-header clock window; `toolbridge-mcp check` warns when clocks differ more.
+        max_timestamp_skew as "max_timestamp_skew_seconds": Duration = "300",
+            with "de::whole_seconds";
+    }
+    section "Listening" {
+        /// Address the gateway listens on.
+        host: std::net::IpAddr = "0.0.0.0";
+        /// Port of /mcp, /healthz, /readyz and /metrics.
+        port: u16 = "8001";
+        /// Also serve /metrics on this port (the container uses 9091 for Fly's [metrics] block).
+        metrics_port: Option<u16> = "", with "de::opt";
+        /// Seconds in-flight calls get to finish after SIGTERM (decimals allowed; at most 600).
+        shutdown_grace as "shutdown_grace_seconds": Duration = "8", with "de::seconds";
+        /// Seconds a client has to send its request headers before it is dropped, and then again its
+        /// whole body before it gets 408 (decimals allowed).
+        header_read_timeout as "header_read_timeout_seconds": Duration = "10",
+            with "de::seconds";
+    }
+    section "MCP transport" {
+        /// Host names (or host:port) accepted in the Host header besides loopback names.
+        allowed_hosts: Vec<String> = "", with "de::list_like";
+        /// Browser origins (scheme://host[:port]) accepted in an Origin header besides loopback ones.
+        allowed_origins: Vec<String> = "", with "de::list_like";
+        /// Canonical public URL of the MCP endpoint, e.g. https://app.fly.dev:8001/mcp; else derived.
+        public_url: Option<reqwest::Url> = "", with "de::opt_http_url";
+        /// `true`: no MCP sessions and JSON responses, so any replica can answer any request.
+        stateless: bool = "false";
+        /// Largest request body accepted on /mcp, in bytes (1 MiB); larger gets 413.
+        max_body_bytes: usize = "1048576";
+        /// Most concurrent MCP sessions; more get 503.
+        max_sessions: usize = "5000";
+        /// Seconds an idle MCP session is kept.
+        session_idle_timeout as "session_idle_timeout_seconds": Duration = "600",
+            with "de::whole_seconds";
+        /// Most MCP sessions one user (token `sub`) has open; a new one closes their oldest idle one.
+        max_sessions_per_user: usize = "32";
+        /// Most MCP requests one user has in progress (body upload included); more wait for one of
+        /// that user's own to finish (up to the request timeout), then get 429.
+        max_requests_per_user: usize = "32";
+        /// Requests a second one user may make, 0 for no limit; more get 429 with Retry-After.
+        user_requests_per_second: f64 = "0";
+        /// Seconds an MCP answer may take after its request got a slot; then the call is cancelled
+        /// and answered with a JSON-RPC error (decimals allowed).
+        response_timeout as "response_timeout_seconds": Duration = "120", with "de::seconds";
+    }
+    section "Bearer tokens" {
+        /// `verify` (check signature, expiry, issuer, audience) or `passthrough` (only read `sub`);
+        /// unset: verify when a key below is set, else passthrough.
+        auth_mode: Option<AuthMode> = "", with "de::opt";
+        /// `true`/`false`: whether /mcp refuses requests without a valid token; unset: true in verify.
+        auth_required: Option<bool> = "", with "de::opt";
+        /// HS256 key for verifying tokens (dev and tests); the same value the API has.
+        jwt_hs256_secret: Secret = "", alias "JWT_HS256_SECRET";
+        /// OIDC issuer, e.g. https://tenant.eu.auth0.com/ ; its JWKS verifies RS256 tokens.
+        oidc_issuer: Option<Issuer> = "", with "de::opt_issuer";
+        /// JWKS URL override; unset: the jwks_uri of the issuer's RFC 8414 / OIDC discovery document.
+        jwks_url: Option<reqwest::Url> = "", with "de::opt_http_url";
+        /// The `aud` claim tokens must carry; when set, a token without `aud` fails.
+        jwt_audience: Option<String> = "", with "de::opt_string_like";
+        /// Clock leeway for `exp` and `nbf`, in seconds (at most 60).
+        jwt_leeway as "jwt_leeway_seconds": Duration = "30", with "de::whole_seconds";
+        /// An unknown `kid` refreshes the JWKS at most once per this many seconds.
+        jwks_refresh_interval as "jwks_refresh_interval_seconds": Duration = "30",
+            with "de::whole_seconds";
+        /// Extra scopes advertised in the protected-resource metadata and the 401 (e.g. openid).
+        scopes_supported: Vec<String> = "", with "de::list_like";
+        /// Authorization servers named in the metadata (comma-separated); unset: the OIDC issuer.
+        authorization_servers: Vec<Issuer> = "", with "de::issuers";
+        /// The scope read-only tools (list_*, get_*, health_check) need when scopes are enforced.
+        read_scope: String = "toolbridge:read", with "de::string_like";
+        /// The scope every other tool needs when scopes are enforced.
+        write_scope: String = "toolbridge:write", with "de::string_like";
+        /// `true`: a tool call without its scope gets 403 insufficient_scope (off: tokens need no scopes).
+        enforce_scopes: bool = "false";
+        /// `true` (with ENFORCE_SCOPES): tools/list shows only the tools the token may call.
+        filter_tools_by_scope: bool = "false";
+        /// Bearer token for `toolbridge-mcp stdio`, where no HTTP request carries one.
+        token: Secret = "";
+    }
+    section "Logs" {
+        /// Log filter: `info`, `debug`, or a tracing directive list such as `info,toolbridge_mcp=debug`.
+        log_level: String = "info", with "de::string_like";
+        /// `text` (human-readable) or `json` (one object per line; the container uses json).
+        log_format: LogFormat = "text";
+    }
 }
 
 impl Default for Config {
+    /// The defaults of the key table, read through the same deserializers as any value.
     fn default() -> Self {
-        Self {
-            tenant_id: String::new(),
-            tenant_header_secret: Secret::default(),
-            go_api_base_url: "http://localhost:8080".into(),
-            host: IpAddr::from([0, 0, 0, 0]),
-            port: 8001,
-            log_level: "info".into(),
-            log_format: LogFormat::Text,
-            max_timestamp_skew_seconds: 300,
-            api_generation: ApiGeneration::Auto,
-            tenant_mode: None,
-            tenant_cache_seconds: 300,
-            backend_auth: BackendAuth::Passthrough,
-            token_exchange_url: None,
-            token_exchange_resource: None,
-            token_exchange_client_id: None,
-            token_exchange_client_secret: Secret::default(),
-            session_mode: SessionMode::Reuse,
-            connect_timeout_seconds: 2.0,
-            request_timeout_seconds: 30.0,
-            upstream_max_body_bytes: 8 * 1024 * 1024,
-            upstream_max_in_flight: 64,
-            retry_budget_seconds: 30.0,
-            max_body_bytes: 1024 * 1024,
-            max_sessions: 5000,
-            max_concurrent_requests: 256,
-            max_connections: 10_000,
-            header_read_timeout_seconds: 10.0,
-            session_idle_timeout_seconds: 600,
-            max_sessions_per_user: 32,
-            max_requests_per_user: 32,
-            user_requests_per_second: 0.0,
-            response_timeout_seconds: 120.0,
-            allowed_hosts: Vec::new(),
-            allowed_origins: Vec::new(),
-            public_url: None,
-            stateless: false,
-            shutdown_grace_seconds: 8.0,
-            metrics_port: None,
-            auth_mode: None,
-            auth_required: None,
-            jwt_hs256_secret: Secret::default(),
-            oidc_issuer: None,
-            jwks_url: None,
-            jwt_audience: None,
-            jwt_leeway_seconds: 30,
-            jwks_refresh_interval_seconds: 30,
-            scopes_supported: Vec::new(),
-            authorization_servers: Vec::new(),
-            read_scope: "toolbridge:read".into(),
-            write_scope: "toolbridge:write".into(),
-            enforce_scopes: false,
-            filter_tools_by_scope: false,
-            token: Secret::default(),
-        }
+        load::defaults()
     }
+}
+
+/// The key named `name` (as in a TOML file), if there is one.
+pub(crate) fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
 }
 
 /// The environment variable that sets a config key.
@@ -342,11 +260,12 @@ impl Config {
     /// The authorization servers to publish: the explicit list, else the OIDC issuer.
     /// Empty: the gateway offers no OAuth sign-in, and publishes no metadata saying it does.
     pub(crate) fn effective_authorization_servers(&self) -> Vec<String> {
-        if self.authorization_servers.is_empty() {
-            self.oidc_issuer.iter().cloned().collect()
+        let servers = if self.authorization_servers.is_empty() {
+            self.oidc_issuer.as_slice()
         } else {
-            self.authorization_servers.clone()
-        }
+            &self.authorization_servers
+        };
+        servers.iter().map(|s| s.as_str().to_owned()).collect()
     }
 
     /// The effective tenant mode: `signed` when a tenant secret is set, else `plain`.
@@ -361,17 +280,7 @@ impl Config {
 
     /// The API base URL without a trailing slash.
     pub fn api_base(&self) -> &str {
-        self.go_api_base_url.trim_end_matches('/')
-    }
-
-    /// Connect timeout as a duration.
-    pub(crate) fn connect_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.connect_timeout_seconds)
-    }
-
-    /// Whole-request timeout as a duration.
-    pub(crate) fn request_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.request_timeout_seconds)
+        self.go_api_base_url.as_str().trim_end_matches('/')
     }
 }
 

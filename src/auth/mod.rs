@@ -21,7 +21,7 @@ pub(crate) mod token;
 
 pub(crate) use token::Identity;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
@@ -38,9 +38,6 @@ pub(crate) const MAX_LEEWAY_SECONDS: u64 = 60;
 /// The verifier could not be built from the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    /// The JWKS URL or the issuer is not a URL.
-    #[error("JWKS URL: {0}")]
-    JwksUrl(String),
     /// The HTTP client for the JWKS could not be built.
     #[error("JWKS client: {0}")]
     Client(String),
@@ -81,18 +78,16 @@ impl Verifier {
         let mode = cfg.effective_auth_mode();
         let hs256 = (!cfg.jwt_hs256_secret.is_empty())
             .then(|| DecodingKey::from_secret(cfg.jwt_hs256_secret.expose().as_bytes()));
-        let parse =
-            |u: &str| reqwest::Url::parse(u).map_err(|e| SetupError::JwksUrl(e.to_string()));
         // The explicit URL wins; else the issuer's metadata says where its keys are.
         let source = match (&cfg.jwks_url, &cfg.oidc_issuer) {
-            (Some(url), _) => Some(JwksSource::Url(parse(url)?)),
-            (None, Some(iss)) => Some(JwksSource::Issuer(parse(iss)?)),
+            (Some(url), _) => Some(JwksSource::Url(url.clone())),
+            (None, Some(iss)) => Some(JwksSource::Issuer(iss.url().clone())),
             (None, None) => None,
         };
         let jwks = match source {
             Some(source) if mode == AuthMode::Verify => {
                 let client = jwks_client(cfg).map_err(|e| SetupError::Client(e.to_string()))?;
-                let every = Duration::from_secs(cfg.jwks_refresh_interval_seconds);
+                let every = cfg.jwks_refresh_interval;
                 Some(JwksCache::new(source, client, every))
             }
             _ => None,
@@ -101,7 +96,7 @@ impl Verifier {
             .oidc_issuer
             .iter()
             .flat_map(|i| {
-                let bare = i.trim_end_matches('/');
+                let bare = i.as_str().trim_end_matches('/');
                 [bare.to_owned(), format!("{bare}/")]
             })
             .collect();
@@ -113,7 +108,7 @@ impl Verifier {
                 jwks,
                 issuers,
                 audience: cfg.jwt_audience.clone(),
-                leeway: cfg.jwt_leeway_seconds.min(MAX_LEEWAY_SECONDS),
+                leeway: cfg.jwt_leeway.as_secs().min(MAX_LEEWAY_SECONDS),
             }),
         })
     }
@@ -192,7 +187,7 @@ impl Verifier {
 fn jwks_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
     crate::upstream::install_crypto_provider();
     reqwest::Client::builder()
-        .connect_timeout(cfg.connect_timeout().min(jwks::FETCH_TIMEOUT))
+        .connect_timeout(cfg.connect_timeout.min(jwks::FETCH_TIMEOUT))
         .timeout(jwks::FETCH_TIMEOUT)
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

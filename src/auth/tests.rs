@@ -65,7 +65,7 @@ async fn hs256_happy_path_and_claim_failures() {
 
 #[tokio::test]
 async fn leeway_is_capped_at_sixty_seconds() {
-    let cfg = config(|c| c.jwt_leeway_seconds = 3600);
+    let cfg = config(|c| c.jwt_leeway = std::time::Duration::from_secs(3600));
     let t = mint_hs256_with(SECRET, json!({"sub": "a", "exp": now() - 90}));
     assert_eq!(check(&cfg, &t).await, Err(AuthError::Expired));
     let t = mint_hs256_with(SECRET, json!({"sub": "a", "exp": now() - 30}));
@@ -87,7 +87,7 @@ async fn algorithms_are_allow_listed_per_key() {
     // An issuer configured but no secret: HS256 has no key to be checked against.
     let rs_only = config(|c| {
         c.jwt_hs256_secret = Secret::default();
-        c.oidc_issuer = Some("http://127.0.0.1:9/".into());
+        c.oidc_issuer = Some("http://127.0.0.1:9/".parse().unwrap());
     });
     let t = mint_hs256_with(SECRET, claims);
     assert_eq!(check(&rs_only, &t).await, Err(AuthError::AlgNotAllowed));

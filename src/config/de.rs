@@ -1,10 +1,11 @@
 //! Lenient deserializers for values that come from environment variables, where every
 //! value is text that figment may have guessed to be a number or a bool.
 
-use std::fmt;
+use std::{fmt, time::Duration};
 
+use super::Issuer;
 use serde::{
-    Deserializer,
+    Deserialize, Deserializer,
     de::{self, SeqAccess, Visitor},
 };
 
@@ -87,4 +88,75 @@ impl<'de> serde::Deserialize<'de> for crate::secret::Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         string_like(d).map(crate::secret::Secret::new)
     }
+}
+
+/// `Some(T)`, or `None` for an empty string (how `.env` and the key table say "unset").
+pub(crate) fn opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::de::IntoDeserializer;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) if s.trim().is_empty() => Ok(None),
+        // The value again, as its own deserializer: `T` reads it as if it came directly.
+        value => T::deserialize(value.into_deserializer())
+            .map(Some)
+            .map_err(de::Error::custom),
+    }
+}
+
+/// A number of seconds (decimals allowed) as a [`Duration`].
+pub(crate) fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(secs).map_err(|_| {
+        de::Error::custom(format!(
+            "{secs} is not a number of seconds (0 or more, finite)"
+        ))
+    })
+}
+
+/// A whole number of seconds as a [`Duration`].
+pub(crate) fn whole_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_secs)
+}
+
+/// Parses an http(s) URL with a host; the error is the text an operator reads.
+pub(crate) fn parse_http_url(text: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("must be an http(s) URL".into());
+    }
+    Ok(url)
+}
+
+/// An http(s) URL.
+pub(crate) fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<reqwest::Url, D::Error> {
+    parse_http_url(&string_like(d)?).map_err(de::Error::custom)
+}
+
+/// An http(s) URL, or `None` for an empty string.
+pub(crate) fn opt_http_url<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<reqwest::Url>, D::Error> {
+    match opt_string_like(d)? {
+        None => Ok(None),
+        Some(s) => parse_http_url(&s).map(Some).map_err(de::Error::custom),
+    }
+}
+
+/// An issuer, or `None` for an empty string.
+pub(crate) fn opt_issuer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Issuer>, D::Error> {
+    match opt_string_like(d)? {
+        None => Ok(None),
+        Some(s) => Issuer::parse(&s).map(Some).map_err(de::Error::custom),
+    }
+}
+
+/// A list of issuers (a TOML array or a comma-separated string); the error names the bad one.
+pub(crate) fn issuers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Issuer>, D::Error> {
+    list_like(d)?
+        .iter()
+        .map(|s| Issuer::parse(s).map_err(|e| de::Error::custom(format!("{s}: {e}"))))
+        .collect()
 }

@@ -17,7 +17,7 @@ use figment::{
     value::{Dict, Map, Value},
 };
 
-use super::{ALIASES, Config, ConfigError, ENV_PREFIX, KEYS, SECRET_KEYS, env_name};
+use super::{Config, ConfigError, ENV_PREFIX, KEYS, env_name, key};
 
 /// Key-value pairs (the process environment or a `.env` file) as a figment provider.
 struct Pairs {
@@ -26,7 +26,7 @@ struct Pairs {
 }
 
 impl Pairs {
-    /// Keeps `TOOLBRIDGE_*` variables and the known aliases; the prefixed form wins.
+    /// Keeps `TOOLBRIDGE_*` variables and the keys' aliases; the key's own name wins.
     fn new(name: &'static str, vars: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut prefixed = Dict::new();
         let mut aliased = Dict::new();
@@ -36,10 +36,11 @@ impl Pairs {
                 continue;
             }
             let value: Value = v.parse().expect("infallible");
-            if let Some(key) = k.strip_prefix(ENV_PREFIX) {
+            // An alias first: it may itself start with `TOOLBRIDGE_`.
+            if let Some(key) = KEYS.iter().find(|key| key.aliases.contains(&k.as_str())) {
+                aliased.insert(key.name.to_owned(), value);
+            } else if let Some(key) = k.strip_prefix(ENV_PREFIX) {
                 prefixed.insert(key.to_ascii_lowercase(), value);
-            } else if let Some((_, key)) = ALIASES.iter().find(|(alias, _)| *alias == k) {
-                aliased.insert((*key).to_string(), value);
             }
         }
         aliased.extend(prefixed);
@@ -59,6 +60,28 @@ impl Provider for Pairs {
     }
 }
 
+/// The lowest layer: every key's default from the key table, unset ones as `""`.
+fn defaults_layer() -> Pairs {
+    let dict = KEYS
+        .iter()
+        .map(|k| {
+            let value: Value = k.default.parse().expect("infallible");
+            (k.name.to_owned(), value)
+        })
+        .collect();
+    Pairs {
+        name: "defaults",
+        dict,
+    }
+}
+
+/// `Config::default()`: the key table's defaults, not validated (the tenant is unset).
+pub(super) fn defaults() -> Config {
+    Figment::from(defaults_layer())
+        .extract()
+        .unwrap_or_else(|e| panic!("a default in the key table does not parse: {e}"))
+}
+
 impl Config {
     /// Loads from an optional TOML file, an optional `.env` file and the given environment,
     /// in rising precedence, then validates.
@@ -67,7 +90,7 @@ impl Config {
         dotenv: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut fig = Figment::new();
+        let mut fig = Figment::from(defaults_layer());
         if let Some(path) = toml {
             if !path.exists() {
                 return Err(ConfigError::Parse(format!(
@@ -103,14 +126,18 @@ impl Config {
     }
 }
 
-fn is_secret(key: &str) -> bool {
-    SECRET_KEYS.contains(&key)
-        || ALIASES
-            .iter()
-            .any(|(alias, k)| alias.eq_ignore_ascii_case(key) && SECRET_KEYS.contains(k))
-        || key
-            .strip_prefix(ENV_PREFIX)
-            .is_some_and(|k| SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+/// Whether `name` (a key, a `TOOLBRIDGE_` variable or an alias) holds a secret.
+fn is_secret(name: &str) -> bool {
+    let prefixed = name
+        .strip_prefix(ENV_PREFIX)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    KEYS.iter().any(|k| {
+        k.secret
+            && (k.name == name
+                || k.name == prefixed
+                || k.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)))
+    })
 }
 
 /// A TOML syntax error as `line L, column C (in the value of VAR): what is wrong`.
@@ -127,7 +154,7 @@ fn check_toml(path: &Path, text: &str) -> Result<(), ConfigError> {
         .nth(line - 1)
         .and_then(|l| l.split_once('='))
         .map(|(k, _)| k.trim().trim_matches(['"', '\'']))
-        .filter(|k| KEYS.contains(k));
+        .filter(|k| key(k).is_some());
     let mut why = e
         .message()
         .lines()
@@ -177,12 +204,20 @@ fn dotenv_error(path: &Path, e: dotenvy::Error) -> ConfigError {
     ConfigError::Parse(format!("{}: {why}", path.display()))
 }
 
-/// figment's error for one key, without the value when the key is a secret.
+/// figment's error for one key, without the value when the key is a secret. A message of
+/// our own deserializers (`de.rs`: a bad URL, a negative duration) says what is wrong with
+/// a value that was read, as `Config::validate`'s do.
 fn extract_error(e: &figment::Error) -> ConfigError {
     let key = e.path.first().map(String::as_str).unwrap_or_default();
     let var = env_name(key);
     if !is_secret(key) {
-        return ConfigError::Parse(format!("{var}: {}", e.kind));
+        return match &e.kind {
+            Kind::Message(why) => ConfigError::Invalid {
+                var,
+                why: why.clone(),
+            },
+            kind => ConfigError::Parse(format!("{var}: {kind}")),
+        };
     }
     let why = match &e.kind {
         Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => {

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -17,8 +19,8 @@ fn defaults_match_the_sidecar() {
     let c = Config::load_from(None, None, env(BASE)).unwrap();
     assert_eq!(c.port, 8001);
     assert_eq!(c.host.to_string(), "0.0.0.0");
-    assert_eq!(c.go_api_base_url, "http://localhost:8080");
-    assert_eq!(c.max_timestamp_skew_seconds, 300);
+    assert_eq!(c.api_base(), "http://localhost:8080");
+    assert_eq!(c.max_timestamp_skew, Duration::from_secs(300));
     assert_eq!(c.session_mode, SessionMode::Reuse);
     assert_eq!(c.api_generation, ApiGeneration::Auto);
     assert_eq!(c.effective_tenant_mode(), TenantMode::Signed);
@@ -250,27 +252,6 @@ fn debug_output_redacts_secrets() {
     }
 }
 
-/// KEYS must name exactly the struct's fields: a TOML file with every key and a bogus
-/// value for each must fail on each one, and with `deny_unknown_fields` off we check the
-/// other direction by reading the source of the struct.
-#[test]
-fn keys_list_matches_the_struct() {
-    let src = include_str!("../config.rs");
-    let body = src
-        .split("pub struct Config {")
-        .nth(1)
-        .unwrap()
-        .split("\n}\n")
-        .next()
-        .unwrap();
-    let fields: Vec<&str> = body
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("pub "))
-        .filter_map(|l| l.split(':').next())
-        .collect();
-    assert_eq!(fields, KEYS);
-}
-
 /// A config error names the key and where it is, and never shows a secret's value: not
 /// for a TOML syntax error on the secret's own line, not for a `.env` line that does not
 /// parse, not for a value of the wrong type.
@@ -353,4 +334,107 @@ fn the_new_limits_are_validated() {
     let c = Config::load_from(None, None, env(BASE)).unwrap();
     assert_eq!(c.max_body_bytes, 1024 * 1024);
     assert_eq!(c.max_sessions_per_user, 32);
+}
+
+/// The key table makes the README's configuration table and `.env.example`; a document
+/// that differs fails with a diff (`UPDATE_CONFIG_DOCS=1` writes it instead).
+mod docs {
+    use std::path::Path;
+
+    use super::super::docs::{env_example, readme_table, splice_readme};
+
+    fn check(name: &str, made: impl FnOnce(&str) -> String) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let made = made(&text);
+        if text == made {
+            return;
+        }
+        if std::env::var_os("UPDATE_CONFIG_DOCS").is_some() {
+            std::fs::write(&path, &made).unwrap();
+            return;
+        }
+        let diff = similar::TextDiff::from_lines(&text, &made);
+        panic!(
+            "{name} is not what the key table in src/config.rs makes (- the file, + the table); \
+             UPDATE_CONFIG_DOCS=1 cargo test --lib config::tests::docs writes it:\n{}",
+            diff.unified_diff().header(name, "from the key table")
+        );
+    }
+
+    #[test]
+    fn env_example_is_made_from_the_key_table() {
+        check(".env.example", |_| env_example());
+    }
+
+    #[test]
+    fn readme_table_is_made_from_the_key_table() {
+        check("README.md", |readme| {
+            splice_readme(readme, &readme_table()).unwrap_or_else(|| {
+                panic!("README.md: the configuration table's markers are missing")
+            })
+        });
+    }
+}
+
+#[test]
+fn the_key_table_is_sound() {
+    let mut names: Vec<_> = KEYS.iter().map(|k| k.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), KEYS.len(), "a key is listed twice");
+    for key in KEYS {
+        assert!(!key.doc.is_empty(), "{}: no doc", key.name);
+        assert_eq!(key.name, key.name.to_ascii_lowercase(), "{}", key.name);
+    }
+    let secrets: Vec<_> = KEYS.iter().filter(|k| k.secret).map(|k| k.name).collect();
+    assert_eq!(
+        secrets,
+        [
+            "tenant_header_secret",
+            "token_exchange_client_secret",
+            "jwt_hs256_secret",
+            "token"
+        ]
+    );
+    // Every default reads (Default would panic otherwise) and is what the sidecar had.
+    let c = Config::default();
+    assert_eq!(c.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.connect_timeout, Duration::from_secs(2));
+    assert_eq!(c.upstream_max_body_bytes, 8 * 1024 * 1024);
+    assert_eq!(c.metrics_port, None);
+    assert_eq!(c.tenant_mode, None);
+}
+
+#[test]
+fn durations_and_urls_are_typed_as_they_are_read() {
+    let c = Config::load_from(
+        None,
+        None,
+        env(&[
+            ("TOOLBRIDGE_TENANT_ID", "t"),
+            ("TOOLBRIDGE_REQUEST_TIMEOUT_SECONDS", "2.5"),
+            ("TOOLBRIDGE_OIDC_ISSUER", "https://x.authkit.app"),
+            ("TOOLBRIDGE_GO_API_BASE_URL", "http://127.0.0.1:9/api/"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.request_timeout, Duration::from_millis(2500));
+    // An issuer is kept as written: it is compared as a string.
+    assert_eq!(
+        c.oidc_issuer.as_ref().unwrap().as_str(),
+        "https://x.authkit.app"
+    );
+    assert_eq!(c.api_base(), "http://127.0.0.1:9/api");
+    for (key, value) in [
+        ("TOOLBRIDGE_REQUEST_TIMEOUT_SECONDS", "-1"),
+        ("TOOLBRIDGE_TENANT_CACHE_SECONDS", "1.5"),
+        ("TOOLBRIDGE_JWKS_URL", "file:///etc/passwd"),
+        ("TOOLBRIDGE_AUTHORIZATION_SERVERS", "https://a/, nope"),
+    ] {
+        let mut vars = env(BASE);
+        vars.push((key.into(), value.into()));
+        let err = Config::load_from(None, None, vars).unwrap_err().to_string();
+        assert!(err.contains(key), "{key}={value}: {err}");
+    }
 }

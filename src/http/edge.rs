@@ -19,8 +19,6 @@
 mod protocol;
 pub(super) mod rebinding;
 
-use std::time::Duration;
-
 use axum::{
     extract::{Request, State},
     middleware::Next,
@@ -54,7 +52,7 @@ pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next:
         Ok(None) => {}
         Err(e) => return super::challenge::unauthorized(&state, &host, &e),
     }
-    let body_timeout = Duration::from_secs_f64(cfg.header_read_timeout_seconds);
+    let body_timeout = cfg.header_read_timeout;
     let req = match protocol::check_version(req, cfg.max_body_bytes, body_timeout).await {
         Ok(req) => req,
         Err(refusal) => return refusal,

@@ -43,7 +43,7 @@ pub(super) async fn share(State(state): State<AppState>, req: Request, next: Nex
         return limited(user, l);
     }
     let ticket = if post {
-        match users.begin(user, cfg.request_timeout()).await {
+        match users.begin(user, cfg.request_timeout).await {
             Ok(t) => Some(t),
             Err(l) => return limited(user, l),
         }
@@ -70,7 +70,7 @@ pub(super) async fn share(State(state): State<AppState>, req: Request, next: Nex
         return body::tie(next.run(req).await, (ticket, in_session), drop);
     }
     let (parts, raw) = req.into_parts();
-    let within = Duration::from_secs_f64(cfg.header_read_timeout_seconds);
+    let within = cfg.header_read_timeout;
     let (chunks, envelope) = match intake::read(raw, cfg.max_body_bytes, within).await {
         Ok(read) => read,
         Err(refusal) => {

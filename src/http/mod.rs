@@ -19,8 +19,6 @@ mod state;
 mod users;
 mod wellknown;
 
-use std::time::Duration;
-
 use axum::{Router, middleware::from_fn_with_state, routing::get};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
@@ -67,7 +65,7 @@ pub fn app(state: AppState) -> Router {
         state.sessions.clone(),
         mcp_config(&state),
     );
-    let within = Duration::from_secs_f64(state.config.response_timeout_seconds);
+    let within = state.config.response_timeout;
     let wellknown = get(wellknown::protected_resource).options(wellknown::preflight);
     // Layers run outside in: the last added sees a request first.
     Router::new()

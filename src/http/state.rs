@@ -66,7 +66,7 @@ impl AppState {
         };
         let gateway = Gateway::new(upstream.clone(), &config, None, drain.calls.clone());
         let mut session_config = SessionConfig::default();
-        session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
+        session_config.keep_alive = Some(config.session_idle_timeout);
         // rmcp keeps every answered request's SSE messages (the whole tool result) for a
         // late `Last-Event-ID` resume, 60 s by default: at thousands of calls a second that
         // is most of the process's memory. A call whose client leaves is cancelled here
@@ -79,7 +79,7 @@ impl AppState {
         let slots = admission::Slots::new(
             config.max_concurrent_requests,
             config.max_body_bytes,
-            Duration::from_secs_f64(config.request_timeout_seconds),
+            config.request_timeout,
         );
         Ok(Self {
             scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(&config)),

@@ -58,11 +58,7 @@ impl Resource {
     /// Host: `http` for loopback names, `https` for anything else, since a deployed
     /// gateway sits behind a TLS-terminating proxy.
     pub(crate) fn new(cfg: &Config, host: &Authority) -> Self {
-        if let Some(url) = cfg
-            .public_url
-            .as_deref()
-            .and_then(|u| reqwest::Url::parse(u).ok())
-        {
+        if let Some(url) = &cfg.public_url {
             let origin = url.origin().ascii_serialization();
             let resource = url.as_str().trim_end_matches('/').to_owned();
             return Self { origin, resource };
@@ -206,8 +202,8 @@ mod tests {
         );
 
         let cfg = Config {
-            public_url: Some("https://tenant.fly.dev/mcp".into()),
-            oidc_issuer: Some("https://tenant.eu.auth0.com/".into()),
+            public_url: Some("https://tenant.fly.dev/mcp".parse().unwrap()),
+            oidc_issuer: Some("https://tenant.eu.auth0.com/".parse().unwrap()),
             ..Config::default()
         };
         let scopes = ["openid".to_owned()];
@@ -231,8 +227,11 @@ mod tests {
     fn no_authorization_server_no_document() {
         assert!(document(&Config::default(), &[], &host("localhost"), false).is_none());
         let cfg = Config {
-            oidc_issuer: Some("https://issuer/".into()),
-            authorization_servers: vec!["https://as-1/".into(), "https://as-2/".into()],
+            oidc_issuer: Some("https://issuer/".parse().unwrap()),
+            authorization_servers: vec![
+                "https://as-1/".parse().unwrap(),
+                "https://as-2/".parse().unwrap(),
+            ],
             ..Config::default()
         };
         let doc = document(&cfg, &[], &host("localhost"), false).unwrap();

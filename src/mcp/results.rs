@@ -56,7 +56,7 @@ fn advice(err: &UpstreamError, target: Option<(&Entity, Verb)>) -> String {
     }
     match err {
         UpstreamError::Unreachable => "The gateway keeps serving; try again shortly, and tell the operator if it persists.".into(),
-        UpstreamError::Timeout(_) => "It may still have been applied: read the item before retrying a change.".into(),
+        UpstreamError::Timeout => "It may still have been applied: read the item before retrying a change.".into(),
         UpstreamError::Broken => "The answer was cut off; read the item to see whether the change was applied.".into(),
         UpstreamError::Busy { .. } => "Nothing was sent to the API; retry in a few seconds.".into(),
         UpstreamError::TooLarge { .. } => "Ask for less, e.g. a smaller limit.".into(),

@@ -74,7 +74,7 @@ fn accepted(lines: &mut Vec<CheckLine>, backend: &str) {
 fn mode_lines(config: &Config, probe: &Result<(), UpstreamError>, lines: &mut Vec<CheckLine>) {
     let backend = format!("{:?}", config.backend_auth).to_lowercase();
     let tenant = format!("{:?}", config.effective_tenant_mode()).to_lowercase();
-    let window = config.max_timestamp_skew_seconds;
+    let window = config.max_timestamp_skew.as_secs();
     match probe {
         Err(e @ UpstreamError::Exchange { .. }) => {
             lines.push(line("backend credential", false, format!("{backend}: {e}")));
@@ -218,7 +218,7 @@ pub(crate) async fn run_checks(
                 format!("/healthz answered in {} ms", started.elapsed().as_millis()),
             ));
             if config.effective_tenant_mode() != crate::config::TenantMode::Plain {
-                lines.push(clock_line(api_clock, config.max_timestamp_skew_seconds));
+                lines.push(clock_line(api_clock, config.max_timestamp_skew.as_secs()));
             }
         }
         Err(e) => {
@@ -267,7 +267,7 @@ pub(crate) async fn run_checks(
         Err(e) => lines.push(line(
             "sync session",
             false,
-            failure(&e, config.max_timestamp_skew_seconds),
+            failure(&e, config.max_timestamp_skew.as_secs()),
         )),
     }
     lines

@@ -37,7 +37,7 @@ pub async fn demo(port: u16, api_port: u16) -> Result<(), RunError> {
     let config = Config {
         tenant_id: emu_cfg.default_tenant_id.clone(),
         tenant_header_secret: Secret::new(emu_cfg.tenant_header_secret.clone().unwrap_or_default()),
-        go_api_base_url: emu.base_url(),
+        go_api_base_url: emu.base_url().parse().expect("the emulator's URL"),
         host: [127, 0, 0, 1].into(),
         port,
         jwt_hs256_secret: Secret::new(emu_cfg.jwt_hs256_secret.clone()),

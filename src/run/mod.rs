@@ -8,7 +8,7 @@ pub use check::check_main;
 pub use demo::{demo, emulator_main, read_memberships, token};
 pub use stdio::stdio_main;
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr};
 
 use tokio::net::TcpListener;
 
@@ -68,8 +68,8 @@ pub async fn serve_gateway(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), RunError> {
     let opts = ServeOptions {
-        header_read_timeout: Duration::from_secs_f64(config.header_read_timeout_seconds),
-        shutdown_grace: Duration::from_secs_f64(config.shutdown_grace_seconds),
+        header_read_timeout: config.header_read_timeout,
+        shutdown_grace: config.shutdown_grace,
         max_connections: config.max_connections,
     };
     let metrics_addr = config.metrics_port.map(|p| SocketAddr::new(config.host, p));

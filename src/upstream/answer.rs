@@ -20,7 +20,6 @@ pub(crate) fn content_type(headers: &HeaderMap) -> String {
 pub(crate) async fn read_capped(
     mut resp: reqwest::Response,
     max: usize,
-    timeout_secs: f64,
 ) -> Result<Bytes, UpstreamError> {
     if resp.content_length().is_some_and(|n| n > max as u64) {
         return Err(UpstreamError::TooLarge { limit: max });
@@ -47,7 +46,7 @@ pub(crate) async fn read_capped(
                 }
             }
             Ok(None) => return Ok(first.unwrap_or_else(|| buf.freeze())),
-            Err(e) => return Err(UpstreamError::from_reqwest(&e, timeout_secs)),
+            Err(e) => return Err(UpstreamError::from_reqwest(&e)),
         }
     }
 }
@@ -57,12 +56,11 @@ pub(crate) async fn read_capped(
 pub(crate) async fn json_answer<T: serde::de::DeserializeOwned>(
     mut resp: reqwest::Response,
     max: usize,
-    timeout_secs: f64,
 ) -> Result<(T, HeaderMap), UpstreamError> {
     let status = resp.status();
     // Moved out, not cloned: reading the body needs no headers.
     let headers = std::mem::take(resp.headers_mut());
-    let bytes = read_capped(resp, max, timeout_secs).await?;
+    let bytes = read_capped(resp, max).await?;
     if !status.is_success() {
         return Err(error_from(status, &headers, &bytes));
     }
@@ -135,7 +133,7 @@ mod tests {
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         crate::upstream::install_crypto_provider();
         let resp = reqwest::get(format!("http://{addr}/")).await.unwrap();
-        read_capped(resp, max, 5.0).await
+        read_capped(resp, max).await
     }
 
     #[tokio::test]

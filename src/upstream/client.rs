@@ -103,7 +103,6 @@ struct Inner {
     plain: reqwest::Client,
     base: reqwest::Url,
     max_body: usize,
-    timeout_secs: f64,
     generation: Arc<GenerationCell>,
     health: super::health::HealthCache,
 }
@@ -134,8 +133,8 @@ pub fn install_crypto_provider() {
 pub(crate) fn base_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
     install_crypto_provider();
     reqwest::Client::builder()
-        .connect_timeout(cfg.connect_timeout())
-        .timeout(cfg.request_timeout())
+        .connect_timeout(cfg.connect_timeout)
+        .timeout(cfg.request_timeout)
         // More idle connections than requests ever in flight would never be used.
         .pool_max_idle_per_host(cfg.upstream_max_in_flight)
         .tcp_nodelay(true)
@@ -150,22 +149,17 @@ impl Upstream {
     /// Builds the client chain once; every call reuses its connection pool.
     pub(crate) fn new(cfg: &Config) -> Result<Self, UpstreamError> {
         let client = base_client(cfg).map_err(|e| UpstreamError::Other(e.to_string()))?;
-        let base = reqwest::Url::parse(cfg.api_base())
-            .map_err(|e| UpstreamError::Other(format!("bad base URL: {e}")))?;
+        let base = cfg.go_api_base_url.clone();
         let max_body = cfg.upstream_max_body_bytes;
-        let timeout_secs = cfg.request_timeout_seconds;
         let generation = Arc::new(GenerationCell::new(cfg.api_generation));
-        let sessions = SyncSessions::new(
-            cfg.session_mode,
-            join(&base, "/v1/sync/sessions"),
-            max_body,
-            timeout_secs,
-        );
+        let sessions =
+            SyncSessions::new(cfg.session_mode, join(&base, "/v1/sync/sessions"), max_body);
         let http = ClientBuilder::new(client.clone())
-            .with(Retry::new(std::time::Duration::from_secs_f64(
-                cfg.retry_budget_seconds,
-            )))
-            .with(SlotLayer::new(cfg.upstream_max_in_flight, timeout_secs))
+            .with(Retry::new(cfg.retry_budget))
+            .with(SlotLayer::new(
+                cfg.upstream_max_in_flight,
+                cfg.request_timeout,
+            ))
             .with(sessions)
             .with(CredentialLayer::new(cfg, &base)?)
             .with(TenantLayer::new(cfg, &base, generation.clone()))
@@ -176,7 +170,6 @@ impl Upstream {
                 plain: client,
                 base,
                 max_body,
-                timeout_secs,
                 generation,
                 health: super::health::HealthCache::new(cfg),
             }),
@@ -209,8 +202,8 @@ impl Upstream {
             .get(self.url("/v1/sync/info", &[]))
             .send()
             .await
-            .map_err(|e| UpstreamError::from_reqwest(&e, self.inner.timeout_secs))?;
-        let (info, _) = json_answer::<Info>(resp, 1024 * 1024, self.inner.timeout_secs).await?;
+            .map_err(|e| UpstreamError::from_reqwest(&e))?;
+        let (info, _) = json_answer::<Info>(resp, 1024 * 1024).await?;
         let g = info.generation();
         cell.record(g);
         Ok(g)
@@ -274,10 +267,10 @@ impl Upstream {
             "status" => status_label
         )
         .record(started.elapsed().as_secs_f64());
-        let resp = sent.map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs));
+        let resp = sent.map_err(UpstreamError::from_middleware);
         let status = resp.as_ref().map(|r| r.status()).ok();
         let answer = match resp {
-            Ok(r) => json_answer::<Value>(r, self.inner.max_body, self.inner.timeout_secs).await,
+            Ok(r) => json_answer::<Value>(r, self.inner.max_body).await,
             Err(e) => Err(e),
         };
         self.inner.health.observe(&answer);
@@ -304,10 +297,10 @@ impl Upstream {
             .get(self.url("/healthz", &[]))
             .send()
             .await
-            .map_err(|e| UpstreamError::from_reqwest(&e, self.inner.timeout_secs))?;
+            .map_err(|e| UpstreamError::from_reqwest(&e))?;
         let status = resp.status();
         let headers = std::mem::take(resp.headers_mut());
-        let bytes = read_capped(resp, 64 * 1024, self.inner.timeout_secs).await?;
+        let bytes = read_capped(resp, 64 * 1024).await?;
         if status.is_success() {
             Ok(headers
                 .get(header::DATE)
@@ -328,7 +321,7 @@ impl Upstream {
         let resp = self
             .send_raw(ctx, Method::POST, "/v1/sync/sessions")
             .await?;
-        super::sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs).await
+        super::sessions::parse_session(resp, self.inner.max_body).await
     }
 
     /// One request through the chain without a sync session: for probes and `check`.
@@ -350,7 +343,7 @@ impl Upstream {
             .header(CORRELATION_ID, ctx.correlation_id.as_ref())
             .send()
             .await
-            .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))
+            .map_err(UpstreamError::from_middleware)
     }
 }
 

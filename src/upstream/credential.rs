@@ -45,7 +45,6 @@ pub(crate) struct Exchanger {
     /// Backend `Authorization` values per caller.
     cache: Flights<HeaderValue>,
     max_body: usize,
-    timeout_secs: f64,
 }
 
 #[derive(Deserialize)]
@@ -76,9 +75,7 @@ impl CredentialLayer {
                 audience: resource,
             },
             Some(url) => {
-                let url = reqwest::Url::parse(url).map_err(|_| {
-                    UpstreamError::Other("TOOLBRIDGE_TOKEN_EXCHANGE_URL is not a URL".into())
-                })?;
+                let url = url.clone();
                 // RFC 6749 §2.3.1: id and secret are form-encoded before Base64.
                 let pair = format!(
                     "{}:{}",
@@ -105,7 +102,6 @@ impl CredentialLayer {
             endpoint,
             cache: Flights::new(10_000),
             max_body: cfg.upstream_max_body_bytes,
-            timeout_secs: cfg.request_timeout_seconds,
         })))
     }
 }
@@ -117,7 +113,6 @@ fn form(pairs: &[(&str, &str)]) -> String {
     // "=value" for an empty key: callers that want the value alone strip the '='.
     url.query().unwrap_or_default().to_owned()
 }
-
 fn mw(e: UpstreamError) -> Error {
     Error::Middleware(anyhow::Error::new(e))
 }
@@ -184,8 +179,8 @@ impl Exchanger {
         ext.insert(NoTenant);
         let sent = next.clone().run(req, &mut ext).await;
         let answer = match sent {
-            Ok(resp) => json_answer::<Issued>(resp, self.max_body, self.timeout_secs).await,
-            Err(e) => Err(UpstreamError::from_middleware(e, self.timeout_secs)),
+            Ok(resp) => json_answer::<Issued>(resp, self.max_body).await,
+            Err(e) => Err(UpstreamError::from_middleware(e)),
         };
         metrics::counter!(
             crate::telemetry::names::TOKEN_EXCHANGES,

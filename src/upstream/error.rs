@@ -9,9 +9,12 @@ pub enum UpstreamError {
     /// The TCP connection could not be made (API down, wrong address).
     #[error("the ToolBridge API is unreachable (connection failed)")]
     Unreachable,
-    /// The API took longer than the configured timeout.
-    #[error("the ToolBridge API did not answer within {0} s")]
-    Timeout(f64),
+    /// The API took longer than the configured timeout (the message names the setting, so
+    /// no layer has to carry its value only to print it).
+    #[error(
+        "the ToolBridge API did not answer within the request timeout (TOOLBRIDGE_REQUEST_TIMEOUT_SECONDS)"
+    )]
+    Timeout,
     /// The connection broke mid-answer (a truncated body, a reset).
     #[error("the ToolBridge API connection broke before the answer was complete")]
     Broken,
@@ -119,9 +122,9 @@ fn list_organizations(orgs: &[(String, String)]) -> String {
 impl UpstreamError {
     /// Classifies a transport error without ever printing its URL or the HTTP library's
     /// own words (which name URLs and internals); those go to the debug log only.
-    pub(crate) fn from_reqwest(e: &reqwest::Error, timeout_secs: f64) -> Self {
+    pub(crate) fn from_reqwest(e: &reqwest::Error) -> Self {
         if e.is_timeout() {
-            Self::Timeout(timeout_secs)
+            Self::Timeout
         } else if e.is_connect() {
             Self::Unreachable
         } else if e.is_builder() {
@@ -163,9 +166,9 @@ impl UpstreamError {
     }
 
     /// Recovers a typed error that travelled through `reqwest-middleware`.
-    pub(crate) fn from_middleware(e: reqwest_middleware::Error, timeout_secs: f64) -> Self {
+    pub(crate) fn from_middleware(e: reqwest_middleware::Error) -> Self {
         match e {
-            reqwest_middleware::Error::Reqwest(e) => Self::from_reqwest(&e, timeout_secs),
+            reqwest_middleware::Error::Reqwest(e) => Self::from_reqwest(&e),
             reqwest_middleware::Error::Middleware(e) => match e.downcast::<UpstreamError>() {
                 Ok(typed) => typed,
                 Err(other) => Self::Other(other.to_string()),
@@ -185,7 +188,7 @@ impl UpstreamError {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Unreachable => "unreachable",
-            Self::Timeout(_) => "timeout",
+            Self::Timeout => "timeout",
             Self::Broken => "broken",
             Self::Busy { .. } => "busy",
             Self::TooLarge { .. } => "too_large",

@@ -118,7 +118,7 @@ impl HealthCache {
         let token = if !cfg.jwt_hs256_secret.is_empty() {
             ProbeToken::Mint {
                 secret: cfg.jwt_hs256_secret.clone(),
-                issuer: cfg.oidc_issuer.clone(),
+                issuer: cfg.oidc_issuer.as_ref().map(|i| i.as_str().to_owned()),
                 audience: cfg.jwt_audience.clone(),
             }
         } else if !cfg.token.is_empty() {

@@ -67,11 +67,9 @@ pub(crate) struct SyncSessions {
     mode: SessionMode,
     url: reqwest::Url,
     max_body: usize,
-    timeout_secs: f64,
     /// `reuse`: each caller's session.
     cache: Flights<SessionInfo>,
 }
-
 fn mw(e: UpstreamError) -> Error {
     Error::Middleware(anyhow::Error::new(e))
 }
@@ -80,9 +78,8 @@ fn mw(e: UpstreamError) -> Error {
 pub(crate) async fn parse_session(
     resp: Response,
     max_body: usize,
-    timeout_secs: f64,
 ) -> std::result::Result<SessionInfo, UpstreamError> {
-    let (mut info, headers) = json_answer::<SessionInfo>(resp, max_body, timeout_secs).await?;
+    let (mut info, headers) = json_answer::<SessionInfo>(resp, max_body).await?;
     if let Some(epoch) = header_epoch(&headers) {
         info.epoch = epoch;
     }
@@ -117,17 +114,11 @@ fn session_request(method: http::Method, url: reqwest::Url, template: &Request) 
 }
 
 impl SyncSessions {
-    pub(crate) fn new(
-        mode: SessionMode,
-        url: reqwest::Url,
-        max_body: usize,
-        timeout_secs: f64,
-    ) -> Self {
+    pub(crate) fn new(mode: SessionMode, url: reqwest::Url, max_body: usize) -> Self {
         Self {
             mode,
             url,
             max_body,
-            timeout_secs,
             cache: Flights::new(MAX_CACHED),
         }
     }
@@ -145,8 +136,8 @@ impl SyncSessions {
             .clone()
             .run(req, &mut caller_extensions(caller))
             .await
-            .map_err(|e| UpstreamError::from_middleware(e, self.timeout_secs))?;
-        let info = parse_session(resp, self.max_body, self.timeout_secs).await?;
+            .map_err(UpstreamError::from_middleware)?;
+        let info = parse_session(resp, self.max_body).await?;
         metrics::counter!(crate::telemetry::names::SESSIONS_OPENED).increment(1);
         tracing::debug!(epoch = info.epoch, "sync session opened");
         Ok(info)
@@ -258,9 +249,7 @@ impl Middleware for SyncSessions {
                 StatusCode::CONFLICT if !retried_epoch => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    let body = read_capped(resp, self.max_body, self.timeout_secs)
-                        .await
-                        .map_err(mw)?;
+                    let body = read_capped(resp, self.max_body).await.map_err(mw)?;
                     let Some(epoch) = epoch_mismatch(&headers, &body) else {
                         // Another kind of conflict: hand the answer back untouched.
                         let mut rebuilt = http::Response::new(body);
@@ -285,7 +274,7 @@ impl Middleware for SyncSessions {
                     // session outlives its one request and no longer.
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    let body = read_capped(resp, self.max_body, self.timeout_secs).await;
+                    let body = read_capped(resp, self.max_body).await;
                     self.close(&req, caller, &session.id, &next).await;
                     let mut rebuilt = http::Response::new(body.map_err(mw)?);
                     *rebuilt.status_mut() = status;

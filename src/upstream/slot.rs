@@ -15,15 +15,15 @@ use super::UpstreamError;
 pub(crate) struct SlotLayer {
     slots: Arc<Semaphore>,
     limit: usize,
-    wait_secs: f64,
+    wait: Duration,
 }
 
 impl SlotLayer {
-    pub(crate) fn new(limit: usize, wait_secs: f64) -> Self {
+    pub(crate) fn new(limit: usize, wait: Duration) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(limit)),
             limit,
-            wait_secs,
+            wait,
         }
     }
 }
@@ -35,14 +35,13 @@ impl Middleware for SlotLayer {
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
-                let wait = Duration::from_secs_f64(self.wait_secs);
-                match tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await {
+                match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
                     Ok(Ok(p)) => p,
                     // Never closed; and a timeout means every slot stayed taken.
                     Ok(Err(_)) | Err(_) => {
                         return Err(Error::Middleware(anyhow::Error::new(UpstreamError::Busy {
                             limit: self.limit,
-                            waited: self.wait_secs,
+                            waited: self.wait.as_secs_f64(),
                         })));
                     }
                 }

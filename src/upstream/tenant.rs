@@ -89,7 +89,6 @@ struct Resolver {
     cache: Flights<Resolution>,
     generation: Arc<GenerationCell>,
     max_body: usize,
-    timeout_secs: f64,
 }
 
 /// The layer: a fixed tenant, or one resolved per caller.
@@ -116,16 +115,14 @@ impl TenantLayer {
                     .filter(|t| !t.is_empty())
                     .and_then(|t| Tenant::new(t, secret.as_deref())),
                 secret,
-                ttl: Duration::from_secs(cfg.tenant_cache_seconds),
+                ttl: cfg.tenant_cache,
                 cache: Flights::new(10_000),
                 generation,
                 max_body: cfg.upstream_max_body_bytes,
-                timeout_secs: cfg.request_timeout_seconds,
             })),
         })
     }
 }
-
 fn mw(e: UpstreamError) -> Error {
     Error::Middleware(anyhow::Error::new(e))
 }
@@ -162,8 +159,8 @@ impl Resolver {
             .clone()
             .run(req, &mut ext)
             .await
-            .map_err(|e| UpstreamError::from_middleware(e, self.timeout_secs))?;
-        let answer = json_answer::<Lookup>(resp, self.max_body, self.timeout_secs).await;
+            .map_err(UpstreamError::from_middleware)?;
+        let answer = json_answer::<Lookup>(resp, self.max_body).await;
         metrics::counter!(
             crate::telemetry::names::TENANT_LOOKUPS,
             "outcome" => if answer.is_ok() { "ok" } else { "error" }

@@ -66,7 +66,7 @@ pub fn gateway_config(api: &str) -> Config {
     Config {
         tenant_id: TENANT.into(),
         tenant_header_secret: Secret::new(TENANT_SECRET),
-        go_api_base_url: api.into(),
+        go_api_base_url: api.parse().expect("the API's URL"),
         host: [127, 0, 0, 1].into(),
         port: 0,
         ..Config::default()

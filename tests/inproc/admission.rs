@@ -42,7 +42,7 @@ async fn stack(limit: usize, timeout: f64) -> Stack {
     Stack::start_with(emulator_config(), |c| {
         c.stateless = true;
         c.max_concurrent_requests = limit;
-        c.request_timeout_seconds = timeout;
+        c.request_timeout = std::time::Duration::from_secs_f64(timeout);
     })
     .await
 }

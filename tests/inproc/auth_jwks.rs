@@ -32,8 +32,8 @@ async fn gateway(jwks: &JwksServer, interval: u64) -> Stack {
     let iss = jwks.issuer();
     Stack::start_with(emulator_config(), move |c| {
         c.jwt_hs256_secret = Secret::new(JWT_SECRET);
-        c.oidc_issuer = Some(iss);
-        c.jwks_refresh_interval_seconds = interval;
+        c.oidc_issuer = Some(iss.parse().unwrap());
+        c.jwks_refresh_interval = std::time::Duration::from_secs(interval);
     })
     .await
 }
@@ -245,8 +245,8 @@ async fn the_jwks_uri_comes_from_the_issuers_metadata_unless_overridden() {
     jwks.set_metadata(None);
     let (url, iss2) = (jwks.jwks_url(), iss.clone());
     let stack = Stack::start_with(emulator_config(), move |c| {
-        c.oidc_issuer = Some(iss2);
-        c.jwks_url = Some(url);
+        c.oidc_issuer = Some(iss2.parse().unwrap());
+        c.jwks_url = Some(url.parse().unwrap());
     })
     .await;
     let before = jwks.discoveries();

@@ -33,7 +33,7 @@ async fn gateway(with_as: bool) -> Stack {
     Stack::start_with(emulator_config(), move |c| {
         c.jwt_hs256_secret = Secret::new(JWT_SECRET);
         if with_as {
-            c.authorization_servers = vec!["https://as.example/".into()];
+            c.authorization_servers = vec!["https://as.example/".parse().unwrap()];
         }
     })
     .await

@@ -53,7 +53,7 @@ async fn rpc(stack: &Stack, token: &str, body: &Value) -> Answer {
 async fn enforcing(tweak: impl FnOnce(&mut toolbridge_mcp::config::Config)) -> Stack {
     Stack::start_with(emulator_config(), |c| {
         c.jwt_hs256_secret = Secret::new(JWT_SECRET);
-        c.authorization_servers = vec!["https://as.example/".into()];
+        c.authorization_servers = vec!["https://as.example/".parse().unwrap()];
         c.enforce_scopes = true;
         c.stateless = true;
         tweak(c);

@@ -62,7 +62,7 @@ async fn bad_tokens_get_401_with_a_challenge_and_never_reach_the_api() {
     let iss = jwks.issuer();
     let full = Stack::start_with(emulator_config(), |c| {
         c.jwt_hs256_secret = Secret::new(JWT_SECRET);
-        c.oidc_issuer = Some(iss.clone());
+        c.oidc_issuer = Some(iss.parse().unwrap());
         c.jwt_audience = Some(AUD.into());
     })
     .await;
@@ -71,7 +71,7 @@ async fn bad_tokens_get_401_with_a_challenge_and_never_reach_the_api() {
     })
     .await;
     let rs_only = Stack::start_with(emulator_config(), |c| {
-        c.oidc_issuer = Some(iss.clone());
+        c.oidc_issuer = Some(iss.parse().unwrap());
         c.jwt_audience = Some(AUD.into());
     })
     .await;

@@ -12,7 +12,7 @@ use figment::{
     providers::{Format, Toml},
 };
 use serde_json::Value;
-use toolbridge_mcp::config::{ALIASES, Config, KEYS, env_name};
+use toolbridge_mcp::config::{Config, KEYS, OTHER_VARS};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_toolbridge-mcp");
@@ -76,7 +76,8 @@ fn prefixed_names(text: &str) -> BTreeSet<String> {
 }
 
 fn is_config_var(name: &str) -> bool {
-    KEYS.iter().any(|k| env_name(k) == name)
+    KEYS.iter()
+        .any(|k| k.env() == name || k.aliases.contains(&name))
 }
 
 fn required_pairs() -> Vec<(String, String)> {
@@ -93,9 +94,9 @@ fn env_example_documents_every_variable_once_and_nothing_stale() {
     let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
     let expected = KEYS
         .iter()
-        .map(|k| env_name(k))
-        .chain(ALIASES.iter().map(|(alias, _)| (*alias).to_owned()))
-        .chain(["RUST_LOG".to_owned()]);
+        .map(|k| k.env())
+        .chain(KEYS.iter().flat_map(|k| k.aliases).map(|a| (*a).to_owned()))
+        .chain(OTHER_VARS.iter().map(|v| v.name.to_owned()));
     for var in expected {
         let count = names.iter().filter(|n| **n == var).count();
         assert_eq!(count, 1, "{var} must appear exactly once in .env.example");
@@ -206,7 +207,7 @@ fn fly_toml_matches_the_gateway() {
         fly["kill_signal"], "SIGTERM",
         "the gateway drains on SIGTERM; Fly's default is SIGINT"
     );
-    assert!(secs(&fly["kill_timeout"]) > config.shutdown_grace_seconds);
+    assert!(secs(&fly["kill_timeout"]) > config.shutdown_grace.as_secs_f64());
     assert_eq!(fly["build"]["dockerfile"], "Dockerfile.mcp");
     assert_eq!(
         fly["metrics"]["port"],

@@ -214,7 +214,10 @@ async fn broken_answers_are_explained_and_the_next_call_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_api_is_an_error_and_the_gateway_keeps_serving() {
     let dead = format!("http://127.0.0.1:{}", common::binary::free_port());
-    let stack = Stack::start_with(no_rate_limit(), |c| c.go_api_base_url = dead).await;
+    let stack = Stack::start_with(no_rate_limit(), |c| {
+        c.go_api_base_url = dead.parse().unwrap()
+    })
+    .await;
     let client = stack.client("lonely").await;
     for _ in 0..3 {
         let msg = err(&client, "list_chats", json!({})).await;
@@ -242,7 +245,10 @@ async fn an_unreachable_api_is_an_error_and_the_gateway_keeps_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_are_waited_out_within_the_budget_and_explained_past_it() {
-    let stack = Stack::start_with(no_rate_limit(), |c| c.retry_budget_seconds = 5.0).await;
+    let stack = Stack::start_with(no_rate_limit(), |c| {
+        c.retry_budget = std::time::Duration::from_secs(5)
+    })
+    .await;
     let client = stack.client("hasty").await;
     stack.emulator().faults().push(Fault::RateLimited {
         retry_after_secs: 1,
@@ -277,7 +283,7 @@ async fn rate_limits_are_waited_out_within_the_budget_and_explained_past_it() {
         }),
         ..emulator_config()
     };
-    let stack = Stack::start_with(limited, |c| c.retry_budget_seconds = 0.0).await;
+    let stack = Stack::start_with(limited, |c| c.retry_budget = std::time::Duration::ZERO).await;
     let client = stack.client("burst").await;
     for _ in 0..3 {
         ok(&client, "list_notes", json!({})).await;

@@ -47,7 +47,7 @@ async fn a_call_that_finds_no_slot_in_time_is_told_nothing_was_sent() {
     // which also bounds each API request): a second of margin either way.
     let stack = Stack::start_with(emulator_config(), |c| {
         c.upstream_max_in_flight = 1;
-        c.request_timeout_seconds = 3.0;
+        c.request_timeout = std::time::Duration::from_secs(3);
     })
     .await;
     stack.emulator().faults().set_delay(Duration::from_secs(2));

@@ -170,7 +170,10 @@ async fn a_100_mib_body_gets_413_quickly_and_memory_stays_flat() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_header_client_is_dropped_within_the_timeout() {
-    let stack = Stack::start_with(emulator_config(), |c| c.header_read_timeout_seconds = 1.0).await;
+    let stack = Stack::start_with(emulator_config(), |c| {
+        c.header_read_timeout = std::time::Duration::from_secs(1)
+    })
+    .await;
     for (what, sent) in [
         ("half a request line", "POST /mcp HT"),
         ("nothing at all", ""),

@@ -92,7 +92,7 @@ async fn protected_resource_metadata_names_the_resource_and_issuer() {
     let issuer = "https://tenant.eu.auth0.com/";
     let derived = Stack::start_with(emulator_config(), |c| {
         c.jwt_hs256_secret = Secret::new(JWT_SECRET);
-        c.oidc_issuer = Some(issuer.into());
+        c.oidc_issuer = Some(issuer.parse().unwrap());
         c.scopes_supported = vec!["openid".into(), "toolbridge:rw".into()];
     })
     .await;
@@ -137,8 +137,8 @@ async fn protected_resource_metadata_names_the_resource_and_issuer() {
 
     let public = Stack::start_with(emulator_config(), |c| {
         c.jwt_hs256_secret = Secret::new(JWT_SECRET);
-        c.public_url = Some("https://tenant.fly.dev/mcp".into());
-        c.authorization_servers = vec!["https://as.example/".into()];
+        c.public_url = Some("https://tenant.fly.dev/mcp".parse().unwrap());
+        c.authorization_servers = vec!["https://as.example/".parse().unwrap()];
     })
     .await;
     for (path, resource) in [

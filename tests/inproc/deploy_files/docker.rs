@@ -178,7 +178,7 @@ fn dockerfile_supervisord_and_fly_agree() {
     }
     assert!(ini["unix_http_server"]["file"].starts_with("/tmp/"));
     assert!(num(&ini, "program:api", "priority") < num(&ini, "program:mcp", "priority"));
-    assert!(num(&ini, "program:mcp", "stopwaitsecs") > config.shutdown_grace_seconds);
+    assert!(num(&ini, "program:mcp", "stopwaitsecs") > config.shutdown_grace.as_secs_f64());
     let mut stop_total = 0.0;
     for program in ["api", "mcp"] {
         let section = &ini[&format!("program:{program}")];

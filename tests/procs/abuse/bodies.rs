@@ -16,8 +16,8 @@ use crate::common::{binary::Gateway, mcp_http::*, *};
 async fn slow_bodies_hold_no_request_slot() {
     let stack = stack(|c| {
         c.max_concurrent_requests = 16;
-        c.request_timeout_seconds = 3.0;
-        c.header_read_timeout_seconds = 4.0;
+        c.request_timeout = std::time::Duration::from_secs(3);
+        c.header_read_timeout = std::time::Duration::from_secs(4);
     })
     .await;
     let alice = bearer("alice");

@@ -17,7 +17,7 @@ async fn requests_in_progress_are_capped_per_user() {
     // API request may take as long): a second of margin either way.
     let stack = stack(|c| {
         c.max_requests_per_user = 2;
-        c.request_timeout_seconds = 3.0;
+        c.request_timeout = std::time::Duration::from_secs(3);
     })
     .await;
     let url = stack.mcp_url();

@@ -139,7 +139,7 @@ async fn requests_sharing_an_id_all_get_an_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_has_a_deadline() {
     let stack = stack(|c| {
-        c.response_timeout_seconds = 1.0;
+        c.response_timeout = std::time::Duration::from_secs(1);
         c.max_concurrent_requests = 1;
     })
     .await;
