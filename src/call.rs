@@ -3,12 +3,12 @@
 //! edge checked, the signal that the client went away, and the count of calls in progress
 //! that graceful shutdown waits for.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
-};
+use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
+use tokio_util::{
+    sync::CancellationToken,
+    task::{TaskTracker, task_tracker::TaskTrackerToken},
+};
 
 use crate::secret::Secret;
 
@@ -36,20 +36,20 @@ pub(crate) struct RequestSpan(pub(crate) tracing::Span);
 /// A count of work in progress that graceful shutdown waits for: the tool calls (counted by
 /// the MCP server, with the `toolbridge_tool_calls_in_flight` gauge) or the MCP answers still
 /// being sent (counted by the HTTP side, from a request's arrival to its response's end).
+/// The counting and the waiting are tokio-util's [`TaskTracker`] (a token per piece of
+/// work, no task spawned); this adds only the gauge.
 #[derive(Clone)]
 pub(crate) struct InFlight {
-    inner: Arc<Count>,
-}
-
-struct Count {
-    n: AtomicUsize,
-    idle: tokio::sync::Notify,
+    tracker: TaskTracker,
     /// The gauge moved with the count, if any.
     gauge: Option<&'static str>,
 }
 
-/// Decrements [`InFlight`] when dropped.
-pub(crate) struct InFlightGuard(InFlight);
+/// Counts one piece of work in [`InFlight`] until dropped.
+pub(crate) struct InFlightGuard {
+    _token: TaskTrackerToken,
+    gauge: Option<&'static str>,
+}
 
 impl Default for InFlight {
     /// The tool-call count, with its gauge.
@@ -66,52 +66,78 @@ impl InFlight {
 
     fn with_gauge(gauge: Option<&'static str>) -> Self {
         Self {
-            inner: Arc::new(Count {
-                n: AtomicUsize::new(0),
-                idle: tokio::sync::Notify::new(),
-                gauge,
-            }),
+            tracker: TaskTracker::new(),
+            gauge,
         }
     }
 
     /// Counts one call until the guard is dropped.
     pub(crate) fn enter(&self) -> InFlightGuard {
-        self.inner.n.fetch_add(1, Ordering::SeqCst);
         // Moved by the same amount, never set: concurrent calls cannot race it stale.
-        if let Some(gauge) = self.inner.gauge {
+        if let Some(gauge) = self.gauge {
             metrics::gauge!(gauge).increment(1.0);
         }
-        InFlightGuard(self.clone())
+        InFlightGuard {
+            _token: self.tracker.token(),
+            gauge: self.gauge,
+        }
     }
 
     /// Calls in progress now.
     pub(crate) fn get(&self) -> usize {
-        self.inner.n.load(Ordering::SeqCst)
+        self.tracker.len()
     }
 
-    /// Waits until nothing is in progress, or `deadline` passes. True when idle.
+    /// Shutdown: waits until nothing is in progress, or `deadline` passes. True when idle.
+    /// Work may still enter meanwhile (an answer being sent is counted as it starts), and
+    /// is waited for too.
     pub(crate) async fn wait_idle_until(&self, deadline: tokio::time::Instant) -> bool {
-        loop {
-            // Registered before the check, so a drop to zero in between is not missed.
-            let notified = self.inner.idle.notified();
-            if self.get() == 0 {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.get() == 0;
-            }
-        }
+        // A tracker's `wait` ends once it is closed and empty; closing stops nothing else.
+        self.tracker.close();
+        tokio::time::timeout_at(deadline, self.tracker.wait())
+            .await
+            .is_ok()
     }
 }
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        let n = self.0.inner.n.fetch_sub(1, Ordering::SeqCst) - 1;
-        if let Some(gauge) = self.0.inner.gauge {
+        if let Some(gauge) = self.gauge {
             metrics::gauge!(gauge).decrement(1.0);
         }
-        if n == 0 {
-            self.0.inner.idle.notify_waiters();
-        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::InFlight;
+
+    /// Shutdown waits for the work counted, including work that enters while it waits,
+    /// and gives up at its deadline while some is still in progress.
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_waits_for_the_work_in_flight() {
+        let calls = InFlight::untracked();
+        let first = calls.enter();
+        assert_eq!(calls.get(), 1);
+        let soon = tokio::time::Instant::now() + Duration::from_secs(1);
+        assert!(
+            !calls.wait_idle_until(soon).await,
+            "one call still in flight"
+        );
+
+        let late = calls.enter();
+        drop(first);
+        let waiter = {
+            let calls = calls.clone();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            tokio::spawn(async move { calls.wait_idle_until(deadline).await })
+        };
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!waiter.is_finished(), "the late call is still counted");
+        drop(late);
+        assert!(waiter.await.unwrap());
+        assert_eq!(calls.get(), 0);
     }
 }
