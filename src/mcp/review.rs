@@ -2,8 +2,17 @@
 //! [`Hunk`]s; a decision per hunk gives the merged text. Both are recomputed from the same
 //! two texts at every step (`edit_note_ui` shows the hunks, `apply_note_edit` merges them),
 //! which is what lets the review keep no state between calls: the diff is deterministic
-//! (a longest common subsequence of lines, ties broken the same way every time), so a
-//! hunk's index means the same change on any replica.
+//! (a longest common subsequence of lines, ties broken the same way every time, by the
+//! `similar` crate), so a hunk's index means the same change on any replica.
+//!
+//! Why `similar`'s plain LCS and not its default (Myers with heuristics, linear in memory):
+//! the review needs more than a short edit script. Once some hunks are accepted and others
+//! rejected, reviewing the merge against the proposal again must show only the rejected
+//! ones (`a_mixed_review_keeps_every_unchanged_line`), and that holds for this LCS with its
+//! removals-first tie-break, but not for similar's Myers, raw Myers, Patience, Hunt or
+//! Histogram, nor for its LCS entry point with the shared preflight (which turns a nearly
+//! disjoint region into one replacement): each broke it within 3,000 random cases. So the
+//! table stays, and with it the bound on its size.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,10 +20,11 @@ use serde::{Deserialize, Serialize};
 pub(crate) const MAX_LINES: usize = 50_000;
 
 /// Largest changed region the review diffs, as (its base lines) × (its proposed lines):
-/// the diff is an LCS table over the region between the common head and tail, 2 bytes a
-/// cell, so this bounds one call at 8 MB and a few milliseconds. A long note with a local
-/// edit has a small region; rewriting a 2,000-line note whole is about the limit.
-pub(crate) const MAX_REGION: usize = 4_000_000;
+/// the diff is an LCS table over the region between the common head and tail, 4 bytes a
+/// cell (similar's), so this bounds one call at 8 MB and a few milliseconds. A long note
+/// with a local edit has a small region; rewriting a 1,400-line note whole is about the
+/// limit.
+pub(crate) const MAX_REGION: usize = 2_000_000;
 
 /// Lines of unchanged text shown around a hunk.
 const CONTEXT: usize = 2;
@@ -121,7 +131,7 @@ pub(crate) fn hunks(base: &str, proposed: &str) -> Result<Vec<Hunk>, String> {
             ));
         }
     }
-    let script = edit_script(&old, &new)?;
+    let ops = edit_script(&old, &new)?;
     // Byte offset of each base line (and of the end), so a hunk carries its byte range of
     // the base and the merge never splits the text again.
     let mut offset = Vec::with_capacity(old.len() + 1);
@@ -130,23 +140,16 @@ pub(crate) fn hunks(base: &str, proposed: &str) -> Result<Vec<Hunk>, String> {
         offset.push(offset.last().copied().unwrap_or(0) + line.len());
     }
     let mut out: Vec<Hunk> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    let mut k = 0;
-    while k < script.len() {
-        if script[k] == Step::Keep {
-            i += 1;
-            j += 1;
-            k += 1;
+    let mut ops = ops.iter().map(similar::DiffOp::as_tag_tuple).peekable();
+    while let Some((tag, old_range, new_range)) = ops.next() {
+        if tag == similar::DiffTag::Equal {
             continue;
         }
-        let (i0, j0) = (i, j);
-        while k < script.len() && script[k] != Step::Keep {
-            match script[k] {
-                Step::Remove => i += 1,
-                Step::Add => j += 1,
-                Step::Keep => unreachable!(),
-            }
-            k += 1;
+        // A hunk is a run of changes between two unchanged stretches.
+        let (i0, j0) = (old_range.start, new_range.start);
+        let (mut i, mut j) = (old_range.end, new_range.end);
+        while let Some((_, o, n)) = ops.next_if(|(tag, ..)| *tag != similar::DiffTag::Equal) {
+            (i, j) = (o.end, n.end);
         }
         out.push(Hunk {
             index: out.len(),
@@ -161,16 +164,10 @@ pub(crate) fn hunks(base: &str, proposed: &str) -> Result<Vec<Hunk>, String> {
     Ok(out)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Keep,
-    Remove,
-    Add,
-}
-
-/// The steps from `old` to `new`: the common head and tail kept, the region between them
-/// by a longest common subsequence (removals before additions where both are possible).
-fn edit_script(old: &[&str], new: &[&str]) -> Result<Vec<Step>, String> {
+/// The operations from `old` to `new`: the common head and tail kept, the region between
+/// them by a longest common subsequence, removals before additions where both are
+/// possible (similar's LCS without its shared preflight heuristics, see the module docs).
+fn edit_script(old: &[&str], new: &[&str]) -> Result<Vec<similar::DiffOp>, String> {
     let head = old.iter().zip(new).take_while(|(a, b)| a == b).count();
     let tail = old[head..]
         .iter()
@@ -178,44 +175,25 @@ fn edit_script(old: &[&str], new: &[&str]) -> Result<Vec<Step>, String> {
         .zip(new[head..].iter().rev())
         .take_while(|(a, b)| a == b)
         .count();
-    let (a, b) = (&old[head..old.len() - tail], &new[head..new.len() - tail]);
-    let (n, m) = (a.len(), b.len());
+    let (n, m) = (old.len() - head - tail, new.len() - head - tail);
     if n.saturating_mul(m) > MAX_REGION {
         return Err(format!(
             "the edit rewrites too much of the note at once to review ({n} lines replaced by \
              {m}): propose it in smaller edits, or write it with patch_note"
         ));
     }
-    // lcs[i][j]: the LCS length of a[i..] and b[j..]; it fits u16 because min(n, m) is at
-    // most the square root of MAX_REGION.
-    let w = m + 1;
-    let mut lcs = vec![0u16; (n + 1) * w];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i * w + j] = if a[i] == b[j] {
-                lcs[(i + 1) * w + j + 1] + 1
-            } else {
-                lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
-            };
-        }
-    }
-    let mut steps = vec![Step::Keep; head];
-    let (mut i, mut j) = (0, 0);
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            steps.push(Step::Keep);
-            i += 1;
-            j += 1;
-        } else if j == m || (i < n && lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
-            steps.push(Step::Remove);
-            i += 1;
-        } else {
-            steps.push(Step::Add);
-            j += 1;
-        }
-    }
-    steps.extend(std::iter::repeat_n(Step::Keep, tail));
-    Ok(steps)
+    let mut ops = similar::algorithms::Capture::new();
+    // No deadline: a clock would make the hunks depend on the machine's load.
+    similar::algorithms::lcs::diff_deadline_raw(
+        &mut ops,
+        old,
+        0..old.len(),
+        new,
+        0..new.len(),
+        None,
+    )
+    .unwrap_or_else(|never| match never {});
+    Ok(ops.into_ops())
 }
 
 /// How many hunks each way the merge went.
