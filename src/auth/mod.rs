@@ -181,16 +181,12 @@ impl Verifier {
     }
 }
 
-/// The JWKS fetcher's client: the upstream client's transport settings (ring TLS, no
-/// proxy from the environment, no redirects) with the JWKS fetch timeout.
-// `upstream::base_client` is crate-private to its module; this mirrors it.
+/// The JWKS fetcher's client: the gateway's transport settings (ring TLS, no proxy from
+/// the environment, no redirects) within the JWKS fetch timeout.
 fn jwks_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
-    crate::upstream::install_crypto_provider();
-    reqwest::Client::builder()
+    crate::upstream::client_builder(cfg)
         .connect_timeout(cfg.connect_timeout.min(jwks::FETCH_TIMEOUT))
         .timeout(jwks::FETCH_TIMEOUT)
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
         .build()
 }
 

@@ -129,19 +129,25 @@ pub fn install_crypto_provider() {
     });
 }
 
-/// The shared transport settings, also used for the JWKS fetcher.
-pub(crate) fn base_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
+/// The transport settings of every HTTP client the gateway builds (the API's here, the
+/// issuer's in `auth`): ring TLS, the connect timeout, no proxy, no redirects.
+pub(crate) fn client_builder(cfg: &Config) -> reqwest::ClientBuilder {
     install_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(cfg.connect_timeout)
-        .timeout(cfg.request_timeout)
-        // More idle connections than requests ever in flight would never be used.
-        .pool_max_idle_per_host(cfg.upstream_max_in_flight)
-        .tcp_nodelay(true)
         // The API is on loopback or a private network: a proxy from the environment would
         // be a surprise, and a redirect would be a bug; neither may carry the user's token.
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
+}
+
+/// The API's client: the shared transport, the request timeout, the pool.
+fn base_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
+    client_builder(cfg)
+        .timeout(cfg.request_timeout)
+        // More idle connections than requests ever in flight would never be used.
+        .pool_max_idle_per_host(cfg.upstream_max_in_flight)
+        .tcp_nodelay(true)
         .build()
 }
 

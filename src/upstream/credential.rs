@@ -113,9 +113,6 @@ fn form(pairs: &[(&str, &str)]) -> String {
     // "=value" for an empty key: callers that want the value alone strip the '='.
     url.query().unwrap_or_default().to_owned()
 }
-fn mw(e: UpstreamError) -> Error {
-    Error::Middleware(anyhow::Error::new(e))
-}
 
 impl Exchanger {
     fn step(&self) -> &'static str {
@@ -252,9 +249,9 @@ impl Middleware for CredentialLayer {
                 .cache
                 .get(key, || ex.exchange(&caller, correlation.as_ref(), &next))
                 .await
-                .map_err(mw)?;
+                .map_err(Error::from)?;
             let mut attempt = req.try_clone().ok_or_else(|| {
-                mw(UpstreamError::Other(
+                Error::from(UpstreamError::Other(
                     "request body cannot be retried".into(),
                 ))
             })?;

@@ -119,6 +119,14 @@ fn list_organizations(orgs: &[(String, String)]) -> String {
         .join(", ")
 }
 
+/// A layer's own error, carried through `reqwest-middleware` to
+/// [`UpstreamError::from_middleware`] (which takes it back out).
+impl From<UpstreamError> for reqwest_middleware::Error {
+    fn from(e: UpstreamError) -> Self {
+        Self::Middleware(anyhow::Error::new(e))
+    }
+}
+
 impl UpstreamError {
     /// Classifies a transport error without ever printing its URL or the HTTP library's
     /// own words (which name URLs and internals); those go to the debug log only.

@@ -20,5 +20,5 @@ mod tenant;
 mod wire;
 
 pub use client::install_crypto_provider;
-pub(crate) use client::{ApiRequest, ApiResponse, CallContext, Upstream};
+pub(crate) use client::{ApiRequest, ApiResponse, CallContext, Upstream, client_builder};
 pub(crate) use error::UpstreamError;

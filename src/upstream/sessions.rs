@@ -70,9 +70,6 @@ pub(crate) struct SyncSessions {
     /// `reuse`: each caller's session.
     cache: Flights<SessionInfo>,
 }
-fn mw(e: UpstreamError) -> Error {
-    Error::Middleware(anyhow::Error::new(e))
-}
 
 /// Reads a `201` session answer.
 pub(crate) async fn parse_session(
@@ -189,8 +186,8 @@ impl SyncSessions {
                     Ok((info.clone(), info.ttl()))
                 })
                 .await
-                .map_err(mw),
-            None => self.open(req, caller, next).await.map_err(mw),
+                .map_err(Error::from),
+            None => self.open(req, caller, next).await.map_err(Error::from),
         }
     }
 }
@@ -219,7 +216,7 @@ impl Middleware for SyncSessions {
         let (mut retried_session, mut retried_epoch) = (false, false);
         loop {
             let mut attempt = req.try_clone().ok_or_else(|| {
-                mw(UpstreamError::Other(
+                Error::from(UpstreamError::Other(
                     "request body cannot be retried".into(),
                 ))
             })?;
@@ -227,7 +224,7 @@ impl Middleware for SyncSessions {
             h.insert(
                 SYNC_SESSION,
                 HeaderValue::from_str(&session.id).map_err(|_| {
-                    mw(UpstreamError::Other("the API sent a bad session id".into()))
+                    Error::from(UpstreamError::Other("the API sent a bad session id".into()))
                 })?,
             );
             h.insert(SYNC_EPOCH, HeaderValue::from(session.epoch));
@@ -249,7 +246,9 @@ impl Middleware for SyncSessions {
                 StatusCode::CONFLICT if !retried_epoch => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    let body = read_capped(resp, self.max_body).await.map_err(mw)?;
+                    let body = read_capped(resp, self.max_body)
+                        .await
+                        .map_err(Error::from)?;
                     let Some(epoch) = epoch_mismatch(&headers, &body) else {
                         // Another kind of conflict: hand the answer back untouched.
                         let mut rebuilt = http::Response::new(body);
@@ -276,7 +275,7 @@ impl Middleware for SyncSessions {
                     let headers = resp.headers().clone();
                     let body = read_capped(resp, self.max_body).await;
                     self.close(&req, caller, &session.id, &next).await;
-                    let mut rebuilt = http::Response::new(body.map_err(mw)?);
+                    let mut rebuilt = http::Response::new(body.map_err(Error::from)?);
                     *rebuilt.status_mut() = status;
                     *rebuilt.headers_mut() = headers;
                     return Ok(Response::from(rebuilt));

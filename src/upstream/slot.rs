@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use http::Extensions;
 use reqwest::{Request, Response};
-use reqwest_middleware::{Error, Middleware, Next, Result};
+use reqwest_middleware::{Middleware, Next, Result};
 use tokio::sync::Semaphore;
 
 use super::UpstreamError;
@@ -39,10 +39,11 @@ impl Middleware for SlotLayer {
                     Ok(Ok(p)) => p,
                     // Never closed; and a timeout means every slot stayed taken.
                     Ok(Err(_)) | Err(_) => {
-                        return Err(Error::Middleware(anyhow::Error::new(UpstreamError::Busy {
+                        return Err(UpstreamError::Busy {
                             limit: self.limit,
                             waited: self.wait.as_secs_f64(),
-                        })));
+                        }
+                        .into());
                     }
                 }
             }

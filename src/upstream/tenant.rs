@@ -123,9 +123,6 @@ impl TenantLayer {
         })
     }
 }
-fn mw(e: UpstreamError) -> Error {
-    Error::Middleware(anyhow::Error::new(e))
-}
 
 impl Resolver {
     fn fallback(&self, why: &str) -> std::result::Result<(Resolution, Duration), UpstreamError> {
@@ -220,11 +217,13 @@ impl Middleware for TenantLayer {
                     .cache
                     .get(key, || r.lookup(&req, &next))
                     .await
-                    .map_err(mw)?;
+                    .map_err(Error::from)?;
                 match resolution {
                     Resolution::Tenant(t) => t.apply(&mut req),
                     Resolution::Selection(organizations) => {
-                        return Err(mw(UpstreamError::TenantSelection { organizations }));
+                        return Err(Error::from(UpstreamError::TenantSelection {
+                            organizations,
+                        }));
                     }
                 }
             }
