@@ -176,7 +176,7 @@ fn audience_matches(aud: Option<&Value>, accepted: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::token::{mint_hs256, mint_hs256_with};
+    use crate::emulator::mint::{mint_hs256, mint_hs256_with};
     use axum::http::HeaderValue;
     use serde_json::json;
     use std::time::Duration;

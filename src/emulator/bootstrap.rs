@@ -14,9 +14,9 @@ use serde_json::{Map, Value, json};
 use super::auth::Identity;
 use super::caller::Caller;
 use super::error::{ApiError, RawBody, body_bytes, json};
+use super::mint::issue_backend;
 use super::shared::Shared;
 use super::tenant::Lookup;
-use super::token::issue_backend;
 use super::wire::{string_field, struct_body};
 
 /// The only grant type token exchange accepts.

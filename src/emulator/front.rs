@@ -11,8 +11,8 @@ use axum::response::Response;
 
 use super::error::{CORRELATION, Cid};
 use super::log::RecordedRequest;
-use super::sessions::SessionCheck;
 use super::shared::Shared;
+use super::sync_sessions::SessionCheck;
 use super::wire::now_ms;
 use crate::upstream::signing::TENANT_ID;
 

@@ -21,9 +21,9 @@ use super::error::{Cid, EPOCH, Refusal, epoch_mismatch, rate_limited};
 use super::faults::Fault;
 use super::front::{SESSION, SessionOutcome};
 use super::ratelimit::{Bucket, Verdict};
-use super::sessions::SessionCheck;
 use super::shared::Shared;
 use super::store::UserData;
+use super::sync_sessions::SessionCheck;
 use super::wire::now_ms;
 
 /// Sleeps for the injected global delay, if any.

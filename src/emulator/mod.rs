@@ -32,13 +32,13 @@ mod item;
 mod jwks;
 mod kinds;
 mod log;
+pub(crate) mod mint;
 mod ratelimit;
-mod sessions;
 mod shared;
 mod store;
 mod sync_routes;
+mod sync_sessions;
 mod tenant;
-pub(crate) mod token;
 mod wire;
 
 use std::future::Future;
@@ -61,7 +61,7 @@ pub use config::{DEFAULT_TENANT_ID, EmulatorConfig, Generation, Organization, Ra
 pub use faults::Fault;
 pub(crate) use faults::Faults;
 pub use log::RecordedRequest;
-pub use token::{mint_hs256, mint_hs256_with};
+pub use mint::{mint_hs256, mint_hs256_with};
 
 use shared::Shared;
 

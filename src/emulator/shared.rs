@@ -14,8 +14,8 @@ use super::config::{EmulatorConfig, Generation};
 use super::error::Refusal;
 use super::faults::Faults;
 use super::log::RequestLog;
-use super::sessions::{SessionStore, internal_user_id};
 use super::store::{UserData, WipeRecord};
+use super::sync_sessions::{SessionStore, internal_user_id};
 use super::tenant::{Tenancy, plain_header, signed_headers_valid};
 use super::wire::{now_ms, rfc3339};
 

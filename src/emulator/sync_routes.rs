@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::caller::Caller;
 use super::error::{ApiError, EPOCH, RawBody, body_bytes, json, plain_error};
-use super::sessions::Session;
 use super::shared::Shared;
+use super::sync_sessions::Session;
 use super::wire::{now_ms, string_field, struct_body};
 
 /// `POST /v1/sync/sessions`: `201` with the session JSON and `X-Sync-Epoch`. Any request

@@ -20,8 +20,8 @@ use super::{
     credential::CredentialLayer,
     generation::{GenerationCell, Info},
     retry::Retry,
-    sessions::{SessionInfo, SyncSessions},
     slot::SlotLayer,
+    sync_sessions::{SessionInfo, SyncSessions},
     tenant::TenantLayer,
     wire::{CORRELATION_ID, CallerKey, EntityRequest, join},
 };
@@ -104,7 +104,7 @@ struct Inner {
     base: reqwest::Url,
     max_body: usize,
     generation: Arc<GenerationCell>,
-    health: super::health::HealthCache,
+    health: super::readiness::HealthCache,
 }
 
 /// The pooled, signing, session-wrapping client of the ToolBridge API. Cheap to clone.
@@ -177,7 +177,7 @@ impl Upstream {
                 base,
                 max_body,
                 generation,
-                health: super::health::HealthCache::new(cfg),
+                health: super::readiness::HealthCache::new(cfg),
             }),
         })
     }
@@ -216,7 +216,7 @@ impl Upstream {
     }
 
     /// The readiness state (cached report, observed refusals).
-    pub(crate) fn health_cache(&self) -> &super::health::HealthCache {
+    pub(crate) fn health_cache(&self) -> &super::readiness::HealthCache {
         &self.inner.health
     }
 
@@ -327,7 +327,7 @@ impl Upstream {
         let resp = self
             .send_raw(ctx, Method::POST, "/v1/sync/sessions")
             .await?;
-        super::sessions::parse_session(resp, self.inner.max_body).await
+        super::sync_sessions::parse_session(resp, self.inner.max_body).await
     }
 
     /// One request through the chain without a sync session: for probes and `check`.

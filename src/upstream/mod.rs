@@ -10,12 +10,12 @@ mod credential;
 mod error;
 mod flight;
 mod generation;
-mod health;
 mod probe;
+mod readiness;
 mod retry;
-mod sessions;
 pub mod signing;
 mod slot;
+mod sync_sessions;
 mod tenant;
 mod wire;
 

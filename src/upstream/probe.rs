@@ -15,7 +15,7 @@ use http::{Method, StatusCode};
 use super::{
     CallContext, Upstream, UpstreamError,
     answer::error_from,
-    health::{Credentials, FRESH, HealthCache, HealthReport},
+    readiness::{Credentials, FRESH, HealthCache, HealthReport},
 };
 use crate::secret::Secret;
 
