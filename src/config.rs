@@ -232,7 +232,7 @@ pub(crate) fn key(name: &str) -> Option<&'static Key> {
 }
 
 /// The environment variable that sets a config key.
-pub fn env_name(key: &str) -> String {
+pub(crate) fn env_name(key: &str) -> String {
     format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
 }
 

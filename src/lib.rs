@@ -44,7 +44,7 @@
 //! 9. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`) (the review's two
 //!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
 //! 10. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
-//!     `slot.rs` (API requests in flight), `sessions.rs` (sync session, `flight.rs` for the
+//!     `slot.rs` (API requests in flight), `sync_sessions.rs` (sync session, `flight.rs` for the
 //!     per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
 //!     or resolved tenant header, `signing.rs`), then reqwest to the API.
 //! 11. `upstream/answer.rs` reads the answer; `mcp/results.rs` turns a failure into an
@@ -64,7 +64,8 @@
 //! that nothing outside needs):
 //!
 //! - [`config`]: `Config` (all fields: tests build one with `..Config::default()`), its
-//!   enums, `Config::load`, `KEYS`, `ALIASES`, `env_name` (the `.env.example` check).
+//!   enums and `Issuer`, `Config::load`, `KEYS` and `OTHER_VARS` (the deployment-file
+//!   checks).
 //! - [`run`]: the subcommands `main.rs` dispatches (`serve_main`, `stdio_main`,
 //!   `check_main`, `demo`, `emulator_main`, `token`), `serve_gateway` (tests serve the
 //!   gateway in-process on their own listener) and `RunError`.
