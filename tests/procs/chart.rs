@@ -24,7 +24,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{binary::*, metrics::*, *};
+use common::{binary::*, *};
 use rmcp::{
     ServiceExt,
     transport::{
@@ -65,15 +65,16 @@ fn example(name: &str) -> String {
     format!("{CHART}/examples/{name}")
 }
 
-/// `helm template` with these values files and `--set` pairs: the manifests, or Helm's error.
-fn template(files: &[String], sets: &[(&str, &str)]) -> Result<String, String> {
+/// `helm template` with these values files and `(flag, key=value)` pairs: the manifests,
+/// or Helm's error.
+fn helm_template(files: &[String], sets: &[(&str, String)]) -> Result<String, String> {
     let mut cmd = Command::new(helm());
     cmd.args(["template", "t", CHART, "--namespace", "tb"]);
     for f in files {
         cmd.args(["-f", f]);
     }
-    for (k, v) in sets {
-        cmd.args(["--set-string", &format!("{k}={v}")]);
+    for (flag, set) in sets {
+        cmd.arg(flag).arg(set);
     }
     let out = cmd.output().expect("helm runs");
     if out.status.success() {
@@ -83,22 +84,19 @@ fn template(files: &[String], sets: &[(&str, &str)]) -> Result<String, String> {
     }
 }
 
-/// Like [`template`], with typed `--set` values (numbers, booleans).
+/// [`helm_template`] with `--set-string` pairs.
+fn template(files: &[String], sets: &[(&str, &str)]) -> Result<String, String> {
+    let sets: Vec<_> = sets
+        .iter()
+        .map(|(k, v)| ("--set-string", format!("{k}={v}")))
+        .collect();
+    helm_template(files, &sets)
+}
+
+/// [`helm_template`] with typed `--set` values (numbers, booleans).
 fn template_typed(files: &[String], sets: &[&str]) -> Result<String, String> {
-    let mut cmd = Command::new(helm());
-    cmd.args(["template", "t", CHART, "--namespace", "tb"]);
-    for f in files {
-        cmd.args(["-f", f]);
-    }
-    for s in sets {
-        cmd.args(["--set", s]);
-    }
-    let out = cmd.output().expect("helm runs");
-    if out.status.success() {
-        Ok(String::from_utf8(out.stdout).unwrap())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    let sets: Vec<_> = sets.iter().map(|s| ("--set", (*s).to_owned())).collect();
+    helm_template(files, &sets)
 }
 
 /// Runs `chart_tool.py` with the test venv's Python.
@@ -708,23 +706,7 @@ async fn run_pod(pod: &Pod, emu: &Api, auth: String) {
             .await
         })
     };
-    let metrics_port: u16 = pod.env("TOOLBRIDGE_METRICS_PORT").parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = scrape(metrics_port).await;
-        if samples(&text, "toolbridge_tool_calls_in_flight", &[])
-            .next()
-            .unwrap_or(0.0)
-            >= 1.0
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the slow call never got in flight"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_api_busy(&emu.emulator).await;
     let sent = Instant::now();
     assert!(
         Command::new("kill")
@@ -787,27 +769,10 @@ fn local_sets(api: &str) -> Vec<(String, String)> {
 }
 
 fn render_with(example_file: &str, sets: &[(String, String)]) -> String {
-    let mut cmd = Command::new(helm());
-    cmd.args([
-        "template",
-        "t",
-        CHART,
-        "--namespace",
-        "tb",
-        "-f",
-        &example(example_file),
-    ]);
-    for (k, v) in sets {
-        // Typed: the ports are integers in the schema.
-        cmd.args(["--set", &format!("{k}={v}")]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    // Typed: the ports are integers in the schema.
+    let sets: Vec<_> = sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+    template_typed(&[example(example_file)], &sets).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
