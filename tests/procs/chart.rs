@@ -563,6 +563,118 @@ fn schema_refuses_sign_in_without_an_audience_unless_any_is_accepted() {
     );
 }
 
+/// What `Dockerfile.mcp --target gateway` puts in the image the chart runs.
+struct GatewayImage {
+    base: String,
+    entrypoint: Vec<String>,
+    cmd: Vec<String>,
+    user: String,
+    expose: Vec<u16>,
+    env: Vec<(String, String)>,
+    /// Whether no stage follows (the combined image must stay the default, last, target).
+    last: bool,
+}
+
+fn gateway_image() -> GatewayImage {
+    let text = std::fs::read_to_string(format!("{ROOT}/Dockerfile.mcp")).unwrap();
+    // Instructions, continuation lines joined, comments dropped.
+    let mut instructions = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => current.push_str(part),
+            None => instructions.push(std::mem::take(&mut current) + line),
+        }
+    }
+    let start = instructions
+        .iter()
+        .position(|i| i.starts_with("FROM ") && i.ends_with(" AS gateway"))
+        .expect("Dockerfile.mcp has a `gateway` stage");
+    let stage: Vec<&String> = instructions[start + 1..]
+        .iter()
+        .take_while(|i| !i.starts_with("FROM "))
+        .collect();
+    let arg = |op: &str| {
+        stage
+            .iter()
+            .find_map(|i| i.strip_prefix(op))
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let json = |op: &str| serde_json::from_str(&arg(op)).unwrap_or_default();
+    GatewayImage {
+        base: instructions[start]
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned(),
+        entrypoint: json("ENTRYPOINT "),
+        cmd: json("CMD "),
+        user: arg("USER "),
+        expose: arg("EXPOSE ")
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect(),
+        env: arg("ENV ")
+            .split_whitespace()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').expect("ENV K=V");
+                (k.to_owned(), v.to_owned())
+            })
+            .collect(),
+        last: start + 1 + stage.len() == instructions.len(),
+    }
+}
+
+#[test]
+fn the_chart_runs_the_gateway_image_as_the_dockerfile_builds_it() {
+    let image = gateway_image();
+    assert!(
+        image.base.contains("distroless"),
+        "no shell at run time: {}",
+        image.base
+    );
+    assert!(
+        !image.last,
+        "the combined image stays the default (last) target"
+    );
+    assert_eq!(image.entrypoint, ["/usr/local/bin/toolbridge-mcp"]);
+    assert_eq!(image.cmd, ["serve"]);
+    let (uid, gid) = image.user.split_once(':').expect("USER uid:gid");
+    for file in ["", "per-tenant.yaml", "multi-tenant.yaml"] {
+        let files: Vec<String> = (!file.is_empty())
+            .then(|| example(file))
+            .into_iter()
+            .collect();
+        let objs = objects(&template(&files, &[]).unwrap());
+        let pod = &the(&objs, "Deployment")["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        // The chart's uid and ports are the image's.
+        assert_eq!(pod["securityContext"]["runAsUser"].to_string(), uid);
+        assert_eq!(pod["securityContext"]["runAsGroup"].to_string(), gid);
+        for port in c["ports"].as_array().unwrap() {
+            let n = u16::try_from(port["containerPort"].as_u64().unwrap()).unwrap();
+            assert!(
+                image.expose.contains(&n),
+                "port {n} is not exposed by the image"
+            );
+        }
+        // `serve`, by the image's entrypoint.
+        assert!(c["command"].is_null(), "the image's entrypoint");
+        assert_eq!(c["args"], json!(image.cmd));
+        // The ConfigMap sets every variable the image sets: the image's defaults decide
+        // nothing on Kubernetes.
+        let cm = &the(&objs, "ConfigMap")["data"];
+        for (k, _) in &image.env {
+            assert!(cm[k].is_string(), "the ConfigMap leaves {k} to the image");
+        }
+    }
+}
+
 /// What `chart_tool.py pod` says the kubelet would run.
 struct Pod {
     spec: Value,
@@ -600,24 +712,30 @@ impl Pod {
     /// The binary with exactly the pod's command, args and environment, in a read-only
     /// working directory (the image's /app: no .env).
     fn start(&self, workdir: &Path) -> (std::process::Child, PathBuf) {
-        // The image's entrypoint when the chart sets no command (Dockerfile.mcp, gateway).
-        let argv: Vec<String> = match self.spec["command"].as_array() {
-            Some(cmd) if !cmd.is_empty() => {
-                cmd.iter().map(|v| v.as_str().unwrap().to_owned()).collect()
-            }
-            _ => vec!["/usr/local/bin/toolbridge-mcp".into()],
+        // As the kubelet does: the container's command, else the image's entrypoint; its
+        // args, else (with no command) the image's CMD; the image's ENV under the pod's env.
+        let image = gateway_image();
+        let strings = |v: &Value| -> Option<Vec<String>> {
+            let list: Vec<String> = v
+                .as_array()?
+                .iter()
+                .map(|s| s.as_str().unwrap().to_owned())
+                .collect();
+            (!list.is_empty()).then_some(list)
         };
+        let command = strings(&self.spec["command"]);
+        let args = strings(&self.spec["args"])
+            .or_else(|| command.is_none().then(|| image.cmd.clone()))
+            .unwrap_or_default();
+        let argv = command.unwrap_or(image.entrypoint);
         assert_eq!(
             argv,
             ["/usr/local/bin/toolbridge-mcp"],
             "the image's binary"
         );
-        let args: Vec<String> = self.spec["args"]
-            .as_array()
-            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
-            .unwrap_or_default();
         let mut cmd = Command::new(BIN);
         cmd.args(&args).env_clear().current_dir(workdir);
+        cmd.envs(image.env);
         for (k, v) in self.spec["env"].as_object().unwrap() {
             cmd.env(k, v.as_str().unwrap());
         }
