@@ -368,6 +368,11 @@ fn no_secret_value_lands_outside_a_secret() {
             }
         }
     }
+    // extraEnv, which goes into the ConfigMap, refuses the secrets' names.
+    refused(
+        &["gateway.extraEnv.TOOLBRIDGE_JWT_HS256_SECRET=oops"],
+        &["/gateway/extraEnv"],
+    );
     // The pod reads each from the Secret by key.
     let env = the(&objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"].clone();
     for name in [
@@ -424,7 +429,11 @@ fn the_prometheus_rule_is_the_rules_file_and_the_dashboard_the_dashboard() {
         json!(["mcp.example.com"])
     );
     let cm = &the(&objs, "ConfigMap")["data"];
-    assert_eq!(cm["TOOLBRIDGE_ALLOWED_HOSTS"], "mcp.example.com");
+    assert_eq!(
+        cm["TOOLBRIDGE_ALLOWED_HOSTS"],
+        "mcp.example.com,t-toolbridge-mcp,t-toolbridge-mcp.tb,t-toolbridge-mcp.tb.svc,\
+         t-toolbridge-mcp.tb.svc.cluster.local"
+    );
     // The network policy lets the pod reach the API, the issuer, the collector and DNS only.
     let egress = the(&objs, "NetworkPolicy")["spec"]["egress"]
         .as_array()
