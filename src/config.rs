@@ -27,11 +27,14 @@
 //! 1. Add an entry to the table, in the section it belongs to: doc lines (they become the
 //!    field's rustdoc, the `.env.example` comment and the README's meaning column), then
 //!    `name: Type = "default"`. A default is written as it would be in `.env`; `""` means
-//!    unset and needs a type that reads `""` as unset (`Option<_>` with `with "de::opt"`,
+//!    unset and needs a type that reads `""` as unset (`Option<_>` with `de "de::opt"`,
 //!    `String`, `Vec<String>`, [`Secret`]). Durations: `name as "name_seconds": Duration =
 //!    "30", with "de::seconds"` (or `"de::whole_seconds"`); URLs: `with "de::http_url"` or
-//!    `"de::opt_http_url"`. Other names read for the same key: `, alias "OTHER_NAME"` (the
-//!    `TOOLBRIDGE_` name wins). A key every deployment must set: `, example "placeholder"`.
+//!    `"de::opt_http_url"` (`de "fn"` only reads a value; `with "module"` names a module
+//!    that also writes it for `check`'s effective configuration). Other names read for the
+//!    same key: `, alias "OTHER_NAME"`, optionally followed by its `.env.example` line (the
+//!    key's own name wins; a value that needs rewriting goes through `aliased_value`). A
+//!    key every deployment must set: `, example "placeholder"`.
 //! 2. Range or cross-key checks go into `validate.rs`, with the variable's name.
 //! 3. Run `UPDATE_CONFIG_DOCS=1 cargo test --lib config::tests::docs` to write the README
 //!    table and `.env.example`; commit them with the key.
@@ -54,8 +57,8 @@ mod modes;
 mod validate;
 pub use error::ConfigError;
 pub use issuer::Issuer;
-pub use key::Key;
 use key::config_keys;
+pub use key::{Alias, Key};
 pub(crate) use modes::ApiGeneration;
 pub use modes::{AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode};
 pub(crate) use validate::is_scope_token;
@@ -86,14 +89,15 @@ config_keys! {
     section "Tenant (required)" {
         /// The tenant this deployment serves, sent on every API request; never taken from a client.
         /// In `resolve` mode it is only the fallback for users the API cannot place (may be empty).
-        tenant_id: String = "", example "tenant-123", with "de::string_like";
+        tenant_id: String = "", example "tenant-123", de "de::string_like";
         /// HMAC-SHA256 key for the X-TB-* tenant headers (seed API); the same value the API has.
         /// The current API ignores the signature, so a signed deployment works against both.
         tenant_header_secret: Secret = "", example "change-me-to-the-api-tenant-header-secret",
-            alias "TENANT_HEADER_SECRET";
+            alias "TENANT_HEADER_SECRET"
+                "Alias of TOOLBRIDGE_TENANT_HEADER_SECRET (the API's own name); the prefixed one wins.";
         /// `signed` (tenant id + HMAC headers), `plain` (tenant id only) or `resolve` (per user, the
         /// tenant the API names at GET /v1/auth/tenant); unset: signed with a secret, else plain.
-        tenant_mode: Option<TenantMode> = "", with "de::opt";
+        tenant_mode: Option<TenantMode> = "", de "de::opt";
         /// Seconds a resolved tenant is kept per caller (`resolve` mode; 1 to 3600).
         tenant_cache as "tenant_cache_seconds": Duration = "300", with "de::whole_seconds";
     }
@@ -112,9 +116,11 @@ config_keys! {
         /// RFC 8693 token endpoint for `exchange`; unset: the API's own POST /auth/token-exchange.
         token_exchange_url: Option<reqwest::Url> = "", with "de::opt_http_url";
         /// The resource (RFC 8707) / audience asked for in an exchange; unset: the API base URL.
-        token_exchange_resource: Option<String> = "", with "de::opt_string_like";
+        token_exchange_resource: Option<String> = "", alias "TOOLBRIDGE_BACKEND_API_AUDIENCE"
+                "Alias of TOOLBRIDGE_TOKEN_EXCHANGE_RESOURCE (the API team's MCP chart's name); ours wins.",
+            de "de::opt_string_like";
         /// The gateway's client id at TOOLBRIDGE_TOKEN_EXCHANGE_URL (HTTP Basic), required with it.
-        token_exchange_client_id: Option<String> = "", with "de::opt_string_like";
+        token_exchange_client_id: Option<String> = "", de "de::opt_string_like";
         /// Its client secret (HTTP Basic) at TOOLBRIDGE_TOKEN_EXCHANGE_URL.
         token_exchange_client_secret: Secret = "", alias "TOKEN_EXCHANGE_CLIENT_SECRET";
         /// Seconds to wait for a TCP connection to the API (decimals allowed).
@@ -142,9 +148,11 @@ config_keys! {
         /// Port of /mcp, /healthz, /readyz and /metrics.
         port: u16 = "8001";
         /// Also serve /metrics on this port (the container uses 9091 for Fly's [metrics] block).
-        metrics_port: Option<u16> = "", with "de::opt";
+        metrics_port: Option<u16> = "", de "de::opt";
         /// Seconds in-flight calls get to finish after SIGTERM (decimals allowed; at most 600).
-        shutdown_grace as "shutdown_grace_seconds": Duration = "8", with "de::seconds";
+        shutdown_grace as "shutdown_grace_seconds": Duration = "8",
+            alias "TOOLBRIDGE_SHUTDOWN_TIMEOUT_SECONDS"
+                "Alias of TOOLBRIDGE_SHUTDOWN_GRACE_SECONDS (the API team's MCP chart's name); ours wins.", with "de::seconds";
         /// Seconds a client has to send its request headers before it is dropped, and then again its
         /// whole body before it gets 408 (decimals allowed).
         header_read_timeout as "header_read_timeout_seconds": Duration = "10",
@@ -152,11 +160,13 @@ config_keys! {
     }
     section "MCP transport" {
         /// Host names (or host:port) accepted in the Host header besides loopback names.
-        allowed_hosts: Vec<String> = "", with "de::list_like";
+        allowed_hosts: Vec<String> = "", de "de::list_like";
         /// Browser origins (scheme://host[:port]) accepted in an Origin header besides loopback ones.
-        allowed_origins: Vec<String> = "", with "de::list_like";
+        allowed_origins: Vec<String> = "", de "de::list_like";
         /// Canonical public URL of the MCP endpoint, e.g. https://app.fly.dev:8001/mcp; else derived.
-        public_url: Option<reqwest::Url> = "", with "de::opt_http_url";
+        public_url: Option<reqwest::Url> = "", alias "TOOLBRIDGE_PUBLIC_BASE_URL"
+                "The API team's MCP chart's name: the server's origin; TOOLBRIDGE_PUBLIC_URL becomes <it>/mcp.",
+            with "de::opt_http_url";
         /// `true`: no MCP sessions and JSON responses, so any replica can answer any request.
         stateless: bool = "false";
         /// Largest request body accepted on /mcp, in bytes (1 MiB); larger gets 413.
@@ -180,30 +190,35 @@ config_keys! {
     section "Bearer tokens" {
         /// `verify` (check signature, expiry, issuer, audience) or `passthrough` (only read `sub`);
         /// unset: verify when a key below is set, else passthrough.
-        auth_mode: Option<AuthMode> = "", with "de::opt";
+        auth_mode: Option<AuthMode> = "", de "de::opt";
         /// `true`/`false`: whether /mcp refuses requests without a valid token; unset: true in verify.
-        auth_required: Option<bool> = "", with "de::opt";
+        auth_required: Option<bool> = "", de "de::opt";
         /// HS256 key for verifying tokens (dev and tests); the same value the API has.
-        jwt_hs256_secret: Secret = "", alias "JWT_HS256_SECRET";
+        jwt_hs256_secret: Secret = "", alias "JWT_HS256_SECRET"
+            "Alias of TOOLBRIDGE_JWT_HS256_SECRET (the API's own name); the prefixed one wins.";
         /// OIDC issuer, e.g. https://tenant.eu.auth0.com/ ; its JWKS verifies RS256 tokens.
-        oidc_issuer: Option<Issuer> = "", with "de::opt_issuer";
+        oidc_issuer: Option<Issuer> = "", alias "TOOLBRIDGE_AUTHKIT_DOMAIN"
+                "The API team's MCP chart's name: a WorkOS AuthKit domain; the issuer becomes https://<it>.",
+            de "de::opt_issuer";
         /// JWKS URL override; unset: the jwks_uri of the issuer's RFC 8414 / OIDC discovery document.
         jwks_url: Option<reqwest::Url> = "", with "de::opt_http_url";
         /// The `aud` claim tokens must carry; when set, a token without `aud` fails.
-        jwt_audience: Option<String> = "", with "de::opt_string_like";
+        jwt_audience: Option<String> = "", de "de::opt_string_like";
+        /// `true`: RS256 tokens from TOOLBRIDGE_OIDC_ISSUER (only) may carry any `aud` (WorkOS AuthKit DCR).
+        accept_any_audience_from_issuer: bool = "false";
         /// Clock leeway for `exp` and `nbf`, in seconds (at most 60).
         jwt_leeway as "jwt_leeway_seconds": Duration = "30", with "de::whole_seconds";
         /// An unknown `kid` refreshes the JWKS at most once per this many seconds.
         jwks_refresh_interval as "jwks_refresh_interval_seconds": Duration = "30",
             with "de::whole_seconds";
         /// Extra scopes advertised in the protected-resource metadata and the 401 (e.g. openid).
-        scopes_supported: Vec<String> = "", with "de::list_like";
+        scopes_supported: Vec<String> = "", de "de::list_like";
         /// Authorization servers named in the metadata (comma-separated); unset: the OIDC issuer.
-        authorization_servers: Vec<Issuer> = "", with "de::issuers";
+        authorization_servers: Vec<Issuer> = "", de "de::issuers";
         /// The scope read-only tools (list_*, get_*, health_check) need when scopes are enforced.
-        read_scope: String = "toolbridge:read", with "de::string_like";
+        read_scope: String = "toolbridge:read", de "de::string_like";
         /// The scope every other tool needs when scopes are enforced.
-        write_scope: String = "toolbridge:write", with "de::string_like";
+        write_scope: String = "toolbridge:write", de "de::string_like";
         /// `true`: a tool call without its scope gets 403 insufficient_scope (off: tokens need no scopes).
         enforce_scopes: bool = "false";
         /// `true` (with ENFORCE_SCOPES): tools/list shows only the tools the token may call.
@@ -213,7 +228,7 @@ config_keys! {
     }
     section "Logs" {
         /// Log filter: `info`, `debug`, or a tracing directive list such as `info,toolbridge_mcp=debug`.
-        log_level: String = "info", with "de::string_like";
+        log_level: String = "info", de "de::string_like";
         /// `text` (human-readable) or `json` (one object per line; the container uses json).
         log_format: LogFormat = "text";
     }
@@ -229,6 +244,21 @@ impl Default for Config {
 /// The key named `name` (as in a TOML file), if there is one.
 pub(crate) fn key(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name)
+}
+
+/// An alias's value as the key it stands for wants it. `TOOLBRIDGE_PUBLIC_BASE_URL` is the
+/// server's origin, where ours names the MCP endpoint (`<origin>/mcp`, the path the sidecar
+/// served too); `TOOLBRIDGE_AUTHKIT_DOMAIN` is the AuthKit host, the issuer (and so the
+/// authorization server) is `https://<domain>`. The others are plain renames.
+pub(crate) fn aliased_value(alias: &str, value: &str) -> String {
+    let value = value.trim();
+    match alias {
+        "TOOLBRIDGE_PUBLIC_BASE_URL" => format!("{}/mcp", value.trim_end_matches('/')),
+        "TOOLBRIDGE_AUTHKIT_DOMAIN" if !value.contains("://") => {
+            format!("https://{}", value.trim_end_matches('/'))
+        }
+        _ => value.to_owned(),
+    }
 }
 
 /// The environment variable that sets a config key.

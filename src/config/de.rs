@@ -5,7 +5,7 @@ use std::{fmt, time::Duration};
 
 use super::Issuer;
 use serde::{
-    Deserialize, Deserializer,
+    Deserialize, Deserializer, Serializer,
     de::{self, SeqAccess, Visitor},
 };
 
@@ -106,19 +106,35 @@ where
     }
 }
 
-/// A number of seconds (decimals allowed) as a [`Duration`].
-pub(crate) fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let secs = f64::deserialize(d)?;
-    Duration::try_from_secs_f64(secs).map_err(|_| {
-        de::Error::custom(format!(
-            "{secs} is not a number of seconds (0 or more, finite)"
-        ))
-    })
+/// A number of seconds (decimals allowed) as a [`Duration`]; written back as seconds.
+pub(crate) mod seconds {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(|_| {
+            de::Error::custom(format!(
+                "{secs} is not a number of seconds (0 or more, finite)"
+            ))
+        })
+    }
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
 }
 
-/// A whole number of seconds as a [`Duration`].
-pub(crate) fn whole_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    u64::deserialize(d).map(Duration::from_secs)
+/// A whole number of seconds as a [`Duration`]; written back as whole seconds.
+pub(crate) mod whole_seconds {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
 }
 
 /// Parses an http(s) URL with a host; the error is the text an operator reads.
@@ -130,18 +146,40 @@ pub(crate) fn parse_http_url(text: &str) -> Result<reqwest::Url, String> {
     Ok(url)
 }
 
-/// An http(s) URL.
-pub(crate) fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<reqwest::Url, D::Error> {
-    parse_http_url(&string_like(d)?).map_err(de::Error::custom)
+/// An http(s) URL; written back as its text.
+pub(crate) mod http_url {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<reqwest::Url, D::Error> {
+        parse_http_url(&string_like(d)?).map_err(de::Error::custom)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(u: &reqwest::Url, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(u.as_str())
+    }
 }
 
-/// An http(s) URL, or `None` for an empty string.
-pub(crate) fn opt_http_url<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<reqwest::Url>, D::Error> {
-    match opt_string_like(d)? {
-        None => Ok(None),
-        Some(s) => parse_http_url(&s).map(Some).map_err(de::Error::custom),
+/// An http(s) URL, or `None` for an empty string; written back as its text.
+pub(crate) mod opt_http_url {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<reqwest::Url>, D::Error> {
+        match opt_string_like(d)? {
+            None => Ok(None),
+            Some(s) => parse_http_url(&s).map(Some).map_err(de::Error::custom),
+        }
+    }
+
+    pub(crate) fn serialize<S: Serializer>(
+        u: &Option<reqwest::Url>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match u {
+            Some(u) => s.serialize_some(u.as_str()),
+            None => s.serialize_none(),
+        }
     }
 }
 
@@ -159,4 +197,18 @@ pub(crate) fn issuers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Issuer>, D:
         .iter()
         .map(|s| Issuer::parse(s).map_err(|e| de::Error::custom(format!("{s}: {e}"))))
         .collect()
+}
+
+/// A secret is written out only as whether it is set (`check`'s effective configuration).
+impl serde::Serialize for crate::secret::Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.is_empty() { "(unset)" } else { "(set)" })
+    }
+}
+
+/// An issuer is written as configured.
+impl serde::Serialize for Issuer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }

@@ -80,8 +80,12 @@ fn env_entry(out: &mut String, key: &Key) {
         }
     }
     for alias in key.aliases {
-        let _ = writeln!(out, "# Alias of {var}; the prefixed one wins.");
-        let _ = writeln!(out, "# {alias}=");
+        match alias.doc {
+            Some(doc) => writeln!(out, "# {doc}"),
+            None => writeln!(out, "# Alias of {var}; the prefixed one wins."),
+        }
+        .ok();
+        let _ = writeln!(out, "# {}=", alias.name);
     }
 }
 
@@ -91,7 +95,7 @@ pub(crate) fn readme_table() -> String {
     for key in KEYS {
         let mut names = format!("`{}`", key.env());
         for alias in key.aliases {
-            let _ = write!(names, " (or `{alias}`)");
+            let _ = write!(names, " (or `{}`)", alias.name);
         }
         let default = match (key.default, key.example) {
             ("", Some(_)) => "unset: set it".to_owned(),

@@ -21,12 +21,22 @@ pub struct Key {
     /// For a key every deployment must set: the placeholder `.env.example` sets it to
     /// (uncommented). `None`: the key is optional and `.env.example` shows its default.
     pub example: Option<&'static str>,
-    /// Other names read for the same key (the `TOOLBRIDGE_` name wins when both are set).
-    pub aliases: &'static [&'static str],
+    /// Other names read for the same key (the key's own name wins when both are set).
+    pub aliases: &'static [Alias],
     /// Its value is a secret: never shown in an error message (the type is [`Secret`]).
     pub secret: bool,
     /// What it means, one line per line of `.env.example`; the README joins the lines.
     pub doc: &'static [&'static str],
+}
+
+/// Another name read for a key.
+#[derive(Debug, Clone, Copy)]
+pub struct Alias {
+    /// The variable.
+    pub name: &'static str,
+    /// Its `.env.example` line, when more than "Alias of ..." needs saying (whose name it
+    /// is, how its value becomes the key's: `config::aliased_value`).
+    pub doc: Option<&'static str>,
 }
 
 impl Key {
@@ -97,8 +107,10 @@ pub(crate) use placeholder;
 /// Generates `Config` (one field per entry, with its doc, its key name and its
 /// deserializer) and `KEYS` (one [`Key`] per entry) from the table in `config.rs`.
 ///
-/// An entry: doc lines, then
-/// `field [as "key_name"]: Type = "default" [, example "placeholder"] [, alias "NAME"]* [, with "deserializer"];`
+/// An entry: doc lines, then `field [as "key_name"]: Type = "default"`, then optionally
+/// `, example "placeholder"`, any number of `, alias "NAME" ["its .env.example line"]`,
+/// `, de "deserializer fn"` (read only) and `, with "module"` (read and written: a module
+/// with `deserialize` and `serialize`), ending with `;`.
 macro_rules! config_keys {
     ($(
         section $section:literal {
@@ -106,8 +118,9 @@ macro_rules! config_keys {
                 $(#[doc = $doc:literal])+
                 $field:ident $(as $key:literal)? : $ty:ty = $default:literal
                     $(, example $example:literal)?
-                    $(, alias $alias:literal)*
-                    $(, with $de:literal)?
+                    $(, alias $alias:literal $($alias_doc:literal)?)*
+                    $(, de $de:literal)?
+                    $(, with $with:literal)?
                 ;
             )+
         }
@@ -115,12 +128,15 @@ macro_rules! config_keys {
         /// The whole configuration of the gateway, validated. Every field is a key of
         /// [`KEYS`] (`TOOLBRIDGE_<KEY>` in the environment); durations are
         /// [`Duration`](std::time::Duration)s and URLs parsed [`Url`](reqwest::Url)s.
-        #[derive(Debug, Clone, serde::Deserialize)]
+        // Serialize: `check` prints the effective configuration from it (secrets as
+        // set/unset).
+        #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
         pub struct Config {
             $($(
                 $(#[doc = $doc])+
                 $(#[serde(rename = $key)])?
                 $(#[serde(deserialize_with = $de)])?
+                $(#[serde(with = $with)])?
                 pub $field: $ty,
             )+)+
         }
@@ -133,7 +149,10 @@ macro_rules! config_keys {
                     section: $section,
                     default: $default,
                     example: $crate::config::key::placeholder!($($example)?),
-                    aliases: &[$($alias),*],
+                    aliases: &[$($crate::config::key::Alias {
+                        name: $alias,
+                        doc: $crate::config::key::placeholder!($($alias_doc)?),
+                    }),*],
                     secret: <$ty as $crate::config::key::KeyType>::SECRET,
                     doc: &[$($doc),+],
                 },

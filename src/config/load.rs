@@ -17,7 +17,7 @@ use figment::{
     value::{Dict, Map, Value},
 };
 
-use super::{Config, ConfigError, ENV_PREFIX, KEYS, env_name, key};
+use super::{Config, ConfigError, ENV_PREFIX, KEYS, aliased_value, env_name, key};
 
 /// Key-value pairs (the process environment or a `.env` file) as a figment provider.
 struct Pairs {
@@ -35,11 +35,13 @@ impl Pairs {
             if v.is_empty() {
                 continue;
             }
-            let value: Value = v.parse().expect("infallible");
             // An alias first: it may itself start with `TOOLBRIDGE_`.
-            if let Some(key) = KEYS.iter().find(|key| key.aliases.contains(&k.as_str())) {
+            let alias_of = |key: &&super::Key| key.aliases.iter().any(|a| a.name == k);
+            if let Some(key) = KEYS.iter().find(alias_of) {
+                let value: Value = aliased_value(&k, &v).parse().expect("infallible");
                 aliased.insert(key.name.to_owned(), value);
             } else if let Some(key) = k.strip_prefix(ENV_PREFIX) {
+                let value: Value = v.parse().expect("infallible");
                 prefixed.insert(key.to_ascii_lowercase(), value);
             }
         }
@@ -136,7 +138,7 @@ fn is_secret(name: &str) -> bool {
         k.secret
             && (k.name == name
                 || k.name == prefixed
-                || k.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)))
+                || k.aliases.iter().any(|a| a.name.eq_ignore_ascii_case(name)))
     })
 }
 

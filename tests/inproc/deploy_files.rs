@@ -77,7 +77,7 @@ fn prefixed_names(text: &str) -> BTreeSet<String> {
 
 fn is_config_var(name: &str) -> bool {
     KEYS.iter()
-        .any(|k| k.env() == name || k.aliases.contains(&name))
+        .any(|k| k.env() == name || k.aliases.iter().any(|a| a.name == name))
 }
 
 fn required_pairs() -> Vec<(String, String)> {
@@ -95,7 +95,11 @@ fn env_example_documents_every_variable_once_and_nothing_stale() {
     let expected = KEYS
         .iter()
         .map(|k| k.env())
-        .chain(KEYS.iter().flat_map(|k| k.aliases).map(|a| (*a).to_owned()))
+        .chain(
+            KEYS.iter()
+                .flat_map(|k| k.aliases)
+                .map(|a| a.name.to_owned()),
+        )
         .chain(OTHER_VARS.iter().map(|v| v.name.to_owned()));
     for var in expected {
         let count = names.iter().filter(|n| **n == var).count();
