@@ -14,6 +14,13 @@ const BASE: &[(&str, &str)] = &[
     ("TOOLBRIDGE_TENANT_HEADER_SECRET", "s3cret"),
 ];
 
+/// The start-up error of [`BASE`] with `key=value` added.
+fn refused(key: &str, value: &str) -> String {
+    let mut vars = env(BASE);
+    vars.push((key.into(), value.into()));
+    Config::load_from(None, None, vars).unwrap_err().to_string()
+}
+
 #[test]
 fn defaults_match_the_sidecar() {
     let c = Config::load_from(None, None, env(BASE)).unwrap();
@@ -188,9 +195,7 @@ fn invalid_values_name_their_variable_and_hide_secrets() {
         ),
         ("TOOLBRIDGE_AUTH_MODE", "verify", "TOOLBRIDGE_AUTH_MODE"),
     ] {
-        let mut vars = env(BASE);
-        vars.push((key.into(), value.into()));
-        let err = Config::load_from(None, None, vars).unwrap_err().to_string();
+        let err = refused(key, value);
         assert!(err.contains(var), "{key}={value}: {err}");
         assert!(!err.contains("s3cret"), "{err}");
     }
@@ -326,9 +331,7 @@ fn the_new_limits_are_validated() {
         ("TOOLBRIDGE_USER_REQUESTS_PER_SECOND", "-1"),
         ("TOOLBRIDGE_RESPONSE_TIMEOUT_SECONDS", "0"),
     ] {
-        let mut vars = env(BASE);
-        vars.push((key.into(), value.into()));
-        let err = Config::load_from(None, None, vars).unwrap_err().to_string();
+        let err = refused(key, value);
         assert!(err.contains(key), "{key}={value}: {err}");
     }
     let c = Config::load_from(None, None, env(BASE)).unwrap();
@@ -432,9 +435,7 @@ fn durations_and_urls_are_typed_as_they_are_read() {
         ("TOOLBRIDGE_JWKS_URL", "file:///etc/passwd"),
         ("TOOLBRIDGE_AUTHORIZATION_SERVERS", "https://a/, nope"),
     ] {
-        let mut vars = env(BASE);
-        vars.push((key.into(), value.into()));
-        let err = Config::load_from(None, None, vars).unwrap_err().to_string();
+        let err = refused(key, value);
         assert!(err.contains(key), "{key}={value}: {err}");
     }
 }
