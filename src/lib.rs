@@ -43,7 +43,8 @@
 //!    arguments decoded to typed `Args` (`mcp/fields.rs`, `fields/args.rs`).
 //! 9. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`) (the review's two
 //!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
-//! 10. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
+//! 10. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (the
+//!     retry rules: 429, 5xx, refused connections, lost answers; `docs/retries.md`),
 //!     `slot.rs` (API requests in flight), `sessions.rs` (sync session, `flight.rs` for the
 //!     per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
 //!     or resolved tenant header, `signing.rs`), then reqwest to the API.
