@@ -41,14 +41,6 @@ impl ToolError {
             Self::Upstream(err)
         }
     }
-
-    /// The upstream failure, if the API was called.
-    pub(crate) fn upstream(&self) -> Option<&UpstreamError> {
-        match self {
-            Self::Invalid(_) => None,
-            Self::Upstream(err) | Self::Unsure { err, .. } => Some(err),
-        }
-    }
 }
 
 /// Whether repeating a process action leaves what doing it once leaves. Every action of

@@ -56,8 +56,12 @@ fn unknown_outcome(err: &UpstreamError, uid: &str, target: Option<(&Entity, Verb
     };
     let why = match err {
         UpstreamError::Timeout(_) => "no answer came in time",
-        UpstreamError::Repeated { .. } => "the first attempt's answer was a proxy error and the repeat was refused as if the first had applied",
-        UpstreamError::Status { .. } => "the answer came from a proxy in front of the API, not from the API",
+        UpstreamError::Repeated { .. } => {
+            "the first attempt's answer was a proxy error and the repeat was refused as if the first had applied"
+        }
+        UpstreamError::Status { .. } => {
+            "the answer came from a proxy in front of the API, not from the API"
+        }
         _ => "the connection broke before the answer was complete",
     };
     let done = match verb {

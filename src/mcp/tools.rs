@@ -12,7 +12,8 @@ use super::{
     fields::{
         Field, Kind, Role, input_schema,
         params::{
-            CREATE_UID, CURSOR, EXTRA_UPDATE, IF_MATCH, INCLUDE_DELETED, LIMIT, METADATA, UID, UPDATES,
+            CREATE_UID, CURSOR, EXTRA_UPDATE, IF_MATCH, INCLUDE_DELETED, LIMIT, METADATA, UID,
+            UPDATES,
         },
         schema_object,
     },

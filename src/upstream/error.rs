@@ -198,7 +198,9 @@ impl UpstreamError {
             | Self::Other(_) => true,
             Self::Status { status, .. } => matches!(
                 *status,
-                StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+                StatusCode::BAD_GATEWAY
+                    | StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::GATEWAY_TIMEOUT
             ),
             Self::Unreachable
             | Self::Busy { .. }

@@ -60,7 +60,11 @@ pub(crate) fn record_retry(reason: &'static str) {
 
 /// Waits `wait` before retrying for `reason`: the one place a retry waits.
 pub(crate) async fn wait(reason: &'static str, wait: Duration) {
-    tracing::debug!(reason, wait_ms = wait.as_millis() as u64, "retrying the API request after a wait");
+    tracing::debug!(
+        reason,
+        wait_ms = wait.as_millis() as u64,
+        "retrying the API request after a wait"
+    );
     tokio::time::sleep(wait).await;
 }
 

@@ -78,7 +78,12 @@ async fn the_gateways_live_tasks_return_to_where_they_were_after_faults_and_rest
                 tokio::spawn(async move {
                     let client = client.await;
                     for i in 0..10 {
-                        call(&client, "create_note", json!({"title": format!("{i}"), "content": "c"})).await;
+                        call(
+                            &client,
+                            "create_note",
+                            json!({"title": format!("{i}"), "content": "c"}),
+                        )
+                        .await;
                         call(&client, "list_notes", json!({"limit": 5})).await;
                     }
                     client.cancel().await.ok();
@@ -89,7 +94,9 @@ async fn the_gateways_live_tasks_return_to_where_they_were_after_faults_and_rest
         for f in &faults {
             emu.emulator.faults().push(f.clone());
         }
-        emu.restart(Duration::from_millis(100 * (round + 1))).await.unwrap();
+        emu.restart(Duration::from_millis(100 * (round + 1)))
+            .await
+            .unwrap();
         for u in users {
             calls += u.await.unwrap();
         }
@@ -104,7 +111,9 @@ async fn the_gateways_live_tasks_return_to_where_they_were_after_faults_and_rest
         tokio::time::sleep(Duration::from_millis(100)).await;
         after = tasks.num_alive_tasks();
     }
-    println!("gateway live tasks: {before} before, {after} after {calls} calls with faults and 3 API restarts");
+    println!(
+        "gateway live tasks: {before} before, {after} after {calls} calls with faults and 3 API restarts"
+    );
     assert!(
         after <= before + 8,
         "the gateway's live tasks grew from {before} to {after} over {calls} calls"

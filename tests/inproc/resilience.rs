@@ -199,7 +199,10 @@ async fn broken_answers_are_explained_and_the_next_call_works() {
     for (fault, needle) in cases {
         // Persistent: a read is retried after a 5xx or a cut answer (docs/retries.md), so a
         // one-shot fault would be absorbed by the retry.
-        stack.emulator().faults().set_persistent(Some(fault.clone()));
+        stack
+            .emulator()
+            .faults()
+            .set_persistent(Some(fault.clone()));
         let msg = err(&client, "list_notes", json!({})).await;
         stack.emulator().faults().set_persistent(None);
         assert!(msg.contains(needle), "{fault:?}: {msg}");

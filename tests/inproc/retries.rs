@@ -21,7 +21,13 @@ fn no_rate_limit() -> EmulatorConfig {
 }
 
 /// Requests the API received for `method` on paths starting with `prefix` (entity routes).
+/// A request is logged when its handling ends, and a cut connection ends it only when the
+/// emulator drops it: wait (at most 10 s) until nothing is in flight.
 fn seen(stack: &Stack, method: &str, prefix: &str) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stack.emulator().in_flight() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     stack
         .emulator()
         .requests()
@@ -89,7 +95,10 @@ fn assert_unknown(msg: &str, uid: &str) {
         msg.contains(&format!("get_note {{\"uid\": \"{uid}\"")),
         "says how to check: {msg}"
     );
-    assert!(!msg.contains("127.0.0.1") && !msg.contains("http://"), "{msg}");
+    assert!(
+        !msg.contains("127.0.0.1") && !msg.contains("http://"),
+        "{msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,8 +114,17 @@ async fn every_write_verb_names_the_uid_when_its_answer_is_cut_after_or_before_p
             // same note, never a second one.
             let before = seen(&stack, "POST", "/v1/notes");
             stack.emulator().faults().push(fault.clone());
-            let msg = err(&client, "create_note", json!({"title": "cut", "content": "x"})).await;
-            assert_eq!(seen(&stack, "POST", "/v1/notes") - before, 1, "a write is not resent");
+            let msg = err(
+                &client,
+                "create_note",
+                json!({"title": "cut", "content": "x"}),
+            )
+            .await;
+            assert_eq!(
+                seen(&stack, "POST", "/v1/notes") - before,
+                1,
+                "a write is not resent"
+            );
             let uid = msg
                 .split("so the note ")
                 .nth(1)
@@ -115,7 +133,10 @@ async fn every_write_verb_names_the_uid_when_its_answer_is_cut_after_or_before_p
                 .to_owned();
             assert!(uuid::Uuid::parse_str(&uid).is_ok(), "{fault:?}: {msg}");
             assert_unknown(&msg, &uid);
-            assert!(msg.contains(&format!("create_note again with \"uid\": \"{uid}\"")), "{msg}");
+            assert!(
+                msg.contains(&format!("create_note again with \"uid\": \"{uid}\"")),
+                "{msg}"
+            );
             assert_eq!(stored(&stack, &uid).is_some(), processed, "{fault:?}");
             let again = ok(
                 &client,
@@ -139,7 +160,12 @@ async fn every_write_verb_names_the_uid_when_its_answer_is_cut_after_or_before_p
                 );
                 assert_unknown(&msg, &uid);
                 let item = stored(&stack, &uid).unwrap();
-                assert_eq!((case.applied)(&item), processed, "{} {fault:?}: {item}", case.tool);
+                assert_eq!(
+                    (case.applied)(&item),
+                    processed,
+                    "{} {fault:?}: {item}",
+                    case.tool
+                );
             }
         }
     }
@@ -152,13 +178,35 @@ async fn create_takes_a_uid_and_other_reserved_keys_stay_refused() {
     let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
     let client = stack.client(USER).await;
     let uid = "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a";
-    let first = ok(&client, "create_note", json!({"uid": uid, "title": "a", "content": "b"})).await;
+    let first = ok(
+        &client,
+        "create_note",
+        json!({"uid": uid, "title": "a", "content": "b"}),
+    )
+    .await;
     assert_eq!(first["uid"], json!(uid));
-    let again = ok(&client, "create_note", json!({"uid": uid, "title": "a", "content": "b"})).await;
-    assert_eq!((again["uid"].clone(), again["version"].clone()), (json!(uid), json!(2)));
+    let again = ok(
+        &client,
+        "create_note",
+        json!({"uid": uid, "title": "a", "content": "b"}),
+    )
+    .await;
+    assert_eq!(
+        (again["uid"].clone(), again["version"].clone()),
+        (json!(uid), json!(2))
+    );
     let listed = ok(&client, "list_notes", json!({})).await;
-    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "one note, not two");
-    let msg = err(&client, "create_note", json!({"uid": "not-a-uuid", "title": "a", "content": "b"})).await;
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        1,
+        "one note, not two"
+    );
+    let msg = err(
+        &client,
+        "create_note",
+        json!({"uid": "not-a-uuid", "title": "a", "content": "b"}),
+    )
+    .await;
     assert!(msg.contains("must be a UUID"), "{msg}");
     for key in ["uid", "version", "sync"] {
         let msg = err(
@@ -180,9 +228,16 @@ async fn create_takes_a_uid_and_other_reserved_keys_stay_refused() {
 async fn row_429_is_waited_out_and_retried() {
     let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
     let client = stack.client(USER).await;
-    stack.emulator().faults().push(Fault::RateLimited { retry_after_secs: 1 });
+    stack.emulator().faults().push(Fault::RateLimited {
+        retry_after_secs: 1,
+    });
     let before = seen(&stack, "POST", "/v1/notes");
-    let note = ok(&client, "create_note", json!({"title": "a", "content": "b"})).await;
+    let note = ok(
+        &client,
+        "create_note",
+        json!({"title": "a", "content": "b"}),
+    )
+    .await;
     assert_eq!(seen(&stack, "POST", "/v1/notes") - before, 2);
     assert_eq!(note["version"], json!(1));
     client.cancel().await.ok();
@@ -198,7 +253,12 @@ async fn rows_428_and_409_are_retried_once() {
     for fault in [Fault::SessionExpired, Fault::EpochMismatch] {
         stack.emulator().faults().push(fault.clone());
         let before = seen(&stack, "PATCH", "/v1/notes/");
-        ok(&client, "patch_note", json!({"uid": uid, "updates": {"k": 1}})).await;
+        ok(
+            &client,
+            "patch_note",
+            json!({"uid": uid, "updates": {"k": 1}}),
+        )
+        .await;
         assert_eq!(seen(&stack, "PATCH", "/v1/notes/") - before, 2, "{fault:?}");
     }
     client.cancel().await.ok();
@@ -225,7 +285,11 @@ async fn row_connection_refused_is_retried_after_a_short_back_off() {
     let (restarted, result) = tokio::join!(restart, call_while_down);
     restarted.unwrap();
     assert_ne!(result.is_error, Some(true), "{}", text(&result));
-    assert_eq!(stored(&stack, &uid).unwrap()["version"], json!(2), "archived once");
+    assert_eq!(
+        stored(&stack, &uid).unwrap()["version"],
+        json!(2),
+        "archived once"
+    );
     client.cancel().await.ok();
     stack.stop().await;
 }
@@ -241,7 +305,12 @@ async fn row_a_pooled_connection_closed_by_a_restart_is_replaced() {
     // Let the gateway's pool see the close.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = seen(&stack, "PATCH", "/v1/notes/");
-    let patched = ok(&client, "patch_note", json!({"uid": uid, "updates": {"k": 1}})).await;
+    let patched = ok(
+        &client,
+        "patch_note",
+        json!({"uid": uid, "updates": {"k": 1}}),
+    )
+    .await;
     assert_eq!(patched["version"], json!(2));
     // One 428 (the restart forgot the session), then the retry on a new session.
     assert_eq!(seen(&stack, "PATCH", "/v1/notes/") - before, 2);
@@ -268,7 +337,12 @@ async fn row_reset_after_sending_retries_a_read_once_and_never_a_write() {
         assert_eq!(seen(&stack, "GET", "/v1/notes/") - before, 2, "{fault:?}");
         stack.emulator().faults().push(fault.clone());
         let before = seen(&stack, "PATCH", "/v1/notes/");
-        let msg = err(&client, "patch_note", json!({"uid": uid, "updates": {"k": 2}})).await;
+        let msg = err(
+            &client,
+            "patch_note",
+            json!({"uid": uid, "updates": {"k": 2}}),
+        )
+        .await;
         assert_unknown(&msg, &uid);
         assert_eq!(seen(&stack, "PATCH", "/v1/notes/") - before, 1, "{fault:?}");
     }
@@ -283,14 +357,28 @@ async fn row_timeout_is_not_retried() {
     let stack = Stack::start_with(no_rate_limit(), |c| c.request_timeout_seconds = 2.0).await;
     let client = stack.client(USER).await;
     let uid = new_note(&client).await;
-    stack.emulator().faults().push(Fault::Stall { processed: true });
+    stack
+        .emulator()
+        .faults()
+        .push(Fault::Stall { processed: true });
     let before = seen(&stack, "POST", "/v1/notes/");
-    let msg = err(&client, "process_note", json!({"uid": uid, "action": "pin"})).await;
+    let msg = err(
+        &client,
+        "process_note",
+        json!({"uid": uid, "action": "pin"}),
+    )
+    .await;
     assert!(msg.contains("did not answer within"), "{msg}");
     assert_unknown(&msg, &uid);
     assert_eq!(seen(&stack, "POST", "/v1/notes/") - before, 1);
-    assert_eq!(stored(&stack, &uid).unwrap()["payload"]["pinned"], json!(true));
-    stack.emulator().faults().push(Fault::Stall { processed: false });
+    assert_eq!(
+        stored(&stack, &uid).unwrap()["payload"]["pinned"],
+        json!(true)
+    );
+    stack
+        .emulator()
+        .faults()
+        .push(Fault::Stall { processed: false });
     let before = seen(&stack, "GET", "/v1/notes/");
     let msg = err(&client, "get_note", json!({"uid": uid})).await;
     assert!(msg.contains("did not answer within"), "{msg}");
@@ -314,7 +402,12 @@ async fn rows_502_503_504_are_retried_with_and_without_retry_after() {
             };
             stack.emulator().faults().push(fault.clone());
             let before = seen(&stack, "POST", "/v1/notes");
-            let note = ok(&client, "create_note", json!({"title": "p", "content": "q"})).await;
+            let note = ok(
+                &client,
+                "create_note",
+                json!({"title": "p", "content": "q"}),
+            )
+            .await;
             assert_eq!(seen(&stack, "POST", "/v1/notes") - before, 2, "{fault:?}");
             assert_eq!(note["version"], json!(1), "{fault:?}");
             let uid = note["uid"].as_str().unwrap();
@@ -325,15 +418,27 @@ async fn rows_502_503_504_are_retried_with_and_without_retry_after() {
         }
     }
     // Persistent: the back-off gives up after its few tries and says the outcome is unknown.
-    stack.emulator().faults().set_persistent(Some(Fault::ProxyError {
-        status: 503,
-        retry_after_secs: None,
-    }));
+    stack
+        .emulator()
+        .faults()
+        .set_persistent(Some(Fault::ProxyError {
+            status: 503,
+            retry_after_secs: None,
+        }));
     let uid = "7a4b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
     let before = seen(&stack, "POST", "/v1/notes");
-    let msg = err(&client, "create_note", json!({"uid": uid, "title": "p", "content": "q"})).await;
+    let msg = err(
+        &client,
+        "create_note",
+        json!({"uid": uid, "title": "p", "content": "q"}),
+    )
+    .await;
     stack.emulator().faults().set_persistent(None);
-    assert_eq!(seen(&stack, "POST", "/v1/notes") - before, 4, "1 + 3 retries");
+    assert_eq!(
+        seen(&stack, "POST", "/v1/notes") - before,
+        4,
+        "1 + 3 retries"
+    );
     assert_unknown(&msg, uid);
     client.cancel().await.ok();
     stack.stop().await;
