@@ -23,10 +23,10 @@ fn no_rate_limit() -> EmulatorConfig {
 /// Requests the API received for `method` on paths starting with `prefix` (entity routes).
 /// A request is logged when its handling ends, and a cut connection ends it only when the
 /// emulator drops it: wait (at most 10 s) until nothing is in flight.
-fn seen(stack: &Stack, method: &str, prefix: &str) -> usize {
+async fn seen(stack: &Stack, method: &str, prefix: &str) -> usize {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while stack.emulator().in_flight() > 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     stack
         .emulator()
@@ -112,7 +112,7 @@ async fn every_write_verb_names_the_uid_when_its_answer_is_cut_after_or_before_p
         ] {
             // create: the uid the gateway picked is named, and a repeat with it writes the
             // same note, never a second one.
-            let before = seen(&stack, "POST", "/v1/notes");
+            let before = seen(&stack, "POST", "/v1/notes").await;
             stack.emulator().faults().push(fault.clone());
             let msg = err(
                 &client,
@@ -121,7 +121,7 @@ async fn every_write_verb_names_the_uid_when_its_answer_is_cut_after_or_before_p
             )
             .await;
             assert_eq!(
-                seen(&stack, "POST", "/v1/notes") - before,
+                seen(&stack, "POST", "/v1/notes").await - before,
                 1,
                 "a write is not resent"
             );
@@ -149,11 +149,11 @@ async fn every_write_verb_names_the_uid_when_its_answer_is_cut_after_or_before_p
 
             for case in WRITES {
                 let uid = new_note(&client).await;
-                let before = seen(&stack, case.method, "/v1/notes/");
+                let before = seen(&stack, case.method, "/v1/notes/").await;
                 stack.emulator().faults().push(fault.clone());
                 let msg = err(&client, case.tool, (case.args)(&uid)).await;
                 assert_eq!(
-                    seen(&stack, case.method, "/v1/notes/") - before,
+                    seen(&stack, case.method, "/v1/notes/").await - before,
                     1,
                     "{}: a write is not resent after its answer is lost",
                     case.tool
@@ -231,14 +231,14 @@ async fn row_429_is_waited_out_and_retried() {
     stack.emulator().faults().push(Fault::RateLimited {
         retry_after_secs: 1,
     });
-    let before = seen(&stack, "POST", "/v1/notes");
+    let before = seen(&stack, "POST", "/v1/notes").await;
     let note = ok(
         &client,
         "create_note",
         json!({"title": "a", "content": "b"}),
     )
     .await;
-    assert_eq!(seen(&stack, "POST", "/v1/notes") - before, 2);
+    assert_eq!(seen(&stack, "POST", "/v1/notes").await - before, 2);
     assert_eq!(note["version"], json!(1));
     client.cancel().await.ok();
     stack.stop().await;
@@ -252,14 +252,18 @@ async fn rows_428_and_409_are_retried_once() {
     let uid = new_note(&client).await;
     for fault in [Fault::SessionExpired, Fault::EpochMismatch] {
         stack.emulator().faults().push(fault.clone());
-        let before = seen(&stack, "PATCH", "/v1/notes/");
+        let before = seen(&stack, "PATCH", "/v1/notes/").await;
         ok(
             &client,
             "patch_note",
             json!({"uid": uid, "updates": {"k": 1}}),
         )
         .await;
-        assert_eq!(seen(&stack, "PATCH", "/v1/notes/") - before, 2, "{fault:?}");
+        assert_eq!(
+            seen(&stack, "PATCH", "/v1/notes/").await - before,
+            2,
+            "{fault:?}"
+        );
     }
     client.cancel().await.ok();
     stack.stop().await;
@@ -304,7 +308,7 @@ async fn row_a_pooled_connection_closed_by_a_restart_is_replaced() {
     stack.emu.restart(Duration::ZERO).await.unwrap();
     // Let the gateway's pool see the close.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = seen(&stack, "PATCH", "/v1/notes/");
+    let before = seen(&stack, "PATCH", "/v1/notes/").await;
     let patched = ok(
         &client,
         "patch_note",
@@ -313,7 +317,7 @@ async fn row_a_pooled_connection_closed_by_a_restart_is_replaced() {
     .await;
     assert_eq!(patched["version"], json!(2));
     // One 428 (the restart forgot the session), then the retry on a new session.
-    assert_eq!(seen(&stack, "PATCH", "/v1/notes/") - before, 2);
+    assert_eq!(seen(&stack, "PATCH", "/v1/notes/").await - before, 2);
     client.cancel().await.ok();
     stack.stop().await;
 }
@@ -331,12 +335,16 @@ async fn row_reset_after_sending_retries_a_read_once_and_never_a_write() {
         Fault::TruncatedJson,
     ] {
         stack.emulator().faults().push(fault.clone());
-        let before = seen(&stack, "GET", "/v1/notes/");
+        let before = seen(&stack, "GET", "/v1/notes/").await;
         let got = ok(&client, "get_note", json!({"uid": uid})).await;
         assert_eq!(got["uid"], json!(uid));
-        assert_eq!(seen(&stack, "GET", "/v1/notes/") - before, 2, "{fault:?}");
+        assert_eq!(
+            seen(&stack, "GET", "/v1/notes/").await - before,
+            2,
+            "{fault:?}"
+        );
         stack.emulator().faults().push(fault.clone());
-        let before = seen(&stack, "PATCH", "/v1/notes/");
+        let before = seen(&stack, "PATCH", "/v1/notes/").await;
         let msg = err(
             &client,
             "patch_note",
@@ -344,7 +352,11 @@ async fn row_reset_after_sending_retries_a_read_once_and_never_a_write() {
         )
         .await;
         assert_unknown(&msg, &uid);
-        assert_eq!(seen(&stack, "PATCH", "/v1/notes/") - before, 1, "{fault:?}");
+        assert_eq!(
+            seen(&stack, "PATCH", "/v1/notes/").await - before,
+            1,
+            "{fault:?}"
+        );
     }
     client.cancel().await.ok();
     stack.stop().await;
@@ -361,7 +373,7 @@ async fn row_timeout_is_not_retried() {
         .emulator()
         .faults()
         .push(Fault::Stall { processed: true });
-    let before = seen(&stack, "POST", "/v1/notes/");
+    let before = seen(&stack, "POST", "/v1/notes/").await;
     let msg = err(
         &client,
         "process_note",
@@ -370,7 +382,7 @@ async fn row_timeout_is_not_retried() {
     .await;
     assert!(msg.contains("did not answer within"), "{msg}");
     assert_unknown(&msg, &uid);
-    assert_eq!(seen(&stack, "POST", "/v1/notes/") - before, 1);
+    assert_eq!(seen(&stack, "POST", "/v1/notes/").await - before, 1);
     assert_eq!(
         stored(&stack, &uid).unwrap()["payload"]["pinned"],
         json!(true)
@@ -379,10 +391,10 @@ async fn row_timeout_is_not_retried() {
         .emulator()
         .faults()
         .push(Fault::Stall { processed: false });
-    let before = seen(&stack, "GET", "/v1/notes/");
+    let before = seen(&stack, "GET", "/v1/notes/").await;
     let msg = err(&client, "get_note", json!({"uid": uid})).await;
     assert!(msg.contains("did not answer within"), "{msg}");
-    assert_eq!(seen(&stack, "GET", "/v1/notes/") - before, 1);
+    assert_eq!(seen(&stack, "GET", "/v1/notes/").await - before, 1);
     client.cancel().await.ok();
     stack.stop().await;
 }
@@ -401,20 +413,28 @@ async fn rows_502_503_504_are_retried_with_and_without_retry_after() {
                 retry_after_secs,
             };
             stack.emulator().faults().push(fault.clone());
-            let before = seen(&stack, "POST", "/v1/notes");
+            let before = seen(&stack, "POST", "/v1/notes").await;
             let note = ok(
                 &client,
                 "create_note",
                 json!({"title": "p", "content": "q"}),
             )
             .await;
-            assert_eq!(seen(&stack, "POST", "/v1/notes") - before, 2, "{fault:?}");
+            assert_eq!(
+                seen(&stack, "POST", "/v1/notes").await - before,
+                2,
+                "{fault:?}"
+            );
             assert_eq!(note["version"], json!(1), "{fault:?}");
             let uid = note["uid"].as_str().unwrap();
             stack.emulator().faults().push(fault.clone());
-            let before = seen(&stack, "GET", "/v1/notes/");
+            let before = seen(&stack, "GET", "/v1/notes/").await;
             ok(&client, "get_note", json!({"uid": uid})).await;
-            assert_eq!(seen(&stack, "GET", "/v1/notes/") - before, 2, "{fault:?}");
+            assert_eq!(
+                seen(&stack, "GET", "/v1/notes/").await - before,
+                2,
+                "{fault:?}"
+            );
         }
     }
     // Persistent: the back-off gives up after its few tries and says the outcome is unknown.
@@ -426,7 +446,7 @@ async fn rows_502_503_504_are_retried_with_and_without_retry_after() {
             retry_after_secs: None,
         }));
     let uid = "7a4b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
-    let before = seen(&stack, "POST", "/v1/notes");
+    let before = seen(&stack, "POST", "/v1/notes").await;
     let msg = err(
         &client,
         "create_note",
@@ -435,7 +455,7 @@ async fn rows_502_503_504_are_retried_with_and_without_retry_after() {
     .await;
     stack.emulator().faults().set_persistent(None);
     assert_eq!(
-        seen(&stack, "POST", "/v1/notes") - before,
+        seen(&stack, "POST", "/v1/notes").await - before,
         4,
         "1 + 3 retries"
     );
@@ -452,10 +472,10 @@ async fn row_a_non_json_answer_is_not_retried() {
     let client = stack.client(USER).await;
     let uid = new_note(&client).await;
     stack.emulator().faults().push(Fault::NonJson200);
-    let before = seen(&stack, "GET", "/v1/notes/");
+    let before = seen(&stack, "GET", "/v1/notes/").await;
     let msg = err(&client, "get_note", json!({"uid": uid})).await;
     assert!(msg.contains("non-JSON"), "{msg}");
-    assert_eq!(seen(&stack, "GET", "/v1/notes/") - before, 1);
+    assert_eq!(seen(&stack, "GET", "/v1/notes/").await - before, 1);
     stack.emulator().faults().push(Fault::NonJson200);
     let msg = err(&client, "delete_note", json!({"uid": uid})).await;
     assert_unknown(&msg, &uid);

@@ -15,7 +15,8 @@
 //!
 //! About 60 s in all (`TOOLBRIDGE_SOAK_SECONDS`, default 46, is the load time of both
 //! halves together); the 10-minute run in BENCHMARKS.md is
-//! `TOOLBRIDGE_SOAK_SECONDS=600 cargo test --release --test procs soak -- --nocapture`.
+//! `TOOLBRIDGE_SOAK_SECONDS=600 TOOLBRIDGE_SOAK_SETTLE_SECONDS=60 cargo test --test procs soak
+//! -- --nocapture`.
 
 use crate::common;
 
@@ -328,8 +329,10 @@ async fn half(generation: Generation, load: Duration, seed: u64) {
         user.client.cancel().await.ok();
         user.known.clear();
     }
-    // Settle: the load and the faults are over.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Settle: the load and the faults are over (`TOOLBRIDGE_SOAK_SETTLE_SECONDS`, default 3;
+    // the benchmark waits a minute).
+    let settle = env_u64("TOOLBRIDGE_SOAK_SETTLE_SECONDS").unwrap_or(3);
+    tokio::time::sleep(Duration::from_secs(settle)).await;
     let settled_usage: Vec<Usage> = pids.iter().map(|p| usage(*p)).collect();
     let metrics_after: Vec<String> =
         futures::future::join_all(gateways.iter().map(|g| scrape(g.port))).await;
@@ -352,7 +355,7 @@ async fn half(generation: Generation, load: Duration, seed: u64) {
         let retries = retries_by_reason(&metrics_before[i], &metrics_after[i]);
         println!("  gateway {mode}: retries {retries:?}");
         println!(
-            "  gateway {mode}: RSS {} / {} / {} KiB, open fds {} / {} / {}, threads {} / {} / {} (start / end of load / settled)",
+            "  gateway {mode}: RSS {} / {} / {} KiB, open fds {} / {} / {}, threads {} / {} / {} (start / end of load / {settle} s later)",
             start_usage[i].rss_kib,
             end_usage[i].rss_kib,
             settled_usage[i].rss_kib,
