@@ -36,6 +36,19 @@ async fn seen(stack: &Stack, method: &str, prefix: &str) -> usize {
         .count()
 }
 
+/// A gateway over an emulator without rate limits, a client of [`USER`] and one note.
+async fn setup(tweak: impl FnOnce(&mut toolbridge_mcp::config::Config)) -> (Stack, Client, String) {
+    let stack = Stack::start_with(no_rate_limit(), tweak).await;
+    let client = stack.client(USER).await;
+    let uid = new_note(&client).await;
+    (stack, client, uid)
+}
+
+async fn finish(stack: Stack, client: Client) {
+    client.cancel().await.ok();
+    stack.stop().await;
+}
+
 async fn new_note(client: &Client) -> String {
     let note = ok(client, "create_note", json!({"title": "t", "content": "c"})).await;
     note["uid"].as_str().unwrap().to_owned()
@@ -169,8 +182,7 @@ async fn every_write_verb_names_the_uid_when_its_answer_is_cut_after_or_before_p
             }
         }
     }
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,8 +229,7 @@ async fn create_takes_a_uid_and_other_reserved_keys_stay_refused() {
         .await;
         assert!(msg.contains(&format!("may not set `{key}`")), "{msg}");
     }
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
 
 // ---- One test per row of the table in docs/retries.md ----
@@ -240,16 +251,13 @@ async fn row_429_is_waited_out_and_retried() {
     .await;
     assert_eq!(seen(&stack, "POST", "/v1/notes").await - before, 2);
     assert_eq!(note["version"], json!(1));
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
 
 /// Rows `428` and `409 epoch_mismatch`: a new session or the API's epoch, then once more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_428_and_409_are_retried_once() {
-    let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
-    let client = stack.client(USER).await;
-    let uid = new_note(&client).await;
+    let (stack, client, uid) = setup(|_| {}).await;
     for fault in [Fault::SessionExpired, Fault::EpochMismatch] {
         stack.emulator().faults().push(fault.clone());
         let before = seen(&stack, "PATCH", "/v1/notes/").await;
@@ -265,17 +273,14 @@ async fn rows_428_and_409_are_retried_once() {
             "{fault:?}"
         );
     }
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
 
 /// Row "connection refused": nothing was sent, so every request is tried again after a
 /// short back-off; an API back within it serves the call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_connection_refused_is_retried_after_a_short_back_off() {
-    let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
-    let client = stack.client(USER).await;
-    let uid = new_note(&client).await;
+    let (stack, client, uid) = setup(|_| {}).await;
     let addr = stack.emu.addr;
     let emu = &stack.emu;
     let restart = emu.restart(Duration::from_millis(700));
@@ -294,17 +299,14 @@ async fn row_connection_refused_is_retried_after_a_short_back_off() {
         json!(2),
         "archived once"
     );
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
 
 /// Row "connection closed before the request was sent": the API restarted and closed the
 /// pooled connection; the next call goes out on a fresh one, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_a_pooled_connection_closed_by_a_restart_is_replaced() {
-    let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
-    let client = stack.client(USER).await;
-    let uid = new_note(&client).await;
+    let (stack, client, uid) = setup(|_| {}).await;
     stack.emu.restart(Duration::ZERO).await.unwrap();
     // Let the gateway's pool see the close.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -318,17 +320,14 @@ async fn row_a_pooled_connection_closed_by_a_restart_is_replaced() {
     assert_eq!(patched["version"], json!(2));
     // One 428 (the restart forgot the session), then the retry on a new session.
     assert_eq!(seen(&stack, "PATCH", "/v1/notes/").await - before, 2);
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
 
 /// Row "connection reset after the request was sent": a read is sent again at once; a
 /// write is not (unknown outcome, tested per verb above).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_reset_after_sending_retries_a_read_once_and_never_a_write() {
-    let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
-    let client = stack.client(USER).await;
-    let uid = new_note(&client).await;
+    let (stack, client, uid) = setup(|_| {}).await;
     for fault in [
         Fault::ResetAfterRead { processed: true },
         Fault::CloseBeforeAnswer { processed: false },
@@ -358,17 +357,14 @@ async fn row_reset_after_sending_retries_a_read_once_and_never_a_write() {
             "{fault:?}"
         );
     }
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
 
 /// Row "timeout": the request's time is spent; nothing is retried, and a write's outcome
 /// is unknown (here it was applied before the stall).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_timeout_is_not_retried() {
-    let stack = Stack::start_with(no_rate_limit(), |c| c.request_timeout_seconds = 2.0).await;
-    let client = stack.client(USER).await;
-    let uid = new_note(&client).await;
+    let (stack, client, uid) = setup(|c| c.request_timeout_seconds = 2.0).await;
     stack
         .emulator()
         .faults()
@@ -395,8 +391,7 @@ async fn row_timeout_is_not_retried() {
     let msg = err(&client, "get_note", json!({"uid": uid})).await;
     assert!(msg.contains("did not answer within"), "{msg}");
     assert_eq!(seen(&stack, "GET", "/v1/notes/").await - before, 1);
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
 
 /// Rows `502`/`503`/`504`, with and without `Retry-After`: every request the gateway sends
@@ -460,17 +455,14 @@ async fn rows_502_503_504_are_retried_with_and_without_retry_after() {
         "1 + 3 retries"
     );
     assert_unknown(&msg, uid);
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
 
 /// Row "a non-JSON answer": the API answered; nothing is retried. A write's outcome is
 /// unknown (a 200 that is not JSON may be a success).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_a_non_json_answer_is_not_retried() {
-    let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
-    let client = stack.client(USER).await;
-    let uid = new_note(&client).await;
+    let (stack, client, uid) = setup(|_| {}).await;
     stack.emulator().faults().push(Fault::NonJson200);
     let before = seen(&stack, "GET", "/v1/notes/").await;
     let msg = err(&client, "get_note", json!({"uid": uid})).await;
@@ -479,6 +471,5 @@ async fn row_a_non_json_answer_is_not_retried() {
     stack.emulator().faults().push(Fault::NonJson200);
     let msg = err(&client, "delete_note", json!({"uid": uid})).await;
     assert_unknown(&msg, &uid);
-    client.cancel().await.ok();
-    stack.stop().await;
+    finish(stack, client).await;
 }
