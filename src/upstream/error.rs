@@ -240,3 +240,65 @@ impl UpstreamError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> UpstreamError {
+        UpstreamError::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            message: String::new(),
+            body: None,
+            retry_after: None,
+        }
+    }
+
+    /// The line between "the API answered, or nothing was sent" and "a write may have been
+    /// applied" (docs/retries.md).
+    #[test]
+    fn a_lost_or_foreign_answer_leaves_a_writes_outcome_unknown_and_nothing_else_does() {
+        let unknown = [
+            UpstreamError::Timeout(30.0),
+            UpstreamError::Broken,
+            UpstreamError::NotJson {
+                status: StatusCode::OK,
+                content_type: "text/plain".into(),
+            },
+            UpstreamError::TooLarge { limit: 1 },
+            UpstreamError::Repeated {
+                then: StatusCode::GONE,
+            },
+            UpstreamError::Other("a transport error".into()),
+            status(502),
+            status(503),
+            status(504),
+        ];
+        for e in &unknown {
+            assert!(e.outcome_unknown(), "{e:?}");
+        }
+        let known = [
+            UpstreamError::Unreachable,
+            UpstreamError::Busy {
+                limit: 1,
+                waited: 1.0,
+            },
+            UpstreamError::RetryBudget {
+                retry_after: 1,
+                budget: 1.0,
+            },
+            UpstreamError::NoToken,
+            status(400),
+            status(404),
+            status(409),
+            status(410),
+            status(412),
+            status(428),
+            status(429),
+            status(500),
+        ];
+        for e in &known {
+            assert!(!e.outcome_unknown(), "{e:?}");
+        }
+    }
+}
