@@ -5,7 +5,7 @@
 //! | failure | what is known | retried |
 //! |---|---|---|
 //! | `429` | refused before the handler (contract §3: the limiter comes before any effect) | every request, after `Retry-After` plus jitter, within the budget |
-//! | `428`, `409 epoch_mismatch` | refused before the handler | every entity request, once (`sessions.rs`) |
+//! | `428`, `409 epoch_mismatch` | refused before the handler | every entity request, once (`sync_sessions.rs`) |
 //! | connection refused, connect timeout | nothing was sent | every request, after a short jittered back-off (at most [`MAX_UNREACHABLE`] times) |
 //! | pooled connection closed before the request was written | nothing was sent | every request, at once, on a fresh connection (hyper's pool does it) |
 //! | `502`/`503`/`504` | the API may or may not have seen it | requests marked [`Repeatable`] (and every request when the answer came from a session, tenant or exchange request below, so the request itself was never sent), after `Retry-After` (within the budget) or a short jittered back-off (at most [`MAX_UNAVAILABLE`] times) |
