@@ -49,7 +49,8 @@
 //!    `fields/args.rs`).
 //! 6. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`) (the review's two
 //!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
-//! 7. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
+//! 7. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (the
+//!    retry rules: 429, 5xx, refused connections, lost answers; `docs/retries.md`),
 //!    `slot.rs` (API requests in flight), `sync_sessions.rs` (sync session, `flight.rs` for the
 //!    per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
 //!    or resolved tenant header, `signing.rs`), then reqwest to the API.

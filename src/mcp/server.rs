@@ -220,6 +220,9 @@ fn shape(
             let (label, status) = match &err {
                 ToolError::Invalid(_) => ("invalid_arguments", None),
                 ToolError::Upstream(u) => (u.kind(), u.status().map(|s| s.as_u16())),
+                ToolError::Unsure { err, .. } => {
+                    ("unknown_outcome", err.status().map(|s| s.as_u16()))
+                }
             };
             (
                 error_result(describe(&err, name, Some(target), correlation_id)),

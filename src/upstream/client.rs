@@ -2,10 +2,14 @@
 //! layers every request passes (design.md, "Two API generations, one chain"):
 //!
 //! ```text
-//! retry (429) → slot → sync session → backend credential → tenant → reqwest
+//! retry → slot → sync session → backend credential → tenant → reqwest
 //! ```
 //!
-//! Each layer is chosen once from the configuration; none branches on a tool.
+//! Each layer is chosen once from the configuration; none branches on a tool. What is
+//! retried, when and why that is safe: `retry.rs` (and `docs/retries.md`). A pooled
+//! connection the API closed (a restart) is replaced by hyper's pool before a request is
+//! written to it: a request canceled before it was written is sent again on a fresh
+//! connection (hyper-util's `retry_canceled_requests`, on by default in reqwest).
 
 use std::sync::Arc;
 
@@ -23,7 +27,7 @@ use super::{
     slot::SlotLayer,
     sync_sessions::{SessionInfo, SyncSessions},
     tenant::TenantLayer,
-    wire::{CORRELATION_ID, CallerKey, EntityRequest, join},
+    wire::{CORRELATION_ID, CallerKey, EntityRequest, Repeatable, join},
 };
 use crate::{
     config::{Config, Generation},
@@ -64,18 +68,23 @@ pub(crate) struct ApiRequest {
     pub(crate) if_match: Option<String>,
     /// Whether this is an entity route (needs a sync session).
     pub(crate) entity: bool,
+    /// Whether sending it twice leaves what sending it once leaves, so it may be sent again
+    /// after a `502`/`503`/`504` (`retry.rs`). Reads, `PUT`, `PATCH` and `DELETE` are;
+    /// a `POST` is only when its handler says so.
+    pub(crate) repeatable: bool,
 }
 
 impl ApiRequest {
     /// An entity request without body.
     pub(crate) fn entity(method: Method, path: String) -> Self {
         Self {
-            method,
+            method: method.clone(),
             path,
             query: Vec::new(),
             body: None,
             if_match: None,
             entity: true,
+            repeatable: method != Method::POST,
         }
     }
 
@@ -162,9 +171,11 @@ impl Upstream {
             timeout_secs,
         );
         let http = ClientBuilder::new(client.clone())
-            .with(Retry::new(std::time::Duration::from_secs_f64(
-                cfg.retry_budget_seconds,
-            )))
+            .with(Retry::new(
+                std::time::Duration::from_secs_f64(cfg.retry_budget_seconds),
+                max_body,
+                timeout_secs,
+            ))
             .with(SlotLayer::new(cfg.upstream_max_in_flight, timeout_secs))
             .with(sessions)
             .with(CredentialLayer::new(cfg, &base)?)
@@ -260,6 +271,9 @@ impl Upstream {
         }
         if req.entity {
             builder = builder.with_extension(EntityRequest);
+        }
+        if req.repeatable {
+            builder = builder.with_extension(Repeatable);
         }
         let started = std::time::Instant::now();
         let route = route_label(&method, &req.path);

@@ -25,5 +25,6 @@ mod oauth_flow;
 mod observability;
 mod protocol_versions;
 mod shutdown;
+mod soak;
 mod stateless_replicas;
 mod supervisord;
