@@ -29,6 +29,9 @@ pub enum StartError {
     /// The token verifier (a bad JWKS URL, say).
     #[error("token verification: {0}")]
     Auth(#[from] crate::auth::SetupError),
+    /// A setting only the MCP side can check (`TOOLBRIDGE_TOOLS`).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Everything the router needs, built once from the config.
@@ -64,7 +67,7 @@ impl AppState {
             calls: InFlight::default(),
             answers: InFlight::untracked(),
         };
-        let gateway = Gateway::new(upstream.clone(), &config, None, drain.calls.clone());
+        let gateway = Gateway::new(upstream.clone(), &config, None, drain.calls.clone())?;
         let mut session_config = SessionConfig::default();
         session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
         // rmcp keeps every answered request's SSE messages (the whole tool result) for a
@@ -82,7 +85,10 @@ impl AppState {
             Duration::from_secs_f64(config.request_timeout_seconds),
         );
         Ok(Self {
-            scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(&config)),
+            scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(
+                &config,
+                gateway.choice().clone(),
+            )),
             config: Arc::new(config),
             gateway,
             upstream,

@@ -22,6 +22,7 @@ mod deploy_files;
 mod emulator_contract;
 mod gateway_life;
 mod resilience;
+mod results_shape;
 mod today_api;
 mod upstream_limit;
 mod upstream_wire;

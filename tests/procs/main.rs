@@ -25,3 +25,4 @@ mod protocol_versions;
 mod shutdown;
 mod stateless_replicas;
 mod supervisord;
+mod tool_choice;
