@@ -3,8 +3,8 @@
 //! the `tiktoken-rs` crate: nothing is downloaded) of
 //!
 //! - `tools/list` on each API generation (the `tools` array as JSON),
-//! - a `list_notes` page of 20 notes of 50–600 characters, a `get_note` of a 600-character
-//!   note, a `create_task` result (the text block, what the model reads),
+//! - a `list_notes` page of 20 notes of 50–600 characters, a `get_note` of the median
+//!   note and of the longest (600 characters), a `create_task` result (the text block, what the model reads),
 //! - a walk over all 500 notes with the default page size (the text of every page).
 //!
 //! "Before" is the gateway binary of commit 631d4f4 (build it, then point
@@ -161,11 +161,18 @@ fn prose(rng: &mut Lcg, chars: usize) -> String {
     s.chars().take(chars).collect()
 }
 
+/// The notes `get_note` reads: one of median length, and the longest (600 characters).
+struct Picked {
+    median: (usize, String),
+    longest: String,
+}
+
 /// The data set: 500 notes of 50–600 characters (the 20 of the first page among them,
 /// and one of exactly 600), 20 tasks with 3 comments each, a chat with 30 messages.
-async fn populate(c: &Client) -> String {
+async fn populate(c: &Client) -> Picked {
     let mut rng = Lcg(23);
     let mut long_uid = String::new();
+    let mut lengths = Vec::new();
     for i in 0..500 {
         let len = if i == 7 { 600 } else { 50 + rng.next(551) };
         let tags = json!([WORDS[rng.next(WORDS.len())]]);
@@ -175,12 +182,14 @@ async fn populate(c: &Client) -> String {
             json!({"title": format!("Note {i}: {}", prose(&mut rng, 24)), "content": prose(&mut rng, len), "tags": tags}),
         )
         .await;
+        let uid = r.structured_content.unwrap()["uid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         if i == 7 {
-            long_uid = r.structured_content.unwrap()["uid"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            long_uid = uid.clone();
         }
+        lengths.push((len, uid));
     }
     for i in 0..20 {
         let task = call(
@@ -220,7 +229,11 @@ async fn populate(c: &Client) -> String {
         )
         .await;
     }
-    long_uid
+    lengths.sort();
+    Picked {
+        median: lengths[lengths.len() / 2].clone(),
+        longest: long_uid,
+    }
 }
 
 struct Counter(tiktoken_rs::CoreBPE);
@@ -259,6 +272,7 @@ struct Measures {
     tools_current: Size,
     page20: Size,
     get_note: Size,
+    get_long_note: Size,
     create_task: Size,
     walk: Size,
     walk_pages: usize,
@@ -279,7 +293,7 @@ async fn measure(
     seed_api: Option<&str>,
     api: &str,
     env: &[(&str, &str)],
-    long_uid: &str,
+    picked: &Picked,
 ) -> Measures {
     let tools_seed = match seed_api {
         Some(seed) => Some(tools_list(counter, bin, seed, env).await),
@@ -295,7 +309,11 @@ async fn measure(
     );
     let get_note = Size::of(
         counter,
-        &text(&call(&c, "get_note", json!({"uid": long_uid})).await),
+        &text(&call(&c, "get_note", json!({"uid": picked.median.1})).await),
+    );
+    let get_long_note = Size::of(
+        counter,
+        &text(&call(&c, "get_note", json!({"uid": picked.longest})).await),
     );
     let create_task = Size::of(
         counter,
@@ -334,6 +352,7 @@ async fn measure(
         tools_current,
         page20,
         get_note,
+        get_long_note,
         create_task,
         walk,
         walk_pages,
@@ -378,14 +397,14 @@ async fn main() {
     let (seed_api, api) = (seed.base_url(), current.base_url());
 
     let maker = start(after_bin, &api, &[]);
-    let long_uid = populate(&client(&maker).await).await;
+    let picked = populate(&client(&maker).await).await;
     drop(maker);
 
     let mut runs: Vec<(&str, Measures)> = Vec::new();
     match &before_bin {
         Some(bin) => runs.push((
             "before (631d4f4)",
-            measure(&counter, bin, Some(&seed_api), &api, &[], &long_uid).await,
+            measure(&counter, bin, Some(&seed_api), &api, &[], &picked).await,
         )),
         None => eprintln!(
             "TOKENS_BEFORE_BIN is not set: no \"before\" column (build commit 631d4f4 and point it at that binary)"
@@ -399,19 +418,16 @@ async fn main() {
             Some(&seed_api),
             &api,
             &[("TOOLBRIDGE_RESULT_SHAPE", "full")],
-            &long_uid,
+            &picked,
         )
         .await,
     ));
     runs.push((
         "after (defaults)",
-        measure(&counter, after_bin, Some(&seed_api), &api, &[], &long_uid).await,
+        measure(&counter, after_bin, Some(&seed_api), &api, &[], &picked).await,
     ));
 
-    println!(
-        "tokens: OpenAI o200k_base (tiktoken-rs {}), bytes: UTF-8",
-        "0.12"
-    );
+    println!("tokens: OpenAI o200k_base (tiktoken-rs 0.12, vocabulary compiled in), bytes: UTF-8");
     println!();
     let mut header = "| what |".to_owned();
     let mut rule = "|---|".to_owned();
@@ -425,7 +441,11 @@ async fn main() {
     }
     println!("{header}\n{rule}");
     type Pick = fn(&Measures) -> Option<Size>;
-    let lines: [(&str, Pick); 7] = [
+    let median = format!(
+        "`get_note` (the median note, {} characters), text",
+        picked.median.0
+    );
+    let lines: [(&str, Pick); 8] = [
         ("`tools/list`, seed API (41 + 2 tools)", |m| m.tools_seed),
         ("`tools/list`, current API (57 + 2 tools)", |m| {
             Some(m.tools_current)
@@ -434,8 +454,9 @@ async fn main() {
             "`list_notes` page of 20 (notes of 50–600 characters), text",
             |m| Some(m.page20),
         ),
-        ("`get_note` (600-character note), text", |m| {
-            Some(m.get_note)
+        (&median, |m| Some(m.get_note)),
+        ("`get_note` (the longest note, 600 characters), text", |m| {
+            Some(m.get_long_note)
         }),
         ("`create_task` result, text", |m| Some(m.create_task)),
         (
