@@ -20,8 +20,8 @@ use super::{
     credential::CredentialLayer,
     generation::{GenerationCell, Info},
     retry::Retry,
-    sessions::{SessionInfo, SyncSessions},
     slot::SlotLayer,
+    sync_sessions::{SessionInfo, SyncSessions},
     tenant::TenantLayer,
     wire::{CORRELATION_ID, CallerKey, EntityRequest, join},
 };
@@ -328,7 +328,8 @@ impl Upstream {
         let resp = self
             .send_raw(ctx, Method::POST, "/v1/sync/sessions")
             .await?;
-        super::sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs).await
+        super::sync_sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs)
+            .await
     }
 
     /// One request through the chain without a sync session: for probes and `check`.

@@ -11,7 +11,7 @@ use http::{Extensions, StatusCode, header};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Middleware, Next, Result};
 
-use super::{UpstreamError, sessions::record_retry};
+use super::{UpstreamError, sync_sessions::record_retry};
 
 pub(crate) struct Retry {
     budget: Duration,
