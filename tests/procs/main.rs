@@ -28,3 +28,4 @@ mod shutdown;
 mod soak;
 mod stateless_replicas;
 mod supervisord;
+mod tool_choice;
