@@ -78,6 +78,13 @@ impl Middleware for Retry {
                 wait_ms = wait.as_millis() as u64,
                 "rate limited by the API; waiting"
             );
+            crate::telemetry::otel::event(
+                "rate_limited_wait",
+                vec![
+                    opentelemetry::KeyValue::new("retry_after_s", retry_after as i64),
+                    opentelemetry::KeyValue::new("wait_ms", wait.as_millis() as i64),
+                ],
+            );
             tokio::time::sleep(wait).await;
         }
     }

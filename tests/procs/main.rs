@@ -12,6 +12,7 @@ mod auth_support;
 mod common;
 
 mod abuse;
+mod alerts;
 mod apps;
 mod bench_quick;
 mod check_cmd;
@@ -25,3 +26,4 @@ mod protocol_versions;
 mod shutdown;
 mod stateless_replicas;
 mod supervisord;
+mod traces;
