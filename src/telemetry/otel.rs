@@ -365,7 +365,9 @@ pub(crate) fn remote_parent(
     // The SDK's parser takes a short id as a number; W3C says exactly these widths.
     let fields: Vec<&str> = traceparent?.trim().split('-').collect();
     let hex = |s: &str, n: usize| {
-        s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     if fields.len() < 4
         || !(hex(fields[0], 2) && hex(fields[1], 32) && hex(fields[2], 16) && hex(fields[3], 2))

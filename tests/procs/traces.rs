@@ -405,3 +405,71 @@ async fn a_collector_down_or_silent_costs_the_calls_nothing_and_drops_are_counte
     }
     drop(held);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_takes_meta_trace_context_and_flushes_at_exit() {
+    use std::io::{BufRead, BufReader, Write};
+    let jaeger = Jaeger::start();
+    let emu = api(emulator_config()).await;
+    let bearer = token("stdio-traced");
+    let log = tempfile::NamedTempFile::new().unwrap();
+    // A schedule far beyond the test: only the flush at exit can deliver the spans.
+    let mut child = std::process::Command::new(BIN)
+        .arg("stdio")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TOOLBRIDGE_TENANT_ID", TENANT)
+        .env("TENANT_HEADER_SECRET", TENANT_SECRET)
+        .env("TOOLBRIDGE_GO_API_BASE_URL", emu.base_url())
+        .env("TOOLBRIDGE_TOKEN", &bearer)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", jaeger.otlp_endpoint())
+        .env("OTEL_BSP_SCHEDULE_DELAY", "600000")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let (t, s, tp) = client_trace();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "stdio", "version": "0"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "create_note", "arguments": {"title": "stdio", "content": "c"},
+            "_meta": {"traceparent": tp}}}),
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let answer = loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "stdio closed");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        if v["id"] == 2 {
+            break v;
+        }
+    };
+    assert!(
+        answer["result"]["structuredContent"]["uid"].is_string(),
+        "{answer}"
+    );
+    // End of input: the server stops and flushes its spans on the way out.
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let api = api_calls(&emu.emulator);
+    let sent = api
+        .iter()
+        .filter(|r| r.header("traceparent").is_some_and(|h| h.contains(&t)))
+        .count();
+    let trace = jaeger.trace(&t, sent + 1, "traces-stdio").await;
+    let spans = spans(&trace);
+    let mcp = spans
+        .iter()
+        .find(|x| x.name == "tools/call create_note")
+        .unwrap_or_else(|| panic!("{trace}"));
+    assert_eq!(mcp.parents, vec![s]);
+    assert_eq!(mcp.tag("network.transport").as_deref(), Some("pipe"));
+    assert_eq!(spans.len(), sent + 1, "{trace}");
+}
