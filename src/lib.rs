@@ -27,31 +27,37 @@
 //! The path of one tool call (`get_note` over streamable HTTP), socket to API, file by file:
 //!
 //! 1. `http/serve.rs`: the connection (header-read timeout, connection cap, graceful shutdown).
-//! 2. `http/mod.rs`: the router; only `/mcp` has the edge layers (everything else is routed
-//!    first: an unknown path is 404 without a token).
+//! 2. `http/mod.rs`: the router; only `/mcp` has the edge (everything else is routed first: an
+//!    unknown path is 404 without a token).
 //! 3. `http/span.rs`: the request's trace span (method, matched route, status, latency), the
 //!    parent of the `tool_call` span.
-//! 4. `http/edge.rs` (+ `edge/rebinding.rs`, `edge/protocol.rs`): Host/Origin, the bearer token
-//!    (`auth/token.rs`, keys from `auth/jwks.rs`), the protocol version; puts `call::Caller`
-//!    and `auth::Identity` into the request.
-//! 5. `http/fair.rs` (+ `intake.rs`, `scan.rs`, `users.rs`, `sessions.rs`): the user's share,
-//!    the whole body read and scanned, session ownership, duplicate ids.
-//! 6. `http/scopes.rs`: the scope the tool needs (`auth/scopes.rs`).
-//! 7. `http/admission.rs`, `http/deadline.rs`, `http/disconnect.rs`: a request slot, the
-//!    answer's deadline, `call::ClientGone` (and the count of answers being sent that
-//!    shutdown waits for).
-//! 8. rmcp's `StreamableHttpService` → `mcp/server.rs` (`Gateway::call_tool`): the tool set of
-//!    the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` + `catalog/rows.rs`),
-//!    arguments decoded to typed `Args` (`mcp/fields.rs`, `fields/args.rs`).
-//! 9. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`) (the review's two
+//! 4. `http/edge.rs` (`edge::mcp`): every check of `/mcp` as plain functions, in the order
+//!    they run: Host/Origin (`edge/rebinding.rs`; rmcp's copy is off), the bearer token
+//!    (`auth/token.rs`, keys from `auth/jwks.rs`) becoming `call::Caller`, the
+//!    `MCP-Protocol-Version` header (`edge/protocol.rs`), a declared length over the limit,
+//!    the user's rate and share and the session's owner (`http/fair.rs`, `http/users.rs`),
+//!    then the body: read whole within the read deadline, scanned (`http/scan.rs`) and
+//!    parsed once into an `intake::Envelope` (`http/intake.rs`: method, id, tool name,
+//!    `_meta` with its protocol version and trace context, length) that the later stages
+//!    take as an argument: the duplicate id and the session reservation (`fair.rs`), the
+//!    scope (`http/scopes.rs`, `auth/scopes.rs`), a request slot (`http/admission.rs`), then
+//!    the disconnect watch (`http/disconnect.rs`, `call::ClientGone`) and the answer's
+//!    deadline (`http/deadline.rs`) around rmcp.
+//! 5. rmcp's `StreamableHttpService`, with this gateway's session manager
+//!    (`http/sessions.rs`: an idle session holds only what `initialize` negotiated; each
+//!    request is served by a one-request service) → `mcp/server.rs` (`Gateway::call_tool`):
+//!    the tool set of the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` +
+//!    `catalog/rows.rs`), arguments decoded to typed `Args` (`mcp/fields.rs`,
+//!    `fields/args.rs`).
+//! 6. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`) (the review's two
 //!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
-//! 10. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
-//!     `slot.rs` (API requests in flight), `sessions.rs` (sync session, `flight.rs` for the
-//!     per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
-//!     or resolved tenant header, `signing.rs`), then the client span and its `traceparent`
-//!     (`telemetry/otel.rs`, traces on only), then reqwest to the API.
-//! 11. `upstream/answer.rs` reads the answer; `mcp/results.rs` turns a failure into an
-//!     `isError` result with advice; `telemetry/names.rs` names the metrics it records.
+//! 7. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
+//!    `slot.rs` (API requests in flight), `sessions.rs` (sync session, `flight.rs` for the
+//!    per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
+//!    or resolved tenant header, `signing.rs`), then the client span and its `traceparent`
+//!    (`telemetry/otel.rs`, traces on only), then reqwest to the API.
+//! 8. `upstream/answer.rs` reads the answer; `mcp/results.rs` turns a failure into an
+//!    `isError` result with advice; `telemetry/names.rs` names the metrics it records.
 //!
 //! Tests: unit tests beside the code (`cargo test --lib`); `tests/inproc/`, one binary for
 //! the suites that run this library in-process; `tests/procs/`, one binary for those that

@@ -15,11 +15,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{
-    extract::{Request, State},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
+use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -40,7 +36,7 @@ pub(crate) struct Slots {
 }
 
 /// What an admitted request holds until its answer is out.
-type Held = (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>);
+pub(crate) type Held = (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>);
 
 impl Slots {
     pub(crate) fn new(limit: usize, max_body: usize, wait: Duration) -> Self {
@@ -83,27 +79,24 @@ async fn take(
         .ok()
 }
 
-/// Lets a POST into rmcp once it has a slot; GET streams and DELETEs pass freely (they hold
-/// no tool call, and a long-lived GET stream must not hold a slot).
-pub(crate) async fn admit(State(slots): State<Slots>, req: Request, next: Next) -> Response {
-    if req.method() != http::Method::POST {
-        return next.run(req).await;
+/// A slot (and a share of the byte budget for a body of `len` bytes) for a POST, held
+/// until its answer is out; 503 with `Retry-After` when none frees within the request
+/// timeout. GET streams and DELETEs take none (they hold no tool call, and a long-lived
+/// GET stream must not hold a slot).
+pub(crate) async fn admit(slots: &Slots, len: usize) -> Result<Held, Response> {
+    match slots.acquire(len).await {
+        Some(held) => Ok(held),
+        None => {
+            metrics::counter!(crate::telemetry::names::REQUESTS_REFUSED, "reason" => "busy")
+                .increment(1);
+            Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "1")],
+                "the gateway is at its limit of concurrent requests; retry shortly",
+            )
+                .into_response())
+        }
     }
-    let len = req
-        .extensions()
-        .get::<super::intake::BodyLen>()
-        .map_or(0, |l| l.0);
-    let Some(held) = slots.acquire(len).await else {
-        metrics::counter!(crate::telemetry::names::REQUESTS_REFUSED, "reason" => "busy")
-            .increment(1);
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "1")],
-            "the gateway is at its limit of concurrent requests; retry shortly",
-        )
-            .into_response();
-    };
-    super::body::tie(next.run(req).await, held, drop)
 }
 
 #[cfg(test)]

@@ -18,8 +18,6 @@ use std::{
 
 use axum::{
     body::Body,
-    extract::{Request, State},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -29,22 +27,18 @@ use rmcp::model::RequestId;
 use serde_json::json;
 use tokio::time::{Instant, Sleep};
 
-use super::intake::Envelope;
-
 /// The JSON-RPC error code of a request that ran out of time (what MCP SDKs use).
 const TIMED_OUT: i32 = -32001;
 
-/// The middleware: POSTs only (GET streams live as long as their session).
-pub(crate) async fn limit(State(within): State<Duration>, req: Request, next: Next) -> Response {
-    if req.method() != http::Method::POST {
-        return next.run(req).await;
-    }
-    let id = req
-        .extensions()
-        .get::<Envelope>()
-        .and_then(|e| e.id.clone());
+/// `answer` (rmcp's handling of a POST) within `within`; `id` is the request's, for the
+/// error. GET streams live as long as their session and do not come here.
+pub(crate) async fn limit(
+    within: Duration,
+    id: Option<RequestId>,
+    answer: impl Future<Output = Response>,
+) -> Response {
     let deadline = Instant::now() + within;
-    let resp = match tokio::time::timeout_at(deadline, next.run(req)).await {
+    let resp = match tokio::time::timeout_at(deadline, answer).await {
         Ok(resp) => resp,
         Err(_) => {
             metrics::counter!(crate::telemetry::names::RESPONSES_CUT, "when" => "before")

@@ -12,29 +12,28 @@
 //! sessions, so an answer whose call just finished is not cut off. A `GET` is the
 //! long-lived event stream of a session, not an answer, and is not counted.
 
-use axum::{
-    extract::{Request, State},
-    middleware::Next,
-    response::Response,
-};
+use std::future::Future;
+
+use axum::{extract::Request, response::Response};
 use tokio_util::sync::CancellationToken;
 
 use crate::call::{ClientGone, InFlight};
 
-/// Attaches a [`ClientGone`] token and cancels it if the response is abandoned.
-pub(crate) async fn watch(
-    State(answers): State<InFlight>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// Runs `answer` on `req` with a [`ClientGone`] token in it, cancelled if the response is
+/// abandoned.
+pub(crate) async fn watch<F, Fut>(answers: &InFlight, mut req: Request, answer: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let token = CancellationToken::new();
     req.extensions_mut().insert(ClientGone(token.clone()));
-    let answer = (req.method() != http::Method::GET).then(|| answers.enter());
+    let answer_count = (req.method() != http::Method::GET).then(|| answers.enter());
     // Dropped (and so cancelling) if this future is dropped before a response exists.
     let guard = token.drop_guard();
     // Disarmed once the body has been sent to the end: the client got everything.
-    super::body::tie(next.run(req).await, (guard, answer), |(g, answer)| {
+    super::body::tie(answer(req).await, (guard, answer_count), |(g, count)| {
         g.disarm();
-        drop(answer);
+        drop(count);
     })
 }

@@ -1,20 +1,32 @@
-//! The edge of `/mcp`: everything a request must pass before any MCP processing and before
-//! any upstream request, in this order:
+//! The edge of `/mcp`: one middleware ([`mcp`]) that runs every check a request must pass
+//! before rmcp sees it, as plain functions in the order they run:
 //!
-//! 1. Host and Origin allow-lists (400/403; more than one `Host` is a 400, more than one
-//!    `Origin` a 403), so a DNS-rebinding page learns nothing more;
-//! 2. the bearer token (401 with a `WWW-Authenticate` challenge pointing at the RFC 9728
-//!    metadata): never in the query string, verified by [`crate::auth::Verifier`];
-//! 3. a declared `Content-Length` over the body limit (413, without reading the body;
-//!    `intake` enforces the same limit on bodies of unknown length while reading them).
+//! 1. Host and Origin allow-lists (`rebinding`: 400/403; more than one `Host` is a 400,
+//!    more than one `Origin` a 403), so a DNS-rebinding page learns nothing more;
+//! 2. the bearer token ([`authenticate`]: 401 with a `WWW-Authenticate` challenge pointing
+//!    at the RFC 9728 metadata): never in the query string, verified by
+//!    [`crate::auth::Verifier`];
+//! 3. an `MCP-Protocol-Version` header the gateway does not serve: the JSON-RPC `-32022`
+//!    error (`protocol`);
+//! 4. a declared `Content-Length` over the body limit (413, without reading the body);
+//! 5. the user's rate and share of requests in progress (`fair::share`, 429);
+//! 6. the session, if the request names one, must be the user's own (`fair::session`, 404);
+//! 7. the body, read whole within the read deadline and scanned, then parsed once into the
+//!    `intake::Envelope` every later stage takes as an argument (`intake`: 413, 408, 400);
+//! 8. a request id already in flight in the session (`fair::claim_id`, 400);
+//! 9. an `initialize` gets a place for its session (`fair::reserve`, 429/503);
+//! 10. the scope the tool needs (`scopes::check`, 403);
+//! 11. a request slot and a share of the byte budget (`admission::admit`, 503);
+//! 12. the disconnect watch and the answer's deadline around rmcp (`disconnect`,
+//!     `deadline`).
 //!
-//! Between 2 and 3, an `MCP-Protocol-Version` the gateway does not serve is answered with
-//! the JSON-RPC `-32022` error ([`protocol`]), and on the way out a closed session's `DELETE`
-//! answers `204`.
-//!
-//! A request that passes carries [`Caller`] (the credential forwarded to the API) and
-//! [`Identity`] (the `sub`) in its extensions, for the per-user checks in `fair`. Nothing
-//! here logs a header map or a token.
+//! What the request holds (its share, the session's busy mark, its id, its slot) is given
+//! back when the answer has been sent or abandoned. On the way out a closed session's
+//! `DELETE` answers `204`, and rmcp's 415 for JSON it cannot read as a JSON-RPC message
+//! becomes a 400 with a JSON-RPC error. rmcp itself receives the verified [`Caller`] (and,
+//! with `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`, the tool filter) in the request's extensions;
+//! nothing else travels between the stages as an extension. Nothing here logs a header
+//! map or a token.
 
 mod protocol;
 pub(super) mod rebinding;
@@ -26,9 +38,9 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use http::{StatusCode, header};
+use http::{Method, StatusCode};
 
-use super::AppState;
+use super::{AppState, admission, body, deadline, disconnect, fair, intake, scopes, sessions};
 use crate::{
     auth::{
         AuthError, Identity,
@@ -39,44 +51,110 @@ use crate::{
 };
 use rebinding::Refusal;
 
-/// The `/mcp` middleware: Host/Origin, token, body size, then the caller.
-pub(super) async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// The `/mcp` middleware: the stages of the module docs, in order.
+pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let cfg = &state.config;
+    let body_timeout = Duration::from_secs_f64(cfg.header_read_timeout_seconds);
+    // 1. Host and Origin.
     let host = match rebinding::check(cfg, req.uri(), req.headers()) {
         Ok(host) => host,
         Err(refusal) => return refused(refusal),
     };
-    match authenticate(&state, req.uri(), req.headers()).await {
+    // 2. The token.
+    let identity = match authenticate(&state, req.uri(), req.headers()).await {
         Ok(Some((caller, identity))) => {
             req.extensions_mut().insert(caller);
-            req.extensions_mut().insert(identity);
+            Some(identity)
         }
-        Ok(None) => {}
+        Ok(None) => None,
         Err(e) => return super::challenge::unauthorized(&state, &host, &e),
-    }
-    let body_timeout = Duration::from_secs_f64(cfg.header_read_timeout_seconds);
+    };
+    // 3. The protocol version header.
     let req = match protocol::check_version(req, cfg.max_body_bytes, body_timeout).await {
         Ok(req) => req,
         Err(refusal) => return refusal,
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cfg.max_body_bytes as u64) {
-        metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "body_too_large")
-            .increment(1);
-        let msg = format!("request body larger than {} bytes", cfg.max_body_bytes);
-        return (StatusCode::PAYLOAD_TOO_LARGE, msg).into_response();
+    // 4. A declared length over the limit.
+    if let Err(refusal) = intake::declared(req.headers(), cfg.max_body_bytes) {
+        return body_refused(refusal, None);
     }
-    let delete = req.method() == http::Method::DELETE;
-    let resp = next.run(req).await;
-    if delete {
-        protocol::session_closed(resp)
+    // 5. The user's share.
+    let user = state.users.key(identity.as_ref());
+    let method = req.method().clone();
+    let post = method == Method::POST;
+    let ticket = match fair::share(&state, user, post).await {
+        Ok(t) => t,
+        Err(resp) => return resp,
+    };
+    // 6. The session's owner.
+    let (sid, in_session) = match fair::session(&state, user, req.headers()) {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    // 7. The body, read and parsed once. GET streams and DELETEs have none; rmcp refuses
+    // a POST of another media type before reading a byte of it.
+    let (req, envelope) = if post && fair::is_json(req.headers()) {
+        let (parts, raw) = req.into_parts();
+        match intake::read(raw, cfg.max_body_bytes, body_timeout).await {
+            Ok((chunks, envelope)) => (
+                Request::from_parts(parts, chunks.into_body()),
+                Some(envelope),
+            ),
+            Err(refusal) => return body_refused(refusal, Some(user)),
+        }
     } else {
-        resp
+        (req, None)
+    };
+    // 8. A duplicate id in the session.
+    let id_in_flight = match fair::claim_id(in_session.as_ref(), envelope.as_ref(), user) {
+        Ok(g) => g,
+        Err(resp) => return resp,
+    };
+    // 9. A place for the session an `initialize` opens.
+    let reservation = match fair::reserve(&state, user, sid.as_deref(), envelope.as_ref()).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    // 10. The scope.
+    let mut req = req;
+    match scopes::check(&state, identity, envelope.as_ref(), &req) {
+        Ok(Some(filter)) => {
+            req.extensions_mut().insert(filter);
+        }
+        Ok(None) => {}
+        Err(resp) => return resp,
     }
+    // 11. A slot. A POST that is not JSON is refused by rmcp before it reads the body: it
+    // needs a slot but no share of the byte budget.
+    let slot = if post {
+        match admission::admit(&state.slots, envelope.as_ref().map_or(0, |e| e.len)).await {
+            Ok(held) => Some(held),
+            Err(resp) => return resp,
+        }
+    } else {
+        None
+    };
+    // 12. rmcp, watched for a disconnect, within the deadline.
+    let read = envelope.is_some();
+    let id = envelope.and_then(|e| e.id);
+    let answers = &state.drain.answers;
+    if let Some(r) = reservation {
+        // rmcp hands it to the session it opens (`sessions`).
+        req.extensions_mut().insert(sessions::Opening::new(r));
+    }
+    let run = disconnect::watch(answers, req, |req| next.run(req));
+    let resp = if post {
+        let within = Duration::from_secs_f64(cfg.response_timeout_seconds);
+        deadline::limit(within, id, run).await
+    } else {
+        run.await
+    };
+    let resp = match resp.status() {
+        StatusCode::ACCEPTED if method == Method::DELETE => protocol::session_closed(resp),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE if read => fair::not_jsonrpc(resp).await,
+        _ => resp,
+    };
+    body::tie(resp, (ticket, in_session, id_in_flight, slot), drop)
 }
 
 /// Host and Origin alone, for `/metrics` on the main port.
@@ -116,6 +194,16 @@ async fn authenticate(
             Ok(Some((caller, identity)))
         }
     }
+}
+
+/// A body the intake refused.
+fn body_refused(refusal: intake::Refusal, user: Option<super::users::UserKey>) -> Response {
+    let reason = refusal.reason();
+    metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => reason).increment(1);
+    if let Some(user) = user {
+        tracing::debug!(user = %user, reason, "refused: request body");
+    }
+    refusal.into_response()
 }
 
 fn refused(refusal: Refusal) -> Response {

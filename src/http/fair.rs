@@ -1,126 +1,121 @@
-//! The per-user layer of `/mcp`, between the edge checks (which put the caller's
-//! [`Identity`] into the request) and the request slots (`admission`). In this order:
+//! The per-user stages of `/mcp` (run by `edge::mcp`, between the token check and the
+//! scope check), as plain functions:
 //!
-//! 1. the user's rate ([`Users::spend`], 429) and their share of requests in progress
-//!    ([`Users::begin`]: a request past it waits for one of the same user's to finish, up
-//!    to the request timeout, holding only its connection; then 429);
-//! 2. the session, if the request names one, must be the user's own (else 404, exactly as
-//!    if it did not exist);
-//! 3. a POST's body is read whole, within the read deadline, and scanned (`intake`): a
-//!    slow or oversized body holds the user's share and its connection, never a slot;
-//! 4. a request id already in flight in the session is refused at once (400, JSON-RPC
-//!    error), since rmcp would route both answers to one stream and leave the other open;
-//! 5. an `initialize` gets a place for its session, closing the user's oldest idle one
-//!    when they are at their limit.
+//! - [`share`]: the user's rate ([`Users::spend`], 429) and their share of requests in
+//!   progress ([`Users::begin`]: a request past it waits for one of the same user's to
+//!   finish, up to the request timeout, holding only its connection; then 429); a slow or
+//!   oversized body then holds the user's share and its connection, never a slot;
+//! - [`session`]: the session, if the request names one, must be the user's own (else
+//!   404, exactly as if it did not exist);
+//! - [`claim_id`]: a request id already in flight in the session is refused at once (400,
+//!   JSON-RPC error), since rmcp would route both answers to one stream and leave the
+//!   other open;
+//! - [`reserve`]: an `initialize` gets a place for its session, closing the user's oldest
+//!   idle one when they are at their limit.
 //!
-//! What the request holds (its share, the session's busy mark, its id) is given back when
-//! the answer has been sent or abandoned. rmcp's 415 for JSON it cannot read as a JSON-RPC
-//! message becomes a 400 with a JSON-RPC error (the media type was right; the content not).
+//! [`not_jsonrpc`] turns rmcp's 415 for JSON it cannot read as a JSON-RPC message into a
+//! 400 with a JSON-RPC error (the media type was right; the content not).
 
 use std::time::Duration;
 
-use axum::{
-    extract::{Request, State},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
+use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode, header};
 use rmcp::{model::RequestId, transport::streamable_http_server::session::SessionManager};
 
 use super::{
-    AppState, MCP_SESSION_ID, body, intake, sessions,
-    users::{self, Limited, NotFound, UserKey},
+    AppState, MCP_SESSION_ID,
+    intake::{self, Envelope},
+    users::{self, IdInFlight, InSession, Limited, NotFound, Reservation, Ticket, UserKey},
 };
-use crate::auth::Identity;
 
-/// The middleware (see the module docs).
-pub(super) async fn share(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let cfg = &state.config;
+/// The user's rate, then (for a POST) their share of requests in progress.
+pub(super) async fn share(
+    state: &AppState,
+    user: UserKey,
+    post: bool,
+) -> Result<Option<Ticket>, Response> {
     let users = &state.users;
-    let user = users.key(req.extensions().get::<Identity>());
-    let post = req.method() == http::Method::POST;
-    if let Err(l) = users.spend(user) {
-        return limited(user, l);
+    users.spend(user).map_err(|l| limited(user, l))?;
+    if !post {
+        return Ok(None);
     }
-    let ticket = if post {
-        match users.begin(user, cfg.request_timeout()).await {
-            Ok(t) => Some(t),
-            Err(l) => return limited(user, l),
-        }
-    } else {
-        None
+    match users.begin(user, state.config.request_timeout()).await {
+        Ok(t) => Ok(Some(t)),
+        Err(l) => Err(limited(user, l)),
+    }
+}
+
+/// The session the request names (stateful gateways only), entered when it is the user's.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the refusal itself, built on a cold path"
+)]
+pub(super) fn session(
+    state: &AppState,
+    user: UserKey,
+    headers: &HeaderMap,
+) -> Result<(Option<String>, Option<InSession>), Response> {
+    let sid = match headers.get(MCP_SESSION_ID) {
+        Some(v) if !state.config.stateless => v.to_str().unwrap_or_default().to_owned(),
+        _ => return Ok((None, None)),
     };
-    let sid = match req.headers().get(MCP_SESSION_ID) {
-        Some(v) if !cfg.stateless => Some(v.to_str().unwrap_or_default().to_owned()),
-        _ => None,
-    };
-    let in_session = match sid.as_deref().map(|sid| users.enter(user, sid)) {
-        None => None,
-        Some(Ok(s)) => s,
-        Some(Err(NotFound)) => {
+    match state.users.enter(user, &sid) {
+        Ok(in_session) => Ok((Some(sid), in_session)),
+        Err(NotFound) => {
             metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "foreign_session")
                 .increment(1);
             tracing::debug!(user = %user, "refused: a session of another user");
-            return (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response();
+            Err((StatusCode::NOT_FOUND, "Not Found: Session not found").into_response())
         }
-    };
-    if !post || !is_json(req.headers()) {
-        // GET streams and DELETEs have no body; rmcp refuses a POST of another media type
-        // before reading a byte of it.
-        return body::tie(next.run(req).await, (ticket, in_session), drop);
     }
-    let (parts, raw) = req.into_parts();
-    let within = Duration::from_secs_f64(cfg.header_read_timeout_seconds);
-    let (chunks, envelope) = match intake::read(raw, cfg.max_body_bytes, within).await {
-        Ok(read) => read,
-        Err(refusal) => {
-            let reason = refusal.reason();
-            metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => reason)
-                .increment(1);
-            tracing::debug!(user = %user, reason, "refused: request body");
-            return refusal.into_response();
-        }
-    };
-    let id_in_flight = match (&in_session, &envelope.id) {
+}
+
+/// Marks the request's id as in flight in its session.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the refusal itself, built on a cold path"
+)]
+pub(super) fn claim_id(
+    in_session: Option<&InSession>,
+    envelope: Option<&Envelope>,
+    user: UserKey,
+) -> Result<Option<IdInFlight>, Response> {
+    match (in_session, envelope.and_then(|e| e.id.as_ref())) {
         (Some(s), Some(id)) => match s.claim(id) {
-            Ok(g) => Some(g),
-            Err(users::Duplicate) => return duplicate(user, id),
+            Ok(g) => Ok(Some(g)),
+            Err(users::Duplicate) => Err(duplicate(user, id)),
         },
-        _ => None,
-    };
-    let reservation = if sid.is_none() && !cfg.stateless && envelope.is_initialize() {
-        match users.reserve(user) {
-            Ok((r, evicted)) => {
-                if let Some(old) = evicted {
-                    metrics::counter!(crate::telemetry::names::SESSIONS_EVICTED).increment(1);
-                    tracing::debug!(user = %user, "closing the user's oldest idle session");
-                    let _ = state.sessions.close_session(&old).await;
-                }
-                Some(r)
+        _ => Ok(None),
+    }
+}
+
+/// A place for the session an `initialize` without a session id opens.
+pub(super) async fn reserve(
+    state: &AppState,
+    user: UserKey,
+    sid: Option<&str>,
+    envelope: Option<&Envelope>,
+) -> Result<Option<Reservation>, Response> {
+    let opens =
+        sid.is_none() && !state.config.stateless && envelope.is_some_and(Envelope::is_initialize);
+    if !opens {
+        return Ok(None);
+    }
+    match state.users.reserve(user) {
+        Ok((r, evicted)) => {
+            if let Some(old) = evicted {
+                metrics::counter!(crate::telemetry::names::SESSIONS_EVICTED).increment(1);
+                tracing::debug!(user = %user, "closing the user's oldest idle session");
+                let _ = state.sessions.close_session(&old).await;
             }
-            Err(l) => return limited(user, l),
+            Ok(Some(r))
         }
-    } else {
-        None
-    };
-    let len = intake::BodyLen(chunks.len());
-    let mut req = Request::from_parts(parts, chunks.into_body());
-    req.extensions_mut().insert(envelope);
-    req.extensions_mut().insert(len);
-    let resp = match reservation {
-        Some(r) => sessions::opening(r, next.run(req)).await,
-        None => next.run(req).await,
-    };
-    let resp = if resp.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-        not_jsonrpc(resp).await
-    } else {
-        resp
-    };
-    body::tie(resp, (ticket, in_session, id_in_flight), drop)
+        Err(l) => Err(limited(user, l)),
+    }
 }
 
 /// rmcp's own test: a `Content-Type` whose essence is `application/json`.
-fn is_json(headers: &HeaderMap) -> bool {
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -178,8 +173,8 @@ fn duplicate(user: UserKey, id: &RequestId) -> Response {
     )
 }
 
-/// rmcp's 415 after reading the body: JSON that is no JSON-RPC message it knows.
-async fn not_jsonrpc(resp: Response) -> Response {
+/// rmcp's 415 after reading a JSON body: JSON that is no JSON-RPC message it knows.
+pub(super) async fn not_jsonrpc(resp: Response) -> Response {
     metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => "jsonrpc_invalid")
         .increment(1);
     let text = axum::body::to_bytes(resp.into_body(), 4096)

@@ -25,16 +25,19 @@ use http::{StatusCode, header};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use rmcp::model::RequestId;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::scan::{ScanError, Scanner};
+
+mod wire;
 
 /// Longest JSON-RPC `id` accepted, in bytes: ids are counters or UUIDs, and each one in
 /// flight is remembered for the duplicate check.
 pub(crate) const MAX_ID_BYTES: usize = 200;
 
-/// The part of a JSON-RPC message the edge needs, read without building anything else.
+/// What the edge reads of a JSON-RPC message, in its one parse of the body: everything a
+/// later check needs (the duplicate-id check, the session reservation, the scope check,
+/// admission, the deadline's error, the tracing), handed on as this one value.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Envelope {
     /// The `id` of a request (a message with a `method` and an `id`).
@@ -44,6 +47,27 @@ pub(crate) struct Envelope {
     /// For `tools/call`: `params.name`, when it is a short one (no tool has a longer name),
     /// for the scope check.
     pub(crate) tool: Option<String>,
+    /// What `params._meta` carries for the edge and the tracing.
+    #[allow(dead_code, reason = "read by the trace propagation (issue 20)")]
+    pub(crate) meta: Meta,
+    /// The body's length in bytes (for admission's byte budget).
+    pub(crate) len: usize,
+}
+
+/// The `params._meta` keys the edge keeps, as the raw strings the client sent (a key
+/// whose value is not a string is left out here; rmcp judges it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "the trace fields are for the tracing work (issue 20)"
+)]
+pub(crate) struct Meta {
+    /// `io.modelcontextprotocol/protocolVersion`: the revision of a 2026-07-28 request.
+    pub(crate) protocol_version: Option<String>,
+    /// W3C trace context and baggage (MCP 2026-07-28 carries them in `_meta`).
+    pub(crate) traceparent: Option<String>,
+    pub(crate) tracestate: Option<String>,
+    pub(crate) baggage: Option<String>,
 }
 
 impl Envelope {
@@ -53,14 +77,12 @@ impl Envelope {
     }
 }
 
-/// The length of a body read whole, for the byte budget of `admission`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLen(pub(crate) usize);
-
 /// Why a body was not accepted.
 #[derive(Debug)]
 pub(crate) enum Refusal {
-    /// Over the size limit (413).
+    /// A declared `Content-Length` over the size limit (413, before a byte is read).
+    DeclaredTooLarge(usize),
+    /// Over the size limit while reading (413).
     TooLarge(usize),
     /// Not complete within the deadline (408).
     TimedOut(Duration),
@@ -76,7 +98,7 @@ impl Refusal {
     /// The label of `toolbridge_edge_refused_total`.
     pub(crate) fn reason(&self) -> &'static str {
         match self {
-            Refusal::TooLarge(_) => "body_too_large",
+            Refusal::TooLarge(_) | Refusal::DeclaredTooLarge(_) => "body_too_large",
             Refusal::TimedOut(_) => "body_timeout",
             Refusal::Broken => "body_broken",
             Refusal::Json(ScanError::Syntax(_)) => "json_syntax",
@@ -90,6 +112,13 @@ impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let close = [(header::CONNECTION, "close")];
         match self {
+            // Answered before reading: the connection can carry on once hyper has
+            // drained (or given up on) the body.
+            Refusal::DeclaredTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body larger than {limit} bytes"),
+            )
+                .into_response(),
             Refusal::TooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 close,
@@ -125,6 +154,18 @@ impl IntoResponse for Refusal {
 pub(crate) fn rpc_error(code: i32, message: String) -> Response {
     let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
     (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
+/// A declared `Content-Length` over `limit`: refused without reading the body.
+pub(crate) fn declared(headers: &http::HeaderMap, limit: usize) -> Result<(), Refusal> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => Err(Refusal::DeclaredTooLarge(limit)),
+        _ => Ok(()),
+    }
 }
 
 /// Reads `body` whole within `within` and at most `limit` bytes, scanning it as it comes.
@@ -190,25 +231,13 @@ pub(crate) async fn read(
 }
 
 fn envelope(chunks: &Chunks) -> Result<Envelope, Refusal> {
-    /// A method name, kept only when short enough to be one.
-    struct Method(Option<String>);
-    impl<'de> Deserialize<'de> for Method {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let s = String::deserialize(d)?;
-            Ok(Method((s.len() <= 64).then_some(s)))
-        }
+    // One parse. Every member other than these is skipped by serde without being built;
+    // the scan already bounded the nesting, so skipping cannot recurse deeply.
+    let raw: wire::Message = match chunks.queue.len() {
+        1 => serde_json::from_slice(&chunks.queue[0]),
+        _ => serde_json::from_reader(chunks.reader()),
     }
-    #[derive(Deserialize)]
-    struct Raw {
-        #[serde(default)]
-        id: Option<RequestId>,
-        #[serde(default)]
-        method: Option<Method>,
-    }
-    // Every other member is skipped by serde without being built. The scan already bounded
-    // the nesting, so skipping cannot recurse deeply.
-    let raw: Raw =
-        serde_json::from_reader(chunks.reader()).map_err(|e| Refusal::Rpc(serde_message(&e)))?;
+    .map_err(|e| Refusal::Rpc(serde_message(&e)))?;
     if let Some(RequestId::String(s)) = &raw.id
         && s.len() > MAX_ID_BYTES
     {
@@ -218,34 +247,25 @@ fn envelope(chunks: &Chunks) -> Result<Envelope, Refusal> {
     }
     let is_request = raw.method.is_some();
     let method = raw.method.and_then(|m| m.0);
+    let params = raw.params.unwrap_or_default();
+    // `params.name` matters only to a tool call: a name that is not a string, or given
+    // twice, is refused (400) there rather than left for rmcp to read differently from
+    // the scope check; other methods' params are rmcp's to judge.
     let tool = match method.as_deref() {
-        Some("tools/call") => tool_name(chunks)?,
+        Some("tools/call") => match params.name {
+            wire::Name::Absent => None,
+            wire::Name::Str(n) => Some(n).filter(|n| n.len() <= 64),
+            wire::Name::Invalid(why) => return Err(Refusal::Rpc(why)),
+        },
         _ => None,
     };
     Ok(Envelope {
         id: raw.id.filter(|_| is_request),
         method,
         tool,
+        meta: params.meta,
+        len: chunks.len,
     })
-}
-
-/// `params.name` of a `tools/call`, read in a second pass that only tool calls pay for. A
-/// name that is not a string, or given twice, is refused (400) rather than left for rmcp
-/// to read differently from the scope check.
-fn tool_name(chunks: &Chunks) -> Result<Option<String>, Refusal> {
-    #[derive(Deserialize)]
-    struct Params {
-        #[serde(default)]
-        name: Option<String>,
-    }
-    #[derive(Deserialize)]
-    struct Call {
-        #[serde(default)]
-        params: Option<Params>,
-    }
-    let call: Call =
-        serde_json::from_reader(chunks.reader()).map_err(|e| Refusal::Rpc(serde_message(&e)))?;
-    Ok(call.params.and_then(|p| p.name).filter(|n| n.len() <= 64))
 }
 
 /// What serde says, without its line and column (the body is one line to the client).
@@ -266,11 +286,6 @@ pub(crate) struct Chunks {
 }
 
 impl Chunks {
-    /// Bytes held.
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
     fn reader(&self) -> impl Read + '_ {
         ChunkReader {
             chunks: self.queue.iter(),

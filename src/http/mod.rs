@@ -19,8 +19,6 @@ mod state;
 mod users;
 mod wellknown;
 
-use std::time::Duration;
-
 use axum::{Router, middleware::from_fn_with_state, routing::get};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
@@ -30,18 +28,14 @@ pub(crate) use state::{LOOPBACK_HOSTS, LOOPBACK_ORIGINS, MCP_SESSION_ID};
 
 fn mcp_config(state: &AppState) -> StreamableHttpServerConfig {
     let cfg = &state.config;
-    let hosts = LOOPBACK_HOSTS
-        .iter()
-        .map(|h| (*h).to_owned())
-        .chain(cfg.allowed_hosts.iter().cloned());
-    let origins = LOOPBACK_ORIGINS
-        .iter()
-        .map(|o| (*o).to_owned())
-        .chain(cfg.allowed_origins.iter().cloned());
+    // rmcp's own Host and Origin checks are off: `edge::mcp` applies the same lists, with
+    // rmcp's matching rules (`edge/rebinding.rs`), before anything else, and rmcp serves
+    // only the routes that edge wraps. Its body limit stays, set to ours, as a bound that
+    // costs nothing: the edge has already read the body within that limit, so it never
+    // refuses what the edge let through.
     StreamableHttpServerConfig::default()
-        .with_allowed_hosts(hosts)
-        .with_allowed_origins(origins)
-        .enforce_origin_validation()
+        .disable_allowed_hosts()
+        .disable_allowed_origins()
         .with_max_request_body_bytes(cfg.max_body_bytes)
         .with_legacy_session_mode(!cfg.stateless)
         .with_json_response(cfg.stateless)
@@ -67,27 +61,14 @@ pub fn app(state: AppState) -> Router {
         state.sessions.clone(),
         mcp_config(&state),
     );
-    let within = Duration::from_secs_f64(state.config.response_timeout_seconds);
     let wellknown = get(wellknown::protected_resource).options(wellknown::preflight);
     // Layers run outside in: the last added sees a request first.
     Router::new()
         // `/mcp/` too: clients configured with the trailing slash worked before.
         .route_service("/mcp", mcp.clone())
         .route_service("/mcp/", mcp)
-        // Innermost: only requests that got this far get a watch, and a response the
-        // deadline cuts is dropped unfinished, which cancels the call.
-        .route_layer(from_fn_with_state(
-            state.drain.answers.clone(),
-            disconnect::watch,
-        ))
-        .route_layer(from_fn_with_state(within, deadline::limit))
-        // A request takes a slot only once its body is in and the user's checks passed.
-        .route_layer(from_fn_with_state(state.slots.clone(), admission::admit))
-        // After the token check (it needs the verified scopes) and the body: a call the
-        // token may not make is refused before it waits for a slot.
-        .route_layer(from_fn_with_state(state.clone(), scopes::check))
-        .route_layer(from_fn_with_state(state.clone(), fair::share))
-        .route_layer(from_fn_with_state(state.clone(), edge::guard))
+        // Every check of `/mcp`, in the order it runs, is in this one layer (see `edge`).
+        .route_layer(from_fn_with_state(state.clone(), edge::mcp))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(wellknown::ROOT_METADATA_PATH, wellknown.clone())

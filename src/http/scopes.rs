@@ -1,4 +1,5 @@
-//! The scope check of `/mcp`, after the edge has verified the token and read the body,
+//! The scope check of `/mcp` (a stage of `edge::mcp`), after the token was verified and the
+//! body read,
 //! before the request waits for a slot (so before any upstream request): a `tools/call`
 //! whose tool needs a scope the token lacks gets 403 `insufficient_scope` (see
 //! `challenge`).
@@ -12,46 +13,62 @@
 //! which the MCP server's `tools/list` leaves out the tools the token may not call.
 
 use axum::{
-    extract::{Request, State},
-    middleware::Next,
+    extract::Request,
     response::{IntoResponse, Response},
 };
 use http::{Method, StatusCode};
 
 use super::{AppState, challenge, edge::rebinding, intake::Envelope};
-use crate::auth::{Identity, scopes::Grant};
+use crate::{
+    auth::{Identity, scopes::Grant},
+    call::ToolFilter,
+};
 
-/// The middleware. Passes through untouched unless scopes are enforced, the request is a
-/// POST, and it carries a verified identity (an anonymous caller, when tokens are
-/// optional, reaches no API: its tool calls fail for want of a token).
-pub(super) async fn check(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// The check. Passes (with no filter) unless scopes are enforced, the request is a POST,
+/// and it carries a verified identity (an anonymous caller, when tokens are optional,
+/// reaches no API: its tool calls fail for want of a token). `Ok(Some(filter))` is the
+/// tool filter for rmcp's `tools/list`.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the refusal itself, built on a cold path"
+)]
+pub(super) fn check(
+    state: &AppState,
+    identity: Option<Identity>,
+    envelope: Option<&Envelope>,
+    req: &Request,
+) -> Result<Option<ToolFilter>, Response> {
     let policy = &state.scopes;
     if !policy.enforced() || req.method() != Method::POST {
-        return next.run(req).await;
+        return Ok(None);
     }
-    let Some(identity) = req.extensions().get::<Identity>().cloned() else {
-        return next.run(req).await;
+    let Some(identity) = identity else {
+        return Ok(None);
     };
-    let Some(envelope) = req.extensions().get::<Envelope>() else {
-        return (
+    let Some(envelope) = envelope else {
+        return Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Unsupported Media Type: Content-Type must be application/json",
         )
-            .into_response();
+            .into_response());
     };
     if let Some(tool) = envelope.tool.as_deref()
         && let Some(needed) = policy.missing(&identity.scopes, tool)
     {
         let scope = policy.step_up(&identity.scopes, needed);
         // The edge already checked the Host; this only recovers it for the URL.
-        return match rebinding::request_authority(req.uri(), req.headers()) {
-            Ok(host) => challenge::insufficient_scope(&state, &host, tool, needed, &scope),
-            Err(_) => (StatusCode::BAD_REQUEST, "missing or invalid Host header").into_response(),
-        };
+        return Err(
+            match rebinding::request_authority(req.uri(), req.headers()) {
+                Ok(host) => challenge::insufficient_scope(state, &host, tool, needed, &scope),
+                Err(_) => {
+                    (StatusCode::BAD_REQUEST, "missing or invalid Host header").into_response()
+                }
+            },
+        );
     }
     if policy.filters() {
         let grant = Grant::new(state.scopes.clone(), identity.scopes);
-        req.extensions_mut().insert(grant.into_filter());
+        return Ok(Some(grant.into_filter()));
     }
-    next.run(req).await
+    Ok(None)
 }

@@ -4,7 +4,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use tokio_util::sync::CancellationToken;
 
 use super::serve::Drain;
@@ -65,17 +64,14 @@ impl AppState {
             answers: InFlight::untracked(),
         };
         let gateway = Gateway::new(upstream.clone(), &config, None, drain.calls.clone());
-        let mut session_config = SessionConfig::default();
-        session_config.keep_alive = Some(Duration::from_secs(config.session_idle_timeout_seconds));
-        // rmcp keeps every answered request's SSE messages (the whole tool result) for a
-        // late `Last-Event-ID` resume, 60 s by default: at thousands of calls a second that
-        // is most of the process's memory. A call whose client leaves is cancelled here
-        // (http::disconnect), so there is nothing worth resuming: drop them at once.
-        session_config.completed_cache_ttl = Duration::ZERO;
-        let mut sessions = LocalSessionManager::default();
-        sessions.session_config = session_config;
         let users = users::Users::new(&config);
-        let sessions = sessions::Sessions::new(sessions, users.clone());
+        let mcp_cancel = CancellationToken::new();
+        let sessions = sessions::Sessions::new(
+            users.clone(),
+            gateway.clone(),
+            mcp_cancel.child_token(),
+            Duration::from_secs(config.session_idle_timeout_seconds),
+        );
         let slots = admission::Slots::new(
             config.max_concurrent_requests,
             config.max_body_bytes,
@@ -86,7 +82,7 @@ impl AppState {
             config: Arc::new(config),
             gateway,
             upstream,
-            mcp_cancel: CancellationToken::new(),
+            mcp_cancel,
             drain,
             verifier,
             sessions: Arc::new(sessions),

@@ -303,30 +303,41 @@ impl Users {
         ))
     }
 
-    /// A session was created: it belongs to whoever reserved it (nobody without a
-    /// reservation: such a session answers 404 to everyone).
-    pub(crate) fn opened(&self, sid: &SessionId, reservation: Option<Reservation>) {
-        let mut st = self.state.lock();
-        let st = &mut *st;
-        let owner = reservation.map(|mut r| {
-            r.armed = false;
-            if let Some(u) = st.users.get_mut(&r.user) {
-                u.opening -= 1;
-                u.sessions.push(sid.clone());
-            }
-            st.opening -= 1;
-            r.user
-        });
-        if owner.is_none() {
-            tracing::warn!("an MCP session was opened outside the edge; nobody may use it");
-        }
+    /// A session was created, not initialized yet: nobody may use it until [`opened`]
+    /// gives it its owner.
+    ///
+    /// [`opened`]: Users::opened
+    pub(crate) fn created(&self, sid: &SessionId) {
         let session = Session {
-            owner,
+            owner: None,
             busy: 0,
             last_used: Instant::now(),
             ids: HashSet::new(),
         };
-        st.sessions.insert(sid.clone(), session);
+        self.state.lock().sessions.insert(sid.clone(), session);
+    }
+
+    /// A session is being initialized: it belongs to whoever reserved it (nobody without a
+    /// reservation: such a session answers 404 to everyone). The session may have ended
+    /// meanwhile; then the reservation is simply given back.
+    pub(crate) fn opened(&self, sid: &SessionId, reservation: Option<Reservation>) {
+        let Some(mut r) = reservation else {
+            tracing::warn!("an MCP session was opened outside the edge; nobody may use it");
+            return;
+        };
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        let Some(session) = st.sessions.get_mut(sid) else {
+            drop(guard);
+            return; // `r` gives its place back when dropped, outside the lock
+        };
+        r.armed = false;
+        session.owner = Some(r.user);
+        if let Some(u) = st.users.get_mut(&r.user) {
+            u.opening -= 1;
+            u.sessions.push(sid.clone());
+        }
+        st.opening -= 1;
     }
 
     /// A session ended (closed, deleted, evicted or expired).
@@ -393,7 +404,7 @@ impl Users {
 }
 
 mod tickets;
-pub(crate) use tickets::{InSession, Reservation, Ticket};
+pub(crate) use tickets::{IdInFlight, InSession, Reservation, Ticket};
 
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,10 @@
 //! resolve the name, decode the arguments, find the caller, call the handler, shape the
 //! result. One instance per MCP session; all state is behind one `Arc`.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
 use opentelemetry::KeyValue;
 use rmcp::{
@@ -339,27 +342,39 @@ fn shape(
     }
 }
 
+/// What `initialize` (and `server/discover`) say about this server.
+fn server_info(generation: Generation) -> ServerConfig {
+    ServerConfig::new(
+        ServerCapabilities::builder()
+            .enable_extensions_with(views::capability())
+            .enable_tools()
+            .enable_resources()
+            .build(),
+    )
+    .with_server_info(Implementation::new(
+        "toolbridge-mcp",
+        env!("CARGO_PKG_VERSION"),
+    ))
+    .with_instructions(instructions(generation))
+}
+
 impl ServerHandler for Gateway {
     fn get_info(&self) -> ServerConfig {
         // get_info cannot wait for a detection: the generation known so far (seed until
-        // the API has answered once).
+        // the API has answered once). rmcp asks for it on every request it serves with a
+        // one-request service (2026-07-28, stateless, and every session request here), so
+        // it is built once per generation.
+        static INFO: [OnceLock<ServerConfig>; 2] = [OnceLock::new(), OnceLock::new()];
         let generation = self
             .shared
             .upstream
             .generation()
             .unwrap_or(Generation::Seed);
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_extensions_with(views::capability())
-                .enable_tools()
-                .enable_resources()
-                .build(),
-        )
-        .with_server_info(Implementation::new(
-            "toolbridge-mcp",
-            env!("CARGO_PKG_VERSION"),
-        ))
-        .with_instructions(instructions(generation))
+        let slot = match generation {
+            Generation::Seed => &INFO[0],
+            Generation::Current => &INFO[1],
+        };
+        slot.get_or_init(|| server_info(generation)).clone()
     }
 
     async fn list_tools(

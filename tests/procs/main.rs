@@ -15,6 +15,8 @@ mod abuse;
 mod alerts;
 mod apps;
 mod bench_quick;
+mod chart;
+mod chart_dropin;
 mod check_cmd;
 mod conformance;
 mod edge_bounds;

@@ -19,7 +19,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{StatusCode, header};
-use http_body_util::{BodyExt, Limited};
 use rmcp::model::{ErrorData, JsonRpcError, ProtocolVersion, RequestId};
 
 use crate::mcp::protocol;
@@ -64,19 +63,13 @@ pub(super) fn session_closed(resp: Response) -> Response {
     Response::from_parts(parts, Body::empty())
 }
 
-/// The JSON-RPC id of a request body, when it is one request with a readable id.
+/// The JSON-RPC id of a request body, when it is one request with a readable id: read by
+/// the intake, the one reader of request bodies, with its limits.
 async fn request_id(body: Body, max_body: usize, timeout: Duration) -> Option<RequestId> {
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        id: Option<RequestId>,
-    }
-    let read = Limited::new(body, max_body).collect();
-    let bytes = tokio::time::timeout(timeout, read)
+    let (_, envelope) = crate::http::intake::read(body, max_body, timeout)
         .await
-        .ok()?
-        .ok()?
-        .to_bytes();
-    serde_json::from_slice::<Envelope>(&bytes).ok()?.id
+        .ok()?;
+    envelope.id
 }
 
 fn unsupported_version(id: Option<RequestId>, requested: String) -> Response {
@@ -96,6 +89,8 @@ fn unsupported_version(id: Option<RequestId>, requested: String) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use http_body_util::BodyExt;
+
     use super::*;
 
     fn request(version: Option<&[u8]>, body: &str) -> Request {

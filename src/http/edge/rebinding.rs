@@ -1,9 +1,10 @@
 //! Host and Origin allow-lists against DNS rebinding, checked at the edge so a foreign page
 //! gets 403 before it can learn anything from a 401.
 //!
-//! rmcp's transport checks the same lists again (configured in `super::super::mcp_config`);
-//! this copy exists because the edge runs first. The matching follows rmcp 3.11's rules so
-//! the two never disagree: host names compare case-insensitively without brackets, an
+//! This is the only copy of the check on `/mcp`: rmcp's own is turned off
+//! (`super::super::mcp_config`), since the edge runs first and wraps every route rmcp
+//! serves. The matching follows rmcp 3.11's rules, so turning rmcp's off changed nothing a
+//! client sees: host names compare case-insensitively without brackets, an
 //! allowed host without a port matches any port; an allowed origin is `scheme://host`
 //! (any port), `scheme://host:*` or `scheme://host:port` (default ports implied), or
 //! `null`. A request without `Origin` (desktop apps, CLI tools) passes the Origin check.

@@ -93,3 +93,30 @@ async fn refusals() {
     );
     assert!(matches!(read_all(&[&long]).await, Err(Refusal::Rpc(_))));
 }
+
+#[tokio::test]
+async fn one_parse_reads_the_meta_the_edge_and_the_tracing_need() {
+    let body = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                 "traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                 "tracestate":"a=b","baggage":7,"other":{"x":[1]}},
+        "name":"get_note","arguments":{"uid":"n1"}}}"#;
+    let (_, env) = read_all(&[body]).await.unwrap();
+    assert_eq!(env.tool.as_deref(), Some("get_note"));
+    assert_eq!(env.len, body.len());
+    assert_eq!(env.meta.protocol_version.as_deref(), Some("2026-07-28"));
+    assert_eq!(
+        env.meta.traceparent.as_deref(),
+        Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    );
+    assert_eq!(env.meta.tracestate.as_deref(), Some("a=b"));
+    // Not a string: left to rmcp, not kept.
+    assert_eq!(env.meta.baggage, None);
+    // Without params, or for another method, nothing is read from them.
+    let (_, env) = read_all(&[r#"{"id":1,"method":"ping"}"#]).await.unwrap();
+    assert_eq!(env.meta, Meta::default());
+    assert_eq!(env.tool, None);
+    // A duplicate name matters only to a tool call.
+    let dup = r#"{"id":1,"method":"ping","params":{"name":"a","name":"b"}}"#;
+    assert!(read_all(&[dup]).await.is_ok());
+}

@@ -22,6 +22,7 @@ fn who(u: &Users, sub: &str) -> UserKey {
 
 fn open(u: &Arc<Users>, user: UserKey, sid: &str) -> Option<SessionId> {
     let (r, evicted) = u.reserve(user).unwrap();
+    u.created(&SessionId::from(sid));
     u.opened(&SessionId::from(sid), Some(r));
     evicted
 }
@@ -129,6 +130,11 @@ fn sessions_answer_only_their_owner_and_refuse_duplicate_ids() {
     drop(one);
     assert!(s.claim(&RequestId::Number(1)).is_ok());
     // A session opened with no reservation (not through the edge) belongs to nobody.
+    u.created(&SessionId::from("stray"));
+    assert!(
+        matches!(u.enter(alice, "stray"), Err(NotFound)),
+        "before it is initialized"
+    );
     u.opened(&SessionId::from("stray"), None);
     assert!(matches!(u.enter(alice, "stray"), Err(NotFound)));
 }
