@@ -529,9 +529,6 @@ impl reqwest_middleware::Middleware for ClientSpans {
         ext: &mut http::Extensions,
         next: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        if !enabled() {
-            return next.run(req, ext).await;
-        }
         let method = req.method().clone();
         let url = req.url().clone();
         let span = client_span(&method, &url, req.headers_mut());

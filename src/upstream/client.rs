@@ -166,16 +166,20 @@ impl Upstream {
             max_body,
             timeout_secs,
         );
-        let http = ClientBuilder::new(client.clone())
+        let mut http = ClientBuilder::new(client.clone())
             .with(Retry::new(std::time::Duration::from_secs_f64(
                 cfg.retry_budget_seconds,
             )))
             .with(SlotLayer::new(cfg.upstream_max_in_flight, timeout_secs))
             .with(sessions)
             .with(CredentialLayer::new(cfg, &base)?)
-            .with(TenantLayer::new(cfg, &base, generation.clone()))
-            .with(crate::telemetry::otel::ClientSpans)
-            .build();
+            .with(TenantLayer::new(cfg, &base, generation.clone()));
+        // Only with traces on (decided before any client is built): off, the chain is
+        // exactly what it was, not one more boxed future per request.
+        if crate::telemetry::otel::enabled() {
+            http = http.with(crate::telemetry::otel::ClientSpans);
+        }
+        let http = http.build();
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
