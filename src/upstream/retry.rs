@@ -65,6 +65,14 @@ pub(crate) async fn wait(reason: &'static str, wait: Duration) {
         wait_ms = wait.as_millis() as u64,
         "retrying the API request after a wait"
     );
+    // The wait shows on the request's trace (traces on): why, and for how long.
+    crate::telemetry::otel::event(
+        "retry_wait",
+        vec![
+            opentelemetry::KeyValue::new("retry.reason", reason),
+            opentelemetry::KeyValue::new("retry.wait_ms", wait.as_millis() as i64),
+        ],
+    );
     tokio::time::sleep(wait).await;
 }
 

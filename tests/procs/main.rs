@@ -12,6 +12,7 @@ mod auth_support;
 mod common;
 
 mod abuse;
+mod alerts;
 mod apps;
 mod bench_quick;
 mod chart;
@@ -29,3 +30,4 @@ mod soak;
 mod stateless_replicas;
 mod supervisord;
 mod tool_choice;
+mod traces;
