@@ -160,10 +160,11 @@ fn backoff(step: Duration, n: u32) -> Duration {
 
 /// The answer with its body read whole, so that an answer cut short is seen here, where it
 /// can still be retried, and not by the caller.
-async fn read_whole(resp: Response, max_body: usize, timeout_secs: f64) -> Result<Response> {
+async fn read_whole(mut resp: Response, max_body: usize, timeout_secs: f64) -> Result<Response> {
     let status = resp.status();
     let version = resp.version();
-    let headers = resp.headers().clone();
+    // Moved out, not cloned: reading the body needs no headers.
+    let headers = std::mem::take(resp.headers_mut());
     let body = read_capped(resp, max_body, timeout_secs)
         .await
         .map_err(|e| Error::Middleware(anyhow::Error::new(e)))?;

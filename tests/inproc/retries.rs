@@ -114,75 +114,120 @@ fn assert_unknown(msg: &str, uid: &str) {
     );
 }
 
+/// The faults that lose a write's answer, after the API processed it and before.
+fn cuts() -> [Fault; 4] {
+    [
+        Fault::ResetAfterRead { processed: true },
+        Fault::CloseBeforeAnswer { processed: true },
+        Fault::ResetAfterRead { processed: false },
+        Fault::CloseBeforeAnswer { processed: false },
+    ]
+}
+
+fn processed(fault: &Fault) -> bool {
+    matches!(
+        fault,
+        Fault::ResetAfterRead { processed: true } | Fault::CloseBeforeAnswer { processed: true }
+    )
+}
+
+/// create: the uid the gateway picked is named, and a repeat with it writes the same note,
+/// never a second one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_write_verb_names_the_uid_when_its_answer_is_cut_after_or_before_processing() {
+async fn create_names_the_uid_it_picked_when_its_answer_is_cut_after_or_before_processing() {
     let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
     let client = stack.client(USER).await;
-    for processed in [true, false] {
-        for fault in [
-            Fault::ResetAfterRead { processed },
-            Fault::CloseBeforeAnswer { processed },
-        ] {
-            // create: the uid the gateway picked is named, and a repeat with it writes the
-            // same note, never a second one.
-            let before = seen(&stack, "POST", "/v1/notes").await;
-            stack.emulator().faults().push(fault.clone());
-            let msg = err(
-                &client,
-                "create_note",
-                json!({"title": "cut", "content": "x"}),
-            )
-            .await;
-            assert_eq!(
-                seen(&stack, "POST", "/v1/notes").await - before,
-                1,
-                "a write is not resent"
-            );
-            let uid = msg
-                .split("so the note ")
-                .nth(1)
-                .and_then(|rest| rest.get(..36))
-                .unwrap_or_default()
-                .to_owned();
-            assert!(uuid::Uuid::parse_str(&uid).is_ok(), "{fault:?}: {msg}");
-            assert_unknown(&msg, &uid);
-            assert!(
-                msg.contains(&format!("create_note again with \"uid\": \"{uid}\"")),
-                "{msg}"
-            );
-            assert_eq!(stored(&stack, &uid).is_some(), processed, "{fault:?}");
-            let again = ok(
-                &client,
-                "create_note",
-                json!({"uid": uid, "title": "cut", "content": "x"}),
-            )
-            .await;
-            assert_eq!(again["uid"], json!(uid));
-            assert_eq!(again["version"], json!(if processed { 2 } else { 1 }));
-
-            for case in WRITES {
-                let uid = new_note(&client).await;
-                let before = seen(&stack, case.method, "/v1/notes/").await;
-                stack.emulator().faults().push(fault.clone());
-                let msg = err(&client, case.tool, (case.args)(&uid)).await;
-                assert_eq!(
-                    seen(&stack, case.method, "/v1/notes/").await - before,
-                    1,
-                    "{}: a write is not resent after its answer is lost",
-                    case.tool
-                );
-                assert_unknown(&msg, &uid);
-                let item = stored(&stack, &uid).unwrap();
-                assert_eq!(
-                    (case.applied)(&item),
-                    processed,
-                    "{} {fault:?}: {item}",
-                    case.tool
-                );
-            }
-        }
+    for fault in cuts() {
+        let processed = processed(&fault);
+        let before = seen(&stack, "POST", "/v1/notes").await;
+        stack.emulator().faults().push(fault.clone());
+        let msg = err(
+            &client,
+            "create_note",
+            json!({"title": "cut", "content": "x"}),
+        )
+        .await;
+        assert_eq!(
+            seen(&stack, "POST", "/v1/notes").await - before,
+            1,
+            "a write is not resent"
+        );
+        let uid = msg
+            .split("so the note ")
+            .nth(1)
+            .and_then(|rest| rest.get(..36))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(uuid::Uuid::parse_str(&uid).is_ok(), "{fault:?}: {msg}");
+        assert_unknown(&msg, &uid);
+        assert!(
+            msg.contains(&format!("create_note again with \"uid\": \"{uid}\"")),
+            "{msg}"
+        );
+        assert_eq!(stored(&stack, &uid).is_some(), processed, "{fault:?}");
+        let again = ok(
+            &client,
+            "create_note",
+            json!({"uid": uid, "title": "cut", "content": "x"}),
+        )
+        .await;
+        assert_eq!(again["uid"], json!(uid));
+        assert_eq!(again["version"], json!(if processed { 2 } else { 1 }));
     }
     finish(stack, client).await;
+}
+
+/// One write verb on a note, its answer cut after the API processed it and before: the
+/// result names the note's uid and how to check it, the write was sent once, and the
+/// emulator shows which it was.
+async fn cut_write(tool: &str) {
+    let case = WRITES.iter().find(|c| c.tool == tool).unwrap();
+    let stack = Stack::start_with(no_rate_limit(), |_| {}).await;
+    let client = stack.client(USER).await;
+    for fault in cuts() {
+        let uid = new_note(&client).await;
+        let before = seen(&stack, case.method, "/v1/notes/").await;
+        stack.emulator().faults().push(fault.clone());
+        let msg = err(&client, case.tool, (case.args)(&uid)).await;
+        assert_eq!(
+            seen(&stack, case.method, "/v1/notes/").await - before,
+            1,
+            "{tool}: a write is not resent after its answer is lost"
+        );
+        assert_unknown(&msg, &uid);
+        let item = stored(&stack, &uid).unwrap();
+        assert_eq!(
+            (case.applied)(&item),
+            processed(&fault),
+            "{tool} {fault:?}: {item}"
+        );
+    }
+    finish(stack, client).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_names_the_uid_when_its_answer_is_cut_after_or_before_processing() {
+    cut_write("update_note").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patch_names_the_uid_when_its_answer_is_cut_after_or_before_processing() {
+    cut_write("patch_note").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_names_the_uid_when_its_answer_is_cut_after_or_before_processing() {
+    cut_write("delete_note").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_names_the_uid_when_its_answer_is_cut_after_or_before_processing() {
+    cut_write("archive_note").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_names_the_uid_when_its_answer_is_cut_after_or_before_processing() {
+    cut_write("process_note").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

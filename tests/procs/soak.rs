@@ -16,7 +16,8 @@
 //! About 60 s in all (`TOOLBRIDGE_SOAK_SECONDS`, default 46, is the load time of both
 //! halves together); the 10-minute run in BENCHMARKS.md is
 //! `TOOLBRIDGE_SOAK_SECONDS=600 TOOLBRIDGE_SOAK_SETTLE_SECONDS=60 cargo test --test procs soak
-//! -- --nocapture`.
+//! -- --nocapture`. `SOAK_DEBUG=1` prints every unclassified error and every failed attempt
+//! to resolve an unknown outcome.
 
 use crate::common;
 
