@@ -60,7 +60,9 @@ pub use issuer::Issuer;
 use key::config_keys;
 pub use key::{Alias, Key};
 pub(crate) use modes::ApiGeneration;
-pub use modes::{AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode};
+pub use modes::{
+    AuthMode, BackendAuth, Generation, LogFormat, ResultShape, SessionMode, TenantMode,
+};
 pub(crate) use validate::is_scope_token;
 
 /// The prefix of every configuration variable.
@@ -72,18 +74,48 @@ pub(crate) const ENV_PREFIX: &str = "TOOLBRIDGE_";
 pub struct OtherVar {
     /// The variable.
     pub name: &'static str,
-    /// The `.env.example` section it is listed under (a section of [`KEYS`]).
+    /// The `.env.example` section it is listed under (a section of [`KEYS`], or its own
+    /// after them).
     pub section: &'static str,
+    /// The library's default, as `.env.example` shows it (`""`: unset).
+    pub default: &'static str,
     /// What it does, one line per line of `.env.example`.
     pub doc: &'static [&'static str],
 }
 
+/// The section of the `OTEL_*` variables.
+const TRACES: &str =
+    "Traces (OpenTelemetry's standard variables; README \"Operating it\" lists them all)";
+
 /// The variables listed beside the keys.
-pub const OTHER_VARS: &[OtherVar] = &[OtherVar {
-    name: "RUST_LOG",
-    section: "Logs",
-    doc: &["Standard tracing filter; wins over TOOLBRIDGE_LOG_LEVEL when set."],
-}];
+pub const OTHER_VARS: &[OtherVar] = &[
+    OtherVar {
+        name: "RUST_LOG",
+        section: "Logs",
+        default: "",
+        doc: &["Standard tracing filter; wins over TOOLBRIDGE_LOG_LEVEL when set."],
+    },
+    OtherVar {
+        name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        section: TRACES,
+        default: "",
+        doc: &[
+            "The OTLP/HTTP collector, e.g. http://otel-collector:4318. Unset: no traces, no trace work.",
+        ],
+    },
+    OtherVar {
+        name: "OTEL_SERVICE_NAME",
+        section: TRACES,
+        default: "toolbridge-mcp",
+        doc: &["The service name spans carry."],
+    },
+    OtherVar {
+        name: "OTEL_TRACES_SAMPLER",
+        section: TRACES,
+        default: "parentbased_always_on",
+        doc: &["Sampling, e.g. parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG=0.1."],
+    },
+];
 
 config_keys! {
     section "Tenant (required)" {
@@ -223,6 +255,15 @@ config_keys! {
         enforce_scopes: bool = "false";
         /// `true` (with ENFORCE_SCOPES): tools/list shows only the tools the token may call.
         filter_tools_by_scope: bool = "false";
+        /// The tools offered (comma-separated allow and deny patterns): entities (`notes,tasks`),
+        /// verbs (`*:list,*:get`), denials (`-*:delete`), tool names (`health_check`). Empty: all.
+        /// A pattern that matches no tool stops the start. Combined with the scope filter.
+        tools: Vec<String> = "", de "de::list_like";
+        /// `compact`: items without the API's sync bookkeeping, long text in list pages as previews;
+        /// `full`: the API's items as they come.
+        result_shape: ResultShape = "compact";
+        /// Largest list_* result in bytes: a larger page comes with fewer items and a cursor. 0: none.
+        max_result_bytes: usize = "65536";
         /// Bearer token for `toolbridge-mcp stdio`, where no HTTP request carries one.
         token: Secret = "";
     }

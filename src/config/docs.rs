@@ -38,9 +38,10 @@ const ENV_TAIL: &str = "
 /// The sections of the key table, in order.
 fn sections() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
-    for key in KEYS {
-        if !out.contains(&key.section) {
-            out.push(key.section);
+    let listed = KEYS.iter().map(|k| k.section);
+    for section in listed.chain(OTHER_VARS.iter().map(|o| o.section)) {
+        if !out.contains(&section) {
+            out.push(section);
         }
     }
     out
@@ -59,7 +60,7 @@ pub(crate) fn env_example() -> String {
             for line in other.doc {
                 let _ = writeln!(out, "# {}", line.trim());
             }
-            let _ = writeln!(out, "# {}=", other.name);
+            let _ = writeln!(out, "# {}={}", other.name, other.default);
         }
     }
     out.push_str(ENV_TAIL);
@@ -112,7 +113,11 @@ pub(crate) fn readme_table() -> String {
             .map(|l| l.trim())
             .collect::<Vec<_>>()
             .join(" ");
-        let _ = writeln!(out, "| `{}` | unset | {meaning} |", other.name);
+        let default = match other.default {
+            "" => "unset".to_owned(),
+            d => format!("`{d}`"),
+        };
+        let _ = writeln!(out, "| `{}` | {default} | {meaning} |", other.name);
     }
     out
 }

@@ -5,7 +5,7 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use super::{ApiGeneration, BackendAuth, Issuer, LogFormat, SessionMode};
+use super::{ApiGeneration, BackendAuth, Issuer, LogFormat, ResultShape, SessionMode};
 use crate::secret::Secret;
 
 /// One configuration key: `TOOLBRIDGE_<NAME>` in the environment, `<name>` in a TOML file.
@@ -79,6 +79,7 @@ impl KeyType for ApiGeneration {}
 impl KeyType for BackendAuth {}
 impl KeyType for SessionMode {}
 impl KeyType for LogFormat {}
+impl KeyType for ResultShape {}
 impl<T> KeyType for Option<T> {}
 impl<T> KeyType for Vec<T> {}
 

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::catalog::{Entity, Verb};
 use super::fields::Args;
+use super::shape::{self, Shaping};
 use crate::upstream::{ApiRequest, ApiResponse, CallContext, Upstream, UpstreamError};
 
 /// Why a tool call failed.
@@ -18,6 +19,38 @@ pub(crate) enum ToolError {
     /// The API call failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// A write was sent and its answer lost (`UpstreamError::outcome_unknown`): it may or
+    /// may not have been applied to the item `uid`.
+    #[error("{err}")]
+    Unsure {
+        /// The item the write was for (a create's too: every create carries its uid).
+        uid: String,
+        /// How the answer was lost.
+        err: UpstreamError,
+    },
+}
+
+impl ToolError {
+    /// The failure of a write to the item `uid`: unknown when its answer was lost.
+    pub(crate) fn of_write(err: UpstreamError, uid: &str) -> Self {
+        if err.outcome_unknown() {
+            Self::Unsure {
+                uid: uid.to_owned(),
+                err,
+            }
+        } else {
+            Self::Upstream(err)
+        }
+    }
+}
+
+/// Whether repeating a process action leaves what doing it once leaves. Every action of
+/// the contract (§4, §7.6) sets fixed values (`pin` sets `pinned: true`, `complete` sets
+/// `status: "completed"`, ...), so every one is. An action that counted, toggled or
+/// appended would not be: it would be named here and never sent twice.
+fn action_repeatable(action: &str) -> bool {
+    const NOT_REPEATABLE: &[&str] = &[];
+    !NOT_REPEATABLE.contains(&action)
 }
 
 fn collection(e: &Entity) -> String {
@@ -40,23 +73,69 @@ pub(crate) async fn run(
     e: &'static Entity,
     verb: Verb,
     args: Args,
+    shaping: &Shaping,
 ) -> Result<ApiResponse, ToolError> {
-    let req = match verb {
-        Verb::List => {
-            // The field's default applies, so there always is one.
-            let limit = args.limit.unwrap_or(1);
-            let mut req = ApiRequest::entity(Method::GET, collection(e));
-            req.query.push(("limit", limit.to_string()));
-            if let Some(c) = args.cursor {
-                req.query.push(("cursor", c));
-            }
-            if args.include_deleted {
-                req.query.push(("includeDeleted", "true".into()));
-            }
-            let mut resp = up.call(ctx, req).await?;
-            resp.body = list_result(resp.body, limit);
-            return Ok(resp);
+    let fields = args.fields.clone();
+    let mut resp = match verb {
+        Verb::List => return list(up, ctx, e, args, shaping).await,
+        Verb::Update => update(up, ctx, e, args).await?,
+        Verb::Get => up.call(ctx, request(e, verb, args).0).await?,
+        _ => {
+            let (req, uid) = request(e, verb, args);
+            write(up, ctx, req, &uid).await?
         }
+    };
+    resp.body = shape::item(shaping, resp.body, fields.as_deref());
+    Ok(resp)
+}
+
+/// A `list_*` page within the result bound. A page that would be larger is asked for
+/// again with fewer items, from the same cursor: the API's own cursor after that shorter
+/// page then continues exactly after its last item, so walking the pages never skips or
+/// repeats one. Each round asks for fewer items, so the loop ends; usually after one
+/// round, two when bounded.
+async fn list(
+    up: &Upstream,
+    ctx: &CallContext,
+    e: &'static Entity,
+    args: Args,
+    shaping: &Shaping,
+) -> Result<ApiResponse, ToolError> {
+    // The field's default applies, so there always is one.
+    let asked = args.limit.unwrap_or(1);
+    let mut limit = asked;
+    loop {
+        let mut req = ApiRequest::entity(Method::GET, collection(e));
+        req.query.push(("limit", limit.to_string()));
+        if let Some(c) = &args.cursor {
+            req.query.push(("cursor", c.clone()));
+        }
+        if args.include_deleted {
+            req.query.push(("includeDeleted", "true".into()));
+        }
+        let mut resp = up.call(ctx, req).await?;
+        let body = std::mem::take(&mut resp.body);
+        let mut page = shape::page(shaping, e, body, limit, args.fields.as_deref());
+        match shape::fit(shaping, &mut page, asked) {
+            None => {
+                resp.body = page.body;
+                return Ok(resp);
+            }
+            Some(fewer) if fewer > 0 => limit = fewer as i64,
+            // The first item alone is too large: on a page of its own it goes out shortened.
+            Some(_) if page.count == 1 && limit == 1 => {
+                resp.body = shape::alone(shaping, e, page);
+                return Ok(resp);
+            }
+            Some(_) => limit = 1,
+        }
+    }
+}
+
+/// The REST request of a verb that needs one request (all but list and update), and the
+/// uid of the item it addresses.
+fn request(e: &Entity, verb: Verb, mut args: Args) -> (ApiRequest, String) {
+    let req = match verb {
         Verb::Get => {
             let mut req = ApiRequest::entity(Method::GET, item_path(e, &args));
             if args.include_deleted {
@@ -65,27 +144,57 @@ pub(crate) async fn run(
             req
         }
         Verb::Create => {
-            ApiRequest::entity(Method::POST, collection(e)).json(&Value::Object(args.payload))
+            // Every create carries its uid, so sending it twice upserts one item (contract
+            // §4), and an unknown outcome can name the item to check.
+            let uid = args
+                .uid
+                .take()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
+            let mut payload = args.payload;
+            payload.insert("uid".into(), Value::String(uid.clone()));
+            let mut req =
+                ApiRequest::entity(Method::POST, collection(e)).json(&Value::Object(payload));
+            req.repeatable = true;
+            return (req, uid);
         }
-        Verb::Update => return update(up, ctx, e, args).await,
         Verb::Patch => ApiRequest::entity(Method::PATCH, item_path(e, &args))
-            .json(&Value::Object(args.updates.unwrap_or_default())),
+            .json(&Value::Object(args.updates.take().unwrap_or_default())),
         Verb::Delete => ApiRequest::entity(Method::DELETE, item_path(e, &args)),
         Verb::Archive => {
-            ApiRequest::entity(Method::POST, format!("{}/archive", item_path(e, &args)))
-                .json(&json!({}))
+            let mut req =
+                ApiRequest::entity(Method::POST, format!("{}/archive", item_path(e, &args)))
+                    .json(&json!({}));
+            req.repeatable = true;
+            req
         }
         Verb::Process => {
+            let action = args.action.clone().unwrap_or_default();
             let mut body = Map::new();
-            body.insert("action".into(), args.action.clone().into());
+            body.insert("action".into(), action.clone().into());
             if let Some(m) = args.metadata.clone() {
                 body.insert("metadata".into(), Value::Object(m));
             }
-            ApiRequest::entity(Method::POST, format!("{}/process", item_path(e, &args)))
-                .json(&Value::Object(body))
+            let mut req =
+                ApiRequest::entity(Method::POST, format!("{}/process", item_path(e, &args)))
+                    .json(&Value::Object(body));
+            req.repeatable = action_repeatable(&action);
+            req
         }
+        Verb::List | Verb::Update => unreachable!("{verb:?} has its own function"),
     };
-    Ok(up.call(ctx, req).await?)
+    (req, args.uid.unwrap_or_default())
+}
+
+/// Sends a write to the item `uid`; a lost answer becomes [`ToolError::Unsure`].
+async fn write(
+    up: &Upstream,
+    ctx: &CallContext,
+    req: ApiRequest,
+    uid: &str,
+) -> Result<ApiResponse, ToolError> {
+    up.call(ctx, req)
+        .await
+        .map_err(|e| ToolError::of_write(e, uid))
 }
 
 /// PUT replaces the whole payload. The API checks link fields (a comment's parent, a chat
@@ -116,42 +225,5 @@ async fn update(
     }
     let mut req = ApiRequest::entity(Method::PUT, path).json(&Value::Object(body));
     req.if_match = if_match.map(|v| v.to_string());
-    Ok(up.call(ctx, req).await?)
-}
-
-/// Adds `hasMore` (and keeps `nextCursor` only when there may be more) so a model knows
-/// whether to ask for another page.
-fn list_result(mut body: Value, limit: i64) -> Value {
-    let count = body
-        .get("items")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
-    let has_more = count as i64 >= limit && body.get("nextCursor").is_some_and(|c| c.is_string());
-    if let Value::Object(map) = &mut body {
-        map.entry("items").or_insert_with(|| json!([]));
-        if !has_more {
-            // The API hands out a cursor after every non-empty page; after a short page
-            // there is nothing more, and a cursor would only invite an empty round trip.
-            map.remove("nextCursor");
-        }
-        map.insert("hasMore".into(), Value::Bool(has_more));
-    }
-    body
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn list_result_says_when_there_is_more() {
-        let full = list_result(json!({"items": [{}, {}], "nextCursor": "c"}), 2);
-        assert_eq!(full["hasMore"], json!(true));
-        assert_eq!(full["nextCursor"], json!("c"));
-        let short = list_result(json!({"items": [{}], "nextCursor": "c"}), 2);
-        assert_eq!(short["hasMore"], json!(false));
-        assert!(short.get("nextCursor").is_none());
-        let empty = list_result(json!({}), 2);
-        assert_eq!(empty, json!({"items": [], "hasMore": false}));
-    }
+    write(up, ctx, req, args.uid.as_deref().unwrap_or_default()).await
 }
