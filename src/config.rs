@@ -8,7 +8,7 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
 
@@ -35,8 +35,8 @@ pub(crate) const SECRET_KEYS: &[&str] = &[
     "token",
 ];
 
-/// Unprefixed aliases accepted for compatibility with the API's own secret names.
-/// The `TOOLBRIDGE_` form wins when both are set.
+/// Other names accepted for a key: the API's own secret names, and the API team's MCP
+/// chart's names. The `TOOLBRIDGE_<KEY>` form wins when both are set.
 pub const ALIASES: &[(&str, &str)] = &[
     ("TENANT_HEADER_SECRET", "tenant_header_secret"),
     ("JWT_HS256_SECRET", "jwt_hs256_secret"),
@@ -44,7 +44,32 @@ pub const ALIASES: &[(&str, &str)] = &[
         "TOKEN_EXCHANGE_CLIENT_SECRET",
         "token_exchange_client_secret",
     ),
+    // The names of the API team's own MCP chart (`chart-mcp` in the API's repository), so
+    // its values work unchanged (charts/toolbridge-mcp/README.md, "Drop-in"). Two are not
+    // plain renames; `aliased_value` says how their value becomes ours.
+    ("TOOLBRIDGE_PUBLIC_BASE_URL", "public_url"),
+    ("TOOLBRIDGE_AUTHKIT_DOMAIN", "oidc_issuer"),
+    ("TOOLBRIDGE_BACKEND_API_AUDIENCE", "token_exchange_resource"),
+    (
+        "TOOLBRIDGE_SHUTDOWN_TIMEOUT_SECONDS",
+        "shutdown_grace_seconds",
+    ),
 ];
+
+/// An alias's value as the key it stands for wants it. `TOOLBRIDGE_PUBLIC_BASE_URL` is the
+/// server's origin, where ours names the MCP endpoint (`<origin>/mcp`, the path the sidecar
+/// served too); `TOOLBRIDGE_AUTHKIT_DOMAIN` is the AuthKit host, the issuer (and so the
+/// authorization server) is `https://<domain>`.
+pub(crate) fn aliased_value(alias: &str, value: &str) -> String {
+    let value = value.trim();
+    match alias {
+        "TOOLBRIDGE_PUBLIC_BASE_URL" => format!("{}/mcp", value.trim_end_matches('/')),
+        "TOOLBRIDGE_AUTHKIT_DOMAIN" if !value.contains("://") => {
+            format!("https://{}", value.trim_end_matches('/'))
+        }
+        _ => value.to_owned(),
+    }
+}
 
 /// Every config key (`TOOLBRIDGE_<KEY>` in the environment). `.env.example` documents each;
 /// a test keeps the two in step, and another keeps this list equal to the struct's fields.
@@ -93,6 +118,7 @@ pub const KEYS: &[&str] = &[
     "oidc_issuer",
     "jwks_url",
     "jwt_audience",
+    "accept_any_audience_from_issuer",
     "jwt_leeway_seconds",
     "jwks_refresh_interval_seconds",
     "scopes_supported",
@@ -105,7 +131,8 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// The whole configuration of the gateway. Every field has a `TOOLBRIDGE_<FIELD>` variable.
-#[derive(Debug, Clone, Deserialize)]
+// Serialize: `check` prints the effective configuration from it (secrets as set/unset).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Config {
     /// The tenant this deployment serves (the fallback in `resolve` mode). Sent on every
@@ -222,9 +249,17 @@ pub struct Config {
     /// (RFC 8414 or OpenID Connect Discovery), read on first use and refreshed with the keys.
     #[serde(deserialize_with = "de::opt_string_like")]
     pub jwks_url: Option<String>,
-    /// Required `aud` claim. When set, a token without `aud` fails.
+    /// Required `aud` claim. When set, a token without `aud` fails. When it names the
+    /// `/mcp` resource (`TOOLBRIDGE_PUBLIC_URL`, or a URL whose path is `/mcp`), a token for
+    /// its origin is accepted too: the root metadata document names the origin (RFC 9728
+    /// section 3.3), and a client that read that document asks for a token for it.
     #[serde(deserialize_with = "de::opt_string_like")]
     pub jwt_audience: Option<String>,
+    /// Accept any `aud` in tokens from `TOOLBRIDGE_OIDC_ISSUER` (and only from it), for
+    /// WorkOS AuthKit with dynamic client registration, whose tokens carry the client's id
+    /// as `aud`. Signature, `iss` and `exp` are still checked. Off by default; logged at
+    /// start and shown by `check` when on.
+    pub accept_any_audience_from_issuer: bool,
     /// Clock leeway for `exp` and `nbf`, in seconds (at most 60).
     pub jwt_leeway_seconds: u64,
     /// An unknown `kid` refreshes the JWKS at most once per this many seconds.
@@ -300,6 +335,7 @@ impl Default for Config {
             oidc_issuer: None,
             jwks_url: None,
             jwt_audience: None,
+            accept_any_audience_from_issuer: false,
             jwt_leeway_seconds: 30,
             jwks_refresh_interval_seconds: 30,
             scopes_supported: Vec::new(),

@@ -60,7 +60,11 @@ struct Inner {
     /// Accepted `iss` values: the configured issuer with and without its trailing slash
     /// (Auth0 writes `https://x/`; operators often configure `https://x`).
     issuers: Vec<String>,
-    audience: Option<String>,
+    /// Accepted `aud` values (empty: `aud` is not checked): [`audiences`].
+    audiences: Vec<String>,
+    /// `TOOLBRIDGE_ACCEPT_ANY_AUDIENCE_FROM_ISSUER`: RS256 tokens from `issuers` may carry
+    /// any `aud`.
+    any_audience_from_issuer: bool,
     leeway: u64,
 }
 
@@ -97,6 +101,13 @@ impl Verifier {
             }
             _ => None,
         };
+        if cfg.accept_any_audience_from_issuer && mode == AuthMode::Verify {
+            tracing::warn!(
+                issuer = cfg.oidc_issuer.as_deref().unwrap_or_default(),
+                "TOOLBRIDGE_ACCEPT_ANY_AUDIENCE_FROM_ISSUER is on: RS256 tokens from this issuer \
+                 are accepted whatever their `aud` (signature, iss and exp still checked)"
+            );
+        }
         let issuers = cfg
             .oidc_issuer
             .iter()
@@ -112,7 +123,8 @@ impl Verifier {
                 hs256,
                 jwks,
                 issuers,
-                audience: cfg.jwt_audience.clone(),
+                audiences: audiences(cfg),
+                any_audience_from_issuer: cfg.accept_any_audience_from_issuer,
                 leeway: cfg.jwt_leeway_seconds.min(MAX_LEEWAY_SECONDS),
             }),
         })
@@ -169,21 +181,50 @@ impl Verifier {
         if !inner.issuers.is_empty() {
             validation.set_issuer(&inner.issuers);
         }
-        match &inner.audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            // No audience configured: the library would refuse any token that has one.
-            None => validation.validate_aud = false,
+        // The opt-in covers the issuer's own (RS256) tokens only, never HS256 ones.
+        let any_audience = inner.any_audience_from_issuer && alg == Algorithm::RS256;
+        if inner.audiences.is_empty() || any_audience {
+            // `Claims::check` decides; the library would refuse any token that has an `aud`.
+            validation.validate_aud = false;
+        } else {
+            validation.set_audience(&inner.audiences);
         }
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)?;
         data.claims.check(&ClaimRules {
             issuers: &inner.issuers,
             // The issuer's own (RS256) tokens must name it; HS256 tokens come from whoever
             // holds the shared secret (dev tooling) and are only checked when they carry one.
+            // With any audience accepted, `iss` is all that ties the token to us: required.
             require_iss: alg == Algorithm::RS256 && !inner.issuers.is_empty(),
-            audience: inner.audience.as_deref(),
+            audiences: if any_audience { &[] } else { &inner.audiences },
             require_exp: true,
         })
     }
+}
+
+/// The `aud` values accepted: `TOOLBRIDGE_JWT_AUDIENCE`, and when that names the `/mcp`
+/// resource, its origin too. The root metadata document (`/.well-known/oauth-protected-resource`)
+/// names the origin as the resource (RFC 9728 section 3.3: the resource the metadata URL
+/// was built from), so a client that found that document asks its authorization server for
+/// a token for the origin; both documents describe this one gateway, so both audiences are
+/// its own. An audience that names anything else (the API, a client id) gets no sibling.
+fn audiences(cfg: &Config) -> Vec<String> {
+    let Some(aud) = cfg.jwt_audience.as_deref() else {
+        return Vec::new();
+    };
+    let mut out = vec![aud.to_owned()];
+    let names_mcp = |url: &reqwest::Url| url.path().trim_end_matches('/') == "/mcp";
+    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    if let Ok(url) = reqwest::Url::parse(aud) {
+        let is_resource = match cfg.public_url.as_deref() {
+            Some(public) => same(public, aud),
+            None => names_mcp(&url),
+        };
+        if is_resource && matches!(url.scheme(), "http" | "https") {
+            out.push(url.origin().ascii_serialization());
+        }
+    }
+    out
 }
 
 /// The JWKS fetcher's client: the upstream client's transport settings (ring TLS, no

@@ -105,3 +105,46 @@ async fn passthrough_reads_sub_only() {
     assert_eq!(check(&cfg, &t).await, Err(AuthError::MissingClaim("sub")));
     assert_eq!(check(&cfg, "a.b").await, Err(AuthError::Malformed));
 }
+
+#[test]
+fn the_origin_is_an_audience_only_when_the_audience_names_the_mcp_resource() {
+    let aud = |public: Option<&str>, aud: &str| {
+        audiences(&config(|c| {
+            c.public_url = public.map(Into::into);
+            c.jwt_audience = Some(aud.into());
+        }))
+    };
+    let mcp = "https://gw.example/mcp";
+    assert_eq!(aud(Some(mcp), mcp), [mcp, "https://gw.example"]);
+    assert_eq!(aud(None, mcp), [mcp, "https://gw.example"]);
+    assert_eq!(
+        aud(
+            Some("https://gw.example:8443/mcp/"),
+            "https://gw.example:8443/mcp"
+        ),
+        ["https://gw.example:8443/mcp", "https://gw.example:8443"]
+    );
+    // An audience that is not this gateway's resource gets no sibling.
+    assert_eq!(
+        aud(Some(mcp), "https://api.example"),
+        ["https://api.example"]
+    );
+    assert_eq!(
+        aud(None, "https://gw.example/other"),
+        ["https://gw.example/other"]
+    );
+    assert_eq!(aud(None, "toolbridge"), ["toolbridge"]);
+    assert!(audiences(&config(|_| {})).is_empty());
+}
+
+#[tokio::test]
+async fn the_any_audience_opt_in_does_not_cover_hs256_tokens() {
+    let cfg = config(|c| {
+        c.jwt_audience = Some("https://gw.example/mcp".into());
+        c.oidc_issuer = Some("https://issuer.example/".into());
+        c.accept_any_audience_from_issuer = true;
+    });
+    let claims = json!({"sub": "a", "exp": now() + 60, "aud": "client_01X"});
+    let t = mint_hs256_with(SECRET, claims);
+    assert_eq!(check(&cfg, &t).await, Err(AuthError::BadAudience));
+}

@@ -160,8 +160,8 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) issuers: &'a [String],
     /// Whether `iss` must be present.
     pub(crate) require_iss: bool,
-    /// The required audience, when configured.
-    pub(crate) audience: Option<&'a str>,
+    /// The accepted audiences (empty: `aud` is not checked); a token must name one.
+    pub(crate) audiences: &'a [String],
     /// Whether `exp` must be present (always, when verifying).
     pub(crate) require_exp: bool,
 }
@@ -183,11 +183,12 @@ impl Claims {
             (Some(Value::String(_)), false) => return Err(AuthError::BadIssuer),
             (Some(_), false) => return Err(AuthError::InvalidClaim("iss")),
         }
-        if let Some(want) = rules.audience {
+        if !rules.audiences.is_empty() {
+            let want = |a: &str| rules.audiences.iter().any(|w| w == a);
             let ok = match &self.aud {
                 None => return Err(AuthError::MissingClaim("aud")),
-                Some(Value::String(a)) => a == want,
-                Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(want)),
+                Some(Value::String(a)) => want(a),
+                Some(Value::Array(list)) => list.iter().any(|a| a.as_str().is_some_and(want)),
                 Some(_) => return Err(AuthError::InvalidClaim("aud")),
             };
             if !ok {
@@ -283,7 +284,7 @@ mod tests {
         let rules = ClaimRules {
             issuers: &["https://idp/".to_owned()],
             require_iss: true,
-            audience: Some("api"),
+            audiences: &["api".to_owned()],
             require_exp: true,
         };
         let check =

@@ -88,3 +88,10 @@ impl<'de> serde::Deserialize<'de> for crate::secret::Secret {
         string_like(d).map(crate::secret::Secret::new)
     }
 }
+
+/// A secret is written out only as whether it is set (`check`'s effective configuration).
+impl serde::Serialize for crate::secret::Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.is_empty() { "(unset)" } else { "(set)" })
+    }
+}

@@ -17,7 +17,7 @@ use figment::{
     value::{Dict, Map, Value},
 };
 
-use super::{ALIASES, Config, ConfigError, ENV_PREFIX, KEYS, SECRET_KEYS, env_name};
+use super::{ALIASES, Config, ConfigError, ENV_PREFIX, KEYS, SECRET_KEYS, aliased_value, env_name};
 
 /// Key-value pairs (the process environment or a `.env` file) as a figment provider.
 struct Pairs {
@@ -35,11 +35,13 @@ impl Pairs {
             if v.is_empty() {
                 continue;
             }
-            let value: Value = v.parse().expect("infallible");
-            if let Some(key) = k.strip_prefix(ENV_PREFIX) {
-                prefixed.insert(key.to_ascii_lowercase(), value);
-            } else if let Some((_, key)) = ALIASES.iter().find(|(alias, _)| *alias == k) {
+            // Aliases first: some of them carry the prefix too.
+            if let Some((alias, key)) = ALIASES.iter().find(|(alias, _)| *alias == k) {
+                let value: Value = aliased_value(alias, &v).parse().expect("infallible");
                 aliased.insert((*key).to_string(), value);
+            } else if let Some(key) = k.strip_prefix(ENV_PREFIX) {
+                let value: Value = v.parse().expect("infallible");
+                prefixed.insert(key.to_ascii_lowercase(), value);
             }
         }
         aliased.extend(prefixed);

@@ -1,10 +1,10 @@
 //! The modes the configuration chooses between: one enum per choice, each variant
 //! documented with what it does.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How the gateway treats sync sessions (contract section 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionMode {
     /// A fresh sync session for every entity request, closed when it is done (what the
@@ -17,7 +17,9 @@ pub enum SessionMode {
 
 /// A generation of the ToolBridge API (contract sections 1–6 and 7); the emulator plays
 /// the same ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, PartialOrd, Ord, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, PartialOrd, Ord, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Generation {
     /// The first one: HMAC-signed tenant headers, five entities.
@@ -62,7 +64,7 @@ impl Generation {
 }
 
 /// Which API generation to speak: fixed, or found out from what the API answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiGeneration {
     /// Decided from `/v1/sync/info`, at start and whenever readiness is re-checked.
@@ -86,7 +88,7 @@ impl ApiGeneration {
 }
 
 /// How the tenant header is made (contract sections 2 and 7.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TenantMode {
     /// `X-TB-Tenant-ID` plus the HMAC timestamp and signature (seed; the current API reads
@@ -101,7 +103,7 @@ pub enum TenantMode {
 }
 
 /// Which credential the gateway sends to the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendAuth {
     /// The caller's verified token, unchanged.
@@ -114,7 +116,7 @@ pub enum BackendAuth {
 }
 
 /// How incoming bearer tokens are checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
     /// Verify signature, expiry, issuer and audience at the gateway.
@@ -124,7 +126,7 @@ pub enum AuthMode {
 }
 
 /// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     /// Human-readable lines.

@@ -135,6 +135,14 @@ impl Config {
                 "needs TOOLBRIDGE_ENFORCE_SCOPES=true (without it every tool may be called)".into(),
             ));
         }
+        if self.accept_any_audience_from_issuer && self.oidc_issuer.is_none() {
+            return Err(invalid(
+                "accept_any_audience_from_issuer",
+                "needs TOOLBRIDGE_OIDC_ISSUER (or TOOLBRIDGE_AUTHKIT_DOMAIN): any audience is \
+                 accepted only from that one issuer"
+                    .into(),
+            ));
+        }
         if self.auth_mode == Some(AuthMode::Verify) && !self.has_verification_key() {
             return Err(invalid(
                 "auth_mode",

@@ -117,8 +117,11 @@ pub(crate) fn document(
     Some(Value::Object(doc))
 }
 
-/// `GET` handler for both well-known paths. The Host must pass the same allow-list as
-/// `/mcp`, since the document may be derived from it.
+/// `GET` handler for both well-known paths. Without `TOOLBRIDGE_PUBLIC_URL` the document is
+/// derived from the Host, which must then pass the same allow-list as `/mcp`. With it, the
+/// document is the same for every Host and is public data, so any Host gets it: a
+/// Kubernetes probe of this path (the API team's chart probes it) sends the pod's IP as its
+/// Host, and must get 200 whenever sign-in is configured.
 pub(super) async fn protected_resource(
     State(state): State<AppState>,
     uri: Uri,
@@ -126,7 +129,7 @@ pub(super) async fn protected_resource(
 ) -> Response {
     let cfg = &state.config;
     let host = match rebinding::request_authority(&uri, &headers) {
-        Ok(h) if rebinding::host_allowed(cfg, &h) => h,
+        Ok(h) if cfg.public_url.is_some() || rebinding::host_allowed(cfg, &h) => h,
         Ok(_) => return (StatusCode::FORBIDDEN, "Host header is not allowed").into_response(),
         Err(_) => {
             return (StatusCode::BAD_REQUEST, "missing or invalid Host header").into_response();

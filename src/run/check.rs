@@ -273,9 +273,70 @@ pub(crate) async fn run_checks(
     lines
 }
 
-/// `toolbridge-mcp check`: prints the report; true when every line passed.
+/// The configuration in effect, one `TOOLBRIDGE_<KEY>=value` line per key in `KEYS` order:
+/// after the defaults, the file, `.env`, the environment and the aliases, with the choices
+/// the gateway derives (tenant mode, auth mode, authorization servers) as it derives them.
+/// Secrets appear only as `(set)` or `(unset)`. Two environments that start the same
+/// gateway print the same lines, whatever names they used.
+pub(crate) fn effective_config(c: &Config) -> Vec<String> {
+    let serde_json::Value::Object(mut map) = serde_json::to_value(c).unwrap_or_default() else {
+        return Vec::new();
+    };
+    let derived = [
+        (
+            "tenant_mode",
+            serde_json::to_value(c.effective_tenant_mode()),
+        ),
+        ("auth_mode", serde_json::to_value(c.effective_auth_mode())),
+        (
+            "auth_required",
+            serde_json::to_value(c.effective_auth_required()),
+        ),
+        (
+            "authorization_servers",
+            serde_json::to_value(c.effective_authorization_servers()),
+        ),
+    ];
+    for (key, value) in derived {
+        if let Ok(v) = value {
+            map.insert(key.into(), v);
+        }
+    }
+    crate::config::KEYS
+        .iter()
+        .map(|key| {
+            let value = match map.get(*key) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Some(other) => other.to_string(),
+            };
+            format!("{}={value}", crate::config::env_name(key))
+        })
+        .collect()
+}
+
+/// `toolbridge-mcp check`: prints the effective configuration and the report; true when
+/// every line passed.
 pub async fn check_main(config_file: Option<&Path>, token: Option<String>) -> bool {
     let config = Config::load(config_file).map_err(|e| e.to_string());
+    if let Ok(c) = &config {
+        println!("effective configuration (secrets shown only as set or unset):");
+        for l in effective_config(c) {
+            println!("  {l}");
+        }
+        if c.accept_any_audience_from_issuer {
+            println!(
+                "  note: tokens from {} are accepted whatever their `aud` \
+                 (TOOLBRIDGE_ACCEPT_ANY_AUDIENCE_FROM_ISSUER)",
+                c.oidc_issuer.as_deref().unwrap_or_default()
+            );
+        }
+    }
     let token = token.and_then(|t| bearer(&Secret::new(t)));
     let lines = run_checks(config, token).await;
     for l in &lines {

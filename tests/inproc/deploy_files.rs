@@ -76,7 +76,7 @@ fn prefixed_names(text: &str) -> BTreeSet<String> {
 }
 
 fn is_config_var(name: &str) -> bool {
-    KEYS.iter().any(|k| env_name(k) == name)
+    KEYS.iter().any(|k| env_name(k) == name) || ALIASES.iter().any(|(alias, _)| *alias == name)
 }
 
 fn required_pairs() -> Vec<(String, String)> {

@@ -14,6 +14,8 @@ mod common;
 mod abuse;
 mod apps;
 mod bench_quick;
+mod chart;
+mod chart_dropin;
 mod check_cmd;
 mod conformance;
 mod edge_bounds;
