@@ -34,25 +34,26 @@
 //! 4. `http/edge.rs` (`edge::mcp`): every check of `/mcp` as plain functions, in the order
 //!    they run: Host/Origin (`edge/rebinding.rs`; rmcp's copy is off), the bearer token
 //!    (`auth/token.rs`, keys from `auth/jwks.rs`) becoming `call::Caller`, the
-//!    `MCP-Protocol-Version` header (`edge/protocol.rs`), a declared length over the limit,
+//!    `MCP-Protocol-Version` header (`edge/version.rs`), a declared length over the limit,
 //!    the user's rate and share and the session's owner (`http/fair.rs`, `http/users.rs`),
 //!    then the body: read whole within the read deadline, scanned (`http/scan.rs`) and
 //!    parsed once into an `intake::Envelope` (`http/intake.rs`: method, id, tool name,
 //!    `_meta` with its protocol version and trace context, length) that the later stages
 //!    take as an argument: the duplicate id and the session reservation (`fair.rs`), the
-//!    scope (`http/scopes.rs`, `auth/scopes.rs`), a request slot (`http/admission.rs`), then
+//!    scope (`http/scope_check.rs`, `auth/scopes.rs`), a request slot (`http/admission.rs`), then
 //!    the disconnect watch (`http/disconnect.rs`, `call::ClientGone`) and the answer's
 //!    deadline (`http/deadline.rs`) around rmcp.
 //! 5. rmcp's `StreamableHttpService`, with this gateway's session manager
-//!    (`http/sessions.rs`: an idle session holds only what `initialize` negotiated; each
+//!    (`http/mcp_sessions.rs`: an idle session holds only what `initialize` negotiated; each
 //!    request is served by a one-request service) → `mcp/server.rs` (`Gateway::call_tool`):
 //!    the tool set of the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` +
 //!    `catalog/rows.rs`), arguments decoded to typed `Args` (`mcp/fields.rs`,
 //!    `fields/args.rs`).
 //! 6. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`) (the review's two
 //!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
-//! 7. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
-//!    `slot.rs` (API requests in flight), `sessions.rs` (sync session, `flight.rs` for the
+//! 7. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (the
+//!    retry rules: 429, 5xx, refused connections, lost answers; `docs/retries.md`),
+//!    `slot.rs` (API requests in flight), `sync_sessions.rs` (sync session, `flight.rs` for the
 //!    per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
 //!    or resolved tenant header, `signing.rs`), then the client span and its `traceparent`
 //!    (`telemetry/otel.rs`, traces on only), then reqwest to the API.

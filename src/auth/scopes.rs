@@ -2,7 +2,7 @@
 //! needs (the read scope for a tool the catalog marks read-only, the write scope for the
 //! others), and what a client should be told to ask for.
 //!
-//! Pure logic: the HTTP side (`http::scopes`) reads the request and answers 403; the
+//! Pure logic: the HTTP side (`http::scope_check`) reads the request and answers 403; the
 //! `tools/list` hook asks a [`Grant`].
 
 use std::{
@@ -159,7 +159,7 @@ impl ScopePolicy {
     }
 }
 
-/// What one request's token may call; put into the request by `http::scopes` when
+/// What one request's token may call; put into the request by `http::scope_check` when
 /// `tools/list` is filtered by scope, read there by the MCP server.
 #[derive(Clone, Debug)]
 pub(crate) struct Grant {

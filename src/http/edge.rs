@@ -7,7 +7,7 @@
 //!    at the RFC 9728 metadata): never in the query string, verified by
 //!    [`crate::auth::Verifier`];
 //! 3. an `MCP-Protocol-Version` header the gateway does not serve: the JSON-RPC `-32022`
-//!    error (`protocol`);
+//!    error (`version`);
 //! 4. a declared `Content-Length` over the body limit (413, without reading the body);
 //! 5. the user's rate and share of requests in progress (`fair::share`, 429);
 //! 6. the session, if the request names one, must be the user's own (`fair::session`, 404);
@@ -15,7 +15,7 @@
 //!    `intake::Envelope` every later stage takes as an argument (`intake`: 413, 408, 400);
 //! 8. a request id already in flight in the session (`fair::claim_id`, 400);
 //! 9. an `initialize` gets a place for its session (`fair::reserve`, 429/503);
-//! 10. the scope the tool needs (`scopes::check`, 403);
+//! 10. the scope the tool needs (`scope_check::check`, 403);
 //! 11. a request slot and a share of the byte budget (`admission::admit`, 503);
 //! 12. the disconnect watch and the answer's deadline around rmcp (`disconnect`,
 //!     `deadline`).
@@ -28,8 +28,8 @@
 //! nothing else travels between the stages as an extension. Nothing here logs a header
 //! map or a token.
 
-mod protocol;
 pub(super) mod rebinding;
+mod version;
 
 use std::time::Duration;
 
@@ -40,7 +40,9 @@ use axum::{
 };
 use http::{Method, StatusCode};
 
-use super::{AppState, admission, body, deadline, disconnect, fair, intake, scopes, sessions};
+use super::{
+    AppState, admission, body, deadline, disconnect, fair, intake, mcp_sessions, scope_check,
+};
 use crate::{
     auth::{
         AuthError, Identity,
@@ -70,7 +72,7 @@ pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: N
         Err(e) => return super::challenge::unauthorized(&state, &host, &e),
     };
     // 3. The protocol version header.
-    let req = match protocol::check_version(req, cfg.max_body_bytes, body_timeout).await {
+    let req = match version::check_version(req, cfg.max_body_bytes, body_timeout).await {
         Ok(req) => req,
         Err(refusal) => return refusal,
     };
@@ -117,7 +119,7 @@ pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: N
     };
     // 10. The scope.
     let mut req = req;
-    match scopes::check(&state, identity, envelope.as_ref(), &req) {
+    match scope_check::check(&state, identity, envelope.as_ref(), &req) {
         Ok(Some(filter)) => {
             req.extensions_mut().insert(filter);
         }
@@ -139,8 +141,8 @@ pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: N
     let id = envelope.and_then(|e| e.id);
     let answers = &state.drain.answers;
     if let Some(r) = reservation {
-        // rmcp hands it to the session it opens (`sessions`).
-        req.extensions_mut().insert(sessions::Opening::new(r));
+        // rmcp hands it to the session it opens (`mcp_sessions`).
+        req.extensions_mut().insert(mcp_sessions::Opening::new(r));
     }
     let run = disconnect::watch(answers, req, |req| next.run(req));
     let resp = if post {
@@ -150,7 +152,7 @@ pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: N
         run.await
     };
     let resp = match resp.status() {
-        StatusCode::ACCEPTED if method == Method::DELETE => protocol::session_closed(resp),
+        StatusCode::ACCEPTED if method == Method::DELETE => version::session_closed(resp),
         StatusCode::UNSUPPORTED_MEDIA_TYPE if read => fair::not_jsonrpc(resp).await,
         _ => resp,
     };

@@ -31,6 +31,8 @@ use super::scan::{ScanError, Scanner};
 
 mod wire;
 
+pub(crate) use wire::Meta;
+
 /// Longest JSON-RPC `id` accepted, in bytes: ids are counters or UUIDs, and each one in
 /// flight is remembered for the duplicate check.
 pub(crate) const MAX_ID_BYTES: usize = 200;
@@ -52,22 +54,6 @@ pub(crate) struct Envelope {
     pub(crate) meta: Meta,
     /// The body's length in bytes (for admission's byte budget).
     pub(crate) len: usize,
-}
-
-/// The `params._meta` keys the edge keeps, as the raw strings the client sent (a key
-/// whose value is not a string is left out here; rmcp judges it).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "the trace fields are for the tracing work (issue 20)"
-)]
-pub(crate) struct Meta {
-    /// `io.modelcontextprotocol/protocolVersion`: the revision of a 2026-07-28 request.
-    pub(crate) protocol_version: Option<String>,
-    /// W3C trace context and baggage (MCP 2026-07-28 carries them in `_meta`).
-    pub(crate) traceparent: Option<String>,
-    pub(crate) tracestate: Option<String>,
-    pub(crate) baggage: Option<String>,
 }
 
 impl Envelope {

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 
 use super::serve::Drain;
-use super::{admission, sessions, users};
+use super::{admission, mcp_sessions, users};
 use crate::{call::InFlight, config::Config, mcp::Gateway, upstream::Upstream};
 
 /// Header rmcp uses for the MCP session id.
@@ -47,7 +47,7 @@ pub struct AppState {
     pub(crate) verifier: crate::auth::Verifier,
     /// Which scope each tool needs, and whether that is enforced.
     pub(super) scopes: Arc<crate::auth::scopes::ScopePolicy>,
-    pub(super) sessions: Arc<sessions::Sessions>,
+    pub(super) sessions: Arc<mcp_sessions::Sessions>,
     pub(super) users: Arc<users::Users>,
     pub(super) slots: admission::Slots,
 }
@@ -66,7 +66,7 @@ impl AppState {
         let gateway = Gateway::new(upstream.clone(), &config, None, drain.calls.clone());
         let users = users::Users::new(&config);
         let mcp_cancel = CancellationToken::new();
-        let sessions = sessions::Sessions::new(
+        let sessions = mcp_sessions::Sessions::new(
             users.clone(),
             gateway.clone(),
             mcp_cancel.child_token(),

@@ -332,6 +332,9 @@ fn shape(
             let (label, status) = match &err {
                 ToolError::Invalid(_) => ("invalid_arguments", None),
                 ToolError::Upstream(u) => (u.kind(), u.status().map(|s| s.as_u16())),
+                ToolError::Unsure { err, .. } => {
+                    ("unknown_outcome", err.status().map(|s| s.as_u16()))
+                }
             };
             (
                 error_result(describe(&err, name, Some(target), correlation_id)),
@@ -387,7 +390,7 @@ impl ServerHandler for Gateway {
         let generation = self.shared.upstream.generation_or_detect().await;
         let mut tools = tools(generation).tools.clone();
         // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the token's grant into the
-        // request (`http::scopes`): list only what it may call, and say the list is the
+        // request (`http::scope_check`): list only what it may call, and say the list is the
         // caller's own.
         let grant = ctx
             .extensions

@@ -11,7 +11,10 @@ use super::{
     edit::{self, Review},
     fields::{
         Field, Kind, Role, input_schema,
-        params::{CURSOR, EXTRA_UPDATE, IF_MATCH, INCLUDE_DELETED, LIMIT, METADATA, UID, UPDATES},
+        params::{
+            CREATE_UID, CURSOR, EXTRA_UPDATE, IF_MATCH, INCLUDE_DELETED, LIMIT, METADATA, UID,
+            UPDATES,
+        },
         schema_object,
     },
     views,
@@ -60,7 +63,7 @@ fn fields(e: &'static Entity, verb: Verb) -> Vec<Field> {
     match verb {
         Verb::List => vec![LIMIT, CURSOR, INCLUDE_DELETED],
         Verb::Get => vec![UID, INCLUDE_DELETED],
-        Verb::Create => e.create.to_vec(),
+        Verb::Create => [e.create, &[CREATE_UID]].concat(),
         Verb::Update => [&[UID][..], e.update, &[IF_MATCH, EXTRA_UPDATE]].concat(),
         Verb::Patch => vec![UID, UPDATES],
         Verb::Delete | Verb::Archive => vec![UID],

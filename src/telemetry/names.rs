@@ -10,7 +10,7 @@ pub(crate) const TOOL_CALL_DURATION: &str = "toolbridge_tool_call_duration_secon
 pub(crate) const TOOL_CALLS_IN_FLIGHT: &str = "toolbridge_tool_calls_in_flight";
 /// API request latency by route and status, seconds. (histogram)
 pub(crate) const UPSTREAM_REQUEST_DURATION: &str = "toolbridge_upstream_request_duration_seconds";
-/// API requests retried, by reason (session_expired, epoch_mismatch, rate_limited). (counter)
+/// API requests retried, by reason (rate_limited, session_expired, epoch_mismatch, unreachable, unavailable, answer_lost: docs/retries.md). (counter)
 pub(crate) const UPSTREAM_RETRIES: &str = "toolbridge_upstream_retries_total";
 /// Sync sessions opened. (counter)
 pub(crate) const SESSIONS_OPENED: &str = "toolbridge_sessions_opened_total";
@@ -66,7 +66,7 @@ pub(crate) const ALL: &[(&str, &str, &str)] = &[
     (
         UPSTREAM_RETRIES,
         "counter",
-        "API requests retried, by reason (session_expired, epoch_mismatch, rate_limited).",
+        "API requests retried, by reason (rate_limited, session_expired, epoch_mismatch, unreachable, unavailable, answer_lost: docs/retries.md).",
     ),
     (SESSIONS_OPENED, "counter", "Sync sessions opened."),
     (

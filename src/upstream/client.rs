@@ -2,15 +2,19 @@
 //! layers every request passes (design.md, "Two API generations, one chain"):
 //!
 //! ```text
-//! retry (429) → slot → sync session → backend credential → tenant → client span → reqwest
+//! retry → slot → sync session → backend credential → tenant → client span → reqwest
 //! ```
+//!
+//! Each layer is chosen once from the configuration; none branches on a tool. What is
+//! retried, when and why that is safe: `retry.rs` (and `docs/retries.md`). A pooled
+//! connection the API closed (a restart) is replaced by hyper's pool before a request is
+//! written to it: a request canceled before it was written is sent again on a fresh
+//! connection (hyper-util's `retry_canceled_requests`, on by default in reqwest).
 //!
 //! The client span (`telemetry::otel::ClientSpans`, traces on only) is at the bottom, so
 //! every request that really goes out (a session open or close, a token exchange, a tenant
-//! lookup, each attempt of an entity request) gets its own span and carries its
+//! lookup, each attempt of a retried request) gets its own span and carries its
 //! `traceparent`.
-//!
-//! Each layer is chosen once from the configuration; none branches on a tool.
 
 use std::sync::Arc;
 
@@ -25,10 +29,10 @@ use super::{
     credential::CredentialLayer,
     generation::{GenerationCell, Info},
     retry::Retry,
-    sessions::{SessionInfo, SyncSessions},
     slot::SlotLayer,
+    sync_sessions::{SessionInfo, SyncSessions},
     tenant::TenantLayer,
-    wire::{CORRELATION_ID, CallerKey, EntityRequest, join},
+    wire::{CORRELATION_ID, CallerKey, EntityRequest, Repeatable, join},
 };
 use crate::{
     config::{Config, Generation},
@@ -69,18 +73,23 @@ pub(crate) struct ApiRequest {
     pub(crate) if_match: Option<String>,
     /// Whether this is an entity route (needs a sync session).
     pub(crate) entity: bool,
+    /// Whether sending it twice leaves what sending it once leaves, so it may be sent again
+    /// after a `502`/`503`/`504` (`retry.rs`). Reads, `PUT`, `PATCH` and `DELETE` are;
+    /// a `POST` is only when its handler says so.
+    pub(crate) repeatable: bool,
 }
 
 impl ApiRequest {
     /// An entity request without body.
     pub(crate) fn entity(method: Method, path: String) -> Self {
         Self {
-            method,
+            method: method.clone(),
             path,
             query: Vec::new(),
             body: None,
             if_match: None,
             entity: true,
+            repeatable: method != Method::POST,
         }
     }
 
@@ -167,9 +176,11 @@ impl Upstream {
             timeout_secs,
         );
         let mut http = ClientBuilder::new(client.clone())
-            .with(Retry::new(std::time::Duration::from_secs_f64(
-                cfg.retry_budget_seconds,
-            )))
+            .with(Retry::new(
+                std::time::Duration::from_secs_f64(cfg.retry_budget_seconds),
+                max_body,
+                timeout_secs,
+            ))
             .with(SlotLayer::new(cfg.upstream_max_in_flight, timeout_secs))
             .with(sessions)
             .with(CredentialLayer::new(cfg, &base)?)
@@ -271,6 +282,9 @@ impl Upstream {
         if req.entity {
             builder = builder.with_extension(EntityRequest);
         }
+        if req.repeatable {
+            builder = builder.with_extension(Repeatable);
+        }
         let started = std::time::Instant::now();
         let route = route_label(&method, &req.path);
         let sent = builder.send().await;
@@ -341,7 +355,8 @@ impl Upstream {
         let resp = self
             .send_raw(ctx, Method::POST, "/v1/sync/sessions")
             .await?;
-        super::sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs).await
+        super::sync_sessions::parse_session(resp, self.inner.max_body, self.inner.timeout_secs)
+            .await
     }
 
     /// One request through the chain without a sync session: for probes and `check`.

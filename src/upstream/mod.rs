@@ -13,9 +13,9 @@ mod generation;
 mod health;
 mod probe;
 mod retry;
-mod sessions;
 pub mod signing;
 mod slot;
+mod sync_sessions;
 mod tenant;
 mod wire;
 

@@ -26,6 +26,7 @@ mod oauth_flow;
 mod observability;
 mod protocol_versions;
 mod shutdown;
+mod soak;
 mod stateless_replicas;
 mod supervisord;
 mod traces;

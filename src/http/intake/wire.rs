@@ -10,8 +10,6 @@ use serde::{
     de::{self, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor},
 };
 
-use super::Meta;
-
 /// A JSON-RPC message as far as the edge reads it.
 #[derive(Deserialize)]
 pub(super) struct Message {
@@ -233,4 +231,20 @@ impl<'de> Deserialize<'de> for StringOrNot {
             _ => None,
         }))
     }
+}
+
+/// The `params._meta` keys the edge keeps, as the raw strings the client sent (a key
+/// whose value is not a string is left out here; rmcp judges it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "the trace fields are for the tracing work (issue 20)"
+)]
+pub(crate) struct Meta {
+    /// `io.modelcontextprotocol/protocolVersion`: the revision of a 2026-07-28 request.
+    pub(crate) protocol_version: Option<String>,
+    /// W3C trace context and baggage (MCP 2026-07-28 carries them in `_meta`).
+    pub(crate) traceparent: Option<String>,
+    pub(crate) tracestate: Option<String>,
+    pub(crate) baggage: Option<String>,
 }

@@ -10,6 +10,16 @@ pub(crate) const UID: Field = Field::param(
     true,
     "uid of the item (a UUID, as returned by create or list).",
 );
+/// The uid a create writes under (create; optional). Every create carries a uid (this one,
+/// or one the gateway picks), so a create sent twice upserts one item (contract §4): a
+/// model whose create had an unknown outcome repeats it with the uid the result named.
+pub(crate) const CREATE_UID: Field = Field::param(
+    "uid",
+    Role::Uid,
+    Kind::Uuid,
+    false,
+    "Optional uid (a UUID) to create the item under; without it one is picked. To repeat a create whose outcome was      unknown, pass the uid its result named: the same item is written again, never a second one. An item that      already has this uid is replaced.",
+);
 /// Whether soft-deleted items are wanted (list, get).
 pub(crate) const INCLUDE_DELETED: Field = Field::param(
     "include_deleted",

@@ -32,7 +32,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -58,6 +58,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::users::{Reservation, Users};
 use crate::mcp::Gateway;
+
+/// The SSE retry interval a request stream announces (rmcp's default).
+const SSE_RETRY: Duration = Duration::from_secs(3);
 
 /// The place an `initialize` request reserved for the session it opens, in that request's
 /// extensions (which must be `Clone`: the reservation is taken out once).
@@ -132,6 +135,8 @@ pub(crate) struct Sessions {
     cancel: CancellationToken,
     idle: Duration,
     next_sweep: Mutex<Instant>,
+    /// Request streams opened, for their priming events' ids.
+    streams: AtomicU64,
 }
 
 impl Sessions {
@@ -148,6 +153,7 @@ impl Sessions {
             cancel,
             idle,
             next_sweep: Mutex::new(Instant::now()),
+            streams: AtomicU64::new(0),
         }
     }
 
@@ -340,10 +346,15 @@ impl SessionManager for Sessions {
             }
             session.touch();
         });
-        Ok(futures::stream::unfold(answers, |mut rx| async move {
+        // A priming event first (an id and the retry interval, no data), as rmcp's own
+        // session streams start: clients learn the reconnection delay before anything else.
+        let n = self.streams.fetch_add(1, Ordering::Relaxed);
+        let priming = ServerSseMessage::priming(format!("0/{n}"), SSE_RETRY);
+        let answers = futures::stream::unfold(answers, |mut rx| async move {
             let message = rx.recv().await?;
             Some((ServerSseMessage::from_message(message), rx))
-        }))
+        });
+        Ok(futures::stream::once(std::future::ready(priming)).chain(answers))
     }
 
     async fn accept_message(
