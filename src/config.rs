@@ -20,7 +20,9 @@ mod validate;
 pub(crate) use de::{list_like, string_like};
 pub use error::ConfigError;
 pub(crate) use modes::ApiGeneration;
-pub use modes::{AuthMode, BackendAuth, Generation, LogFormat, SessionMode, TenantMode};
+pub use modes::{
+    AuthMode, BackendAuth, Generation, LogFormat, ResultShape, SessionMode, TenantMode,
+};
 pub(crate) use validate::is_scope_token;
 
 /// Every environment variable the binary reads, with the config key it sets.
@@ -127,6 +129,9 @@ pub const KEYS: &[&str] = &[
     "write_scope",
     "enforce_scopes",
     "filter_tools_by_scope",
+    "tools",
+    "result_shape",
+    "max_result_bytes",
     "token",
 ];
 
@@ -284,6 +289,18 @@ pub struct Config {
     /// With `enforce_scopes`: `tools/list` shows only the tools the token may call.
     pub filter_tools_by_scope: bool,
 
+    /// The tools offered: allow and deny patterns over entities, verbs and tool names
+    /// (`notes,tasks`, `*:list,*:get`, `-*:delete`, `health_check`). Empty: all of them.
+    /// Checked against the catalog at start (`mcp::tools::Choice`).
+    #[serde(deserialize_with = "list_like")]
+    pub tools: Vec<String>,
+    /// `compact` (default: items without the API's sync bookkeeping, long text previewed
+    /// in lists) or `full` (the API's items as they come).
+    pub result_shape: ResultShape,
+    /// Largest `list_*` result, in bytes of its JSON: a page that would be larger comes
+    /// with fewer items and a cursor for the rest. 0: no bound.
+    pub max_result_bytes: usize,
+
     /// Bearer token for `stdio` mode, where there is no HTTP request to carry one.
     pub token: Secret,
 }
@@ -344,6 +361,9 @@ impl Default for Config {
             write_scope: "toolbridge:write".into(),
             enforce_scopes: false,
             filter_tools_by_scope: false,
+            tools: Vec::new(),
+            result_shape: ResultShape::Compact,
+            max_result_bytes: 64 * 1024,
             token: Secret::default(),
         }
     }

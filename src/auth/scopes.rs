@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::{
     config::{Config, Generation},
-    mcp::tools::tools,
+    mcp::tools::{Choice, tools},
 };
 
 /// The scopes a token carries. Both the OAuth `scope` claim (one space-separated string,
@@ -86,12 +86,14 @@ pub(crate) struct ScopePolicy {
     enforce: bool,
     filter: bool,
     advertised: Vec<String>,
+    /// The tools the operator offers: any other is unknown, and needs no scope.
+    offered: Choice,
 }
 
 impl ScopePolicy {
     /// From `TOOLBRIDGE_READ_SCOPE`, `TOOLBRIDGE_WRITE_SCOPE`, `TOOLBRIDGE_ENFORCE_SCOPES`,
     /// `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE` and `TOOLBRIDGE_SCOPES_SUPPORTED`.
-    pub(crate) fn new(cfg: &Config) -> Self {
+    pub(crate) fn new(cfg: &Config, offered: Choice) -> Self {
         let mut advertised: Vec<String> = Vec::new();
         let enforced = [&cfg.read_scope, &cfg.write_scope];
         let wanted = enforced
@@ -109,6 +111,7 @@ impl ScopePolicy {
             enforce: cfg.enforce_scopes,
             filter: cfg.enforce_scopes && cfg.filter_tools_by_scope,
             advertised,
+            offered,
         }
     }
 
@@ -128,8 +131,12 @@ impl ScopePolicy {
         &self.advertised
     }
 
-    /// The scope tool `name` needs (enforced or not); `None` for an unknown tool.
+    /// The scope tool `name` needs (enforced or not); `None` for an unknown tool, or one
+    /// the operator does not offer (refused as unknown, like any other).
     pub(crate) fn required(&self, name: &str) -> Option<&str> {
+        if !self.offered.offers(name) {
+            return None;
+        }
         read_only(name).map(|ro| if ro { &self.read } else { &self.write }.as_str())
     }
 
@@ -212,7 +219,7 @@ mod tests {
             ..Config::default()
         };
         tweak(&mut cfg);
-        ScopePolicy::new(&cfg)
+        ScopePolicy::new(&cfg, Choice::all())
     }
 
     #[test]

@@ -15,6 +15,18 @@ pub enum SessionMode {
     Reuse,
 }
 
+/// How tool results carry the API's items (`TOOLBRIDGE_RESULT_SHAPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultShape {
+    /// The item's own fields plus `uid`, `version`, `updatedAt` (`deletedAt` when deleted),
+    /// without the API's sync bookkeeping; long text in `list_*` pages as a preview.
+    #[default]
+    Compact,
+    /// The API's items exactly as it answers them.
+    Full,
+}
+
 /// A generation of the ToolBridge API (contract sections 1–6 and 7); the emulator plays
 /// the same ones.
 #[derive(

@@ -135,6 +135,15 @@ impl Config {
                 "needs TOOLBRIDGE_ENFORCE_SCOPES=true (without it every tool may be called)".into(),
             ));
         }
+        if self.max_result_bytes != 0 && self.max_result_bytes < MIN_RESULT_BYTES {
+            return Err(invalid(
+                "max_result_bytes",
+                format!(
+                    "must be 0 (no bound) or at least {MIN_RESULT_BYTES}: a page must hold one \
+                     item with its note"
+                ),
+            ));
+        }
         if self.accept_any_audience_from_issuer && self.oidc_issuer.is_none() {
             return Err(invalid(
                 "accept_any_audience_from_issuer",
@@ -152,6 +161,9 @@ impl Config {
         Ok(())
     }
 }
+
+/// The smallest useful `max_result_bytes`: one shortened item and the note saying so.
+const MIN_RESULT_BYTES: usize = 1024;
 
 /// RFC 6749 §3.3 scope-token characters (no space, `"` or `\`), so a configured scope can
 /// go into a quoted header parameter as is.

@@ -28,6 +28,9 @@ pub enum StartError {
     /// The token verifier (a bad JWKS URL, say).
     #[error("token verification: {0}")]
     Auth(#[from] crate::auth::SetupError),
+    /// A setting only the MCP side can check (`TOOLBRIDGE_TOOLS`).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Everything the router needs, built once from the config.
@@ -63,7 +66,7 @@ impl AppState {
             calls: InFlight::default(),
             answers: InFlight::untracked(),
         };
-        let gateway = Gateway::new(upstream.clone(), &config, None, drain.calls.clone());
+        let gateway = Gateway::new(upstream.clone(), &config, None, drain.calls.clone())?;
         let users = users::Users::new(&config);
         let mcp_cancel = CancellationToken::new();
         let sessions = mcp_sessions::Sessions::new(
@@ -78,7 +81,10 @@ impl AppState {
             Duration::from_secs_f64(config.request_timeout_seconds),
         );
         Ok(Self {
-            scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(&config)),
+            scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(
+                &config,
+                gateway.choice().clone(),
+            )),
             config: Arc::new(config),
             gateway,
             upstream,

@@ -156,7 +156,12 @@ pub(crate) fn instructions(generation: Generation) -> String {
         "Tools for the user's ToolBridge data: {} and {last}. Each kind has list_, get_, create_, \
          update_ (replace), patch_ (edit some fields), delete_, archive_ and process_ (state actions) \
          tools. Items are addressed by uid; pass the version you read as if_match to avoid \
-         overwriting concurrent edits. list_ tools page with cursor/hasMore.",
+         overwriting concurrent edits. list_ tools page: while hasMore, call again with \
+         cursor=nextCursor. They preview long text \
+         (cut gives its full length); get_ tools return an item whole; both take fields to return \
+         only some payload keys. An item is its uid, version (+1 per change: the if_match value), \
+         updatedAt, deletedAt (only when deleted) and payload (its fields). Unknown parameters are \
+         refused.",
         rest.join(", ")
     )
 }

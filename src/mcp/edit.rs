@@ -68,16 +68,14 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
     let show_fields = vec![UID, PROPOSAL, SUMMARY];
     let mut show = Tool::new(
         EDIT_NOTE_UI,
-        "Propose a new content for a note and let the user review it before anything is written: \
-         shows the difference change by change (hunks) in an interactive view where the user \
-         accepts, rejects or revises each one and applies the result. This tool writes nothing. \
-         Use it instead of update_note or patch_note when the user should see and approve an edit \
-         of a note's text. Returns the note's version, the hunks and a unified diff. \
-         Example: {\"uid\": \"0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a\", \"proposed_content\": \
-         \"eggs\\noat milk\\n\", \"summary\": \"Switch to oat milk\"}.",
+        "Propose new content for a note and let the user review it before anything is written: an \
+         interactive view shows the changes (hunks); the user accepts, rejects or revises each and \
+         applies the result. Writes nothing itself. Use it instead of update_note or patch_note when \
+         the user should approve an edit of a note's text. Returns the note's version, the hunks \
+         and a unified diff. Example: {\"uid\":\"0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a\",\
+         \"proposed_content\":\"eggs\\noat milk\\n\",\"summary\":\"Switch to oat milk\"}.",
         schema_object(Value::Object(input_schema(&show_fields))),
     );
-    show.title = Some("Review a note edit".into());
     show.annotations = Some(
         ToolAnnotations::with_title("Review a note edit")
             .read_only(true)
@@ -88,14 +86,14 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
         "properties": {
             "uid": {"type": "string"},
             "title": {"type": "string"},
-            "base_version": {"type": "integer", "description": "The version reviewed; apply_note_edit writes only over it."},
+            "base_version": {"type": "integer", "description": "apply_note_edit writes only over this version."},
             "summary": {"type": "string"},
             "proposed_content": {"type": "string"},
             "hunks": {"type": "array", "items": {
                 "type": "object",
                 "properties": {
                     "index": {"type": "integer"},
-                    "base_line": {"type": "integer", "description": "First line of the note it changes (1-based)."},
+                    "base_line": {"type": "integer", "description": "First line it changes (1-based)."},
                     "removed": {"type": "string"},
                     "added": {"type": "string"},
                     "before": {"type": "string", "description": "Unchanged lines before it."},
@@ -103,7 +101,7 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
                 },
                 "required": ["index", "base_line", "removed", "added"]
             }},
-            "diff": {"type": "string", "description": "The hunks as a unified-style diff."},
+            "diff": {"type": "string", "description": "The hunks as a unified diff."},
             "message": {"type": "string"}
         },
         "required": ["uid", "base_version", "proposed_content", "hunks"]
@@ -113,13 +111,12 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
     let apply_fields = vec![UID, BASE_VERSION, PROPOSAL, DECISIONS];
     let mut apply = Tool::new(
         APPLY_NOTE_EDIT,
-        "Apply a reviewed note edit (the review view calls this; the model should use \
-         edit_note_ui): merges one decision per hunk over the note as it was at base_version and \
-         writes it only if the note is still at that version. If it changed, nothing is written \
-         and the result (an error) says so, with the current version and content.",
+        "Apply a reviewed note edit (the review view calls it; the model uses edit_note_ui): \
+         merges one decision per hunk over the note at base_version and writes only if the note is \
+         still at that version; otherwise nothing is written and the error result gives the current \
+         version and content.",
         schema_object(Value::Object(input_schema(&apply_fields))),
     );
-    apply.title = Some("Apply a reviewed note edit".into());
     apply.annotations = Some(
         ToolAnnotations::with_title("Apply a reviewed note edit")
             .read_only(false)
@@ -138,7 +135,7 @@ pub(crate) fn tools() -> Vec<(Tool, Review, Vec<Field>)> {
                 "accepted": {"type": "integer"}, "rejected": {"type": "integer"}, "revised": {"type": "integer"}
             }},
             "base_version": {"type": "integer"},
-            "current_version": {"type": ["integer", "null"], "description": "null when the note could not be read again."},
+            "current_version": {"type": ["integer", "null"], "description": "null: the note could not be read again."},
             "current_content": {"type": ["string", "null"]},
             "message": {"type": "string", "description": "What happened, in words."}
         },

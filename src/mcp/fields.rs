@@ -62,6 +62,8 @@ pub(crate) enum Role {
     Limit,
     /// Page cursor (query).
     Cursor,
+    /// `fields`: the payload keys to return (list, get).
+    Fields,
     /// `If-Match` version.
     IfMatch,
     /// `patch_E`'s keys to merge.
@@ -140,7 +142,7 @@ impl Field {
             Kind::Uuid => json!({"type": "string", "format": "uuid"}),
             Kind::Bool => json!({"type": "boolean"}),
             Kind::TextList => json!({"type": "array", "items": {"type": "string"}}),
-            Kind::Object => json!({"type": "object", "additionalProperties": true}),
+            Kind::Object => json!({"type": "object"}),
             Kind::Enum(values) => json!({"type": "string", "enum": values}),
             Kind::Opaque { max } => json!({"type": "string", "maxLength": max}),
             Kind::Integer { min, max } => {
@@ -187,10 +189,11 @@ pub(crate) fn input_schema(fields: &[Field]) -> JsonObject {
         .filter(|f| f.required)
         .map(|f| f.name)
         .collect();
+    // Unknown parameters are refused (`decode`); the server instructions say so once,
+    // instead of `"additionalProperties": false` on every tool.
     let mut schema = json!({
         "type": "object",
         "properties": properties,
-        "additionalProperties": false,
     });
     if !required.is_empty() {
         schema["required"] = json!(required);

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::catalog::{Entity, Verb};
 use super::fields::Args;
+use super::shape::{self, Shaping};
 use crate::upstream::{ApiRequest, ApiResponse, CallContext, Upstream, UpstreamError};
 
 /// Why a tool call failed.
@@ -71,24 +72,70 @@ pub(crate) async fn run(
     ctx: &CallContext,
     e: &'static Entity,
     verb: Verb,
-    mut args: Args,
+    args: Args,
+    shaping: &Shaping,
 ) -> Result<ApiResponse, ToolError> {
-    let req = match verb {
-        Verb::List => {
-            // The field's default applies, so there always is one.
-            let limit = args.limit.unwrap_or(1);
-            let mut req = ApiRequest::entity(Method::GET, collection(e));
-            req.query.push(("limit", limit.to_string()));
-            if let Some(c) = args.cursor {
-                req.query.push(("cursor", c));
-            }
-            if args.include_deleted {
-                req.query.push(("includeDeleted", "true".into()));
-            }
-            let mut resp = up.call(ctx, req).await?;
-            resp.body = list_result(resp.body, limit);
-            return Ok(resp);
+    let fields = args.fields.clone();
+    let mut resp = match verb {
+        Verb::List => return list(up, ctx, e, args, shaping).await,
+        Verb::Update => update(up, ctx, e, args).await?,
+        Verb::Get => up.call(ctx, request(e, verb, args).0).await?,
+        _ => {
+            let (req, uid) = request(e, verb, args);
+            write(up, ctx, req, &uid).await?
         }
+    };
+    resp.body = shape::item(shaping, resp.body, fields.as_deref());
+    Ok(resp)
+}
+
+/// A `list_*` page within the result bound. A page that would be larger is asked for
+/// again with fewer items, from the same cursor: the API's own cursor after that shorter
+/// page then continues exactly after its last item, so walking the pages never skips or
+/// repeats one. Each round asks for fewer items, so the loop ends; usually after one
+/// round, two when bounded.
+async fn list(
+    up: &Upstream,
+    ctx: &CallContext,
+    e: &'static Entity,
+    args: Args,
+    shaping: &Shaping,
+) -> Result<ApiResponse, ToolError> {
+    // The field's default applies, so there always is one.
+    let asked = args.limit.unwrap_or(1);
+    let mut limit = asked;
+    loop {
+        let mut req = ApiRequest::entity(Method::GET, collection(e));
+        req.query.push(("limit", limit.to_string()));
+        if let Some(c) = &args.cursor {
+            req.query.push(("cursor", c.clone()));
+        }
+        if args.include_deleted {
+            req.query.push(("includeDeleted", "true".into()));
+        }
+        let mut resp = up.call(ctx, req).await?;
+        let body = std::mem::take(&mut resp.body);
+        let mut page = shape::page(shaping, e, body, limit, args.fields.as_deref());
+        match shape::fit(shaping, &mut page, asked) {
+            None => {
+                resp.body = page.body;
+                return Ok(resp);
+            }
+            Some(fewer) if fewer > 0 => limit = fewer as i64,
+            // The first item alone is too large: on a page of its own it goes out shortened.
+            Some(_) if page.count == 1 && limit == 1 => {
+                resp.body = shape::alone(shaping, e, page);
+                return Ok(resp);
+            }
+            Some(_) => limit = 1,
+        }
+    }
+}
+
+/// The REST request of a verb that needs one request (all but list and update), and the
+/// uid of the item it addresses.
+fn request(e: &Entity, verb: Verb, mut args: Args) -> (ApiRequest, String) {
+    let req = match verb {
         Verb::Get => {
             let mut req = ApiRequest::entity(Method::GET, item_path(e, &args));
             if args.include_deleted {
@@ -108,9 +155,8 @@ pub(crate) async fn run(
             let mut req =
                 ApiRequest::entity(Method::POST, collection(e)).json(&Value::Object(payload));
             req.repeatable = true;
-            return write(up, ctx, req, &uid).await;
+            return (req, uid);
         }
-        Verb::Update => return update(up, ctx, e, args).await,
         Verb::Patch => ApiRequest::entity(Method::PATCH, item_path(e, &args))
             .json(&Value::Object(args.updates.take().unwrap_or_default())),
         Verb::Delete => ApiRequest::entity(Method::DELETE, item_path(e, &args)),
@@ -134,11 +180,9 @@ pub(crate) async fn run(
             req.repeatable = action_repeatable(&action);
             req
         }
+        Verb::List | Verb::Update => unreachable!("{verb:?} has its own function"),
     };
-    match verb {
-        Verb::Get => Ok(up.call(ctx, req).await?),
-        _ => write(up, ctx, req, args.uid.as_deref().unwrap_or_default()).await,
-    }
+    (req, args.uid.unwrap_or_default())
 }
 
 /// Sends a write to the item `uid`; a lost answer becomes [`ToolError::Unsure`].
@@ -182,41 +226,4 @@ async fn update(
     let mut req = ApiRequest::entity(Method::PUT, path).json(&Value::Object(body));
     req.if_match = if_match.map(|v| v.to_string());
     write(up, ctx, req, args.uid.as_deref().unwrap_or_default()).await
-}
-
-/// Adds `hasMore` (and keeps `nextCursor` only when there may be more) so a model knows
-/// whether to ask for another page.
-fn list_result(mut body: Value, limit: i64) -> Value {
-    let count = body
-        .get("items")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
-    let has_more = count as i64 >= limit && body.get("nextCursor").is_some_and(|c| c.is_string());
-    if let Value::Object(map) = &mut body {
-        map.entry("items").or_insert_with(|| json!([]));
-        if !has_more {
-            // The API hands out a cursor after every non-empty page; after a short page
-            // there is nothing more, and a cursor would only invite an empty round trip.
-            map.remove("nextCursor");
-        }
-        map.insert("hasMore".into(), Value::Bool(has_more));
-    }
-    body
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn list_result_says_when_there_is_more() {
-        let full = list_result(json!({"items": [{}, {}], "nextCursor": "c"}), 2);
-        assert_eq!(full["hasMore"], json!(true));
-        assert_eq!(full["nextCursor"], json!("c"));
-        let short = list_result(json!({"items": [{}], "nextCursor": "c"}), 2);
-        assert_eq!(short["hasMore"], json!(false));
-        assert!(short.get("nextCursor").is_none());
-        let empty = list_result(json!({}), 2);
-        assert_eq!(empty, json!({"items": [], "hasMore": false}));
-    }
 }

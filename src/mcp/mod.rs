@@ -9,6 +9,7 @@ pub(crate) mod protocol;
 pub(crate) mod results;
 pub(crate) mod review;
 pub(crate) mod server;
+pub(crate) mod shape;
 pub(crate) mod tools;
 pub(crate) mod views;
 

@@ -27,7 +27,8 @@ use super::{
     handlers::{self, ToolError},
     protocol::{self, Audience},
     results::{describe, error_result},
-    tools::{Target, tools},
+    shape::Shaping,
+    tools::{Choice, Target, ToolSpec, tools},
     views,
 };
 use crate::{
@@ -45,6 +46,10 @@ struct Shared {
     /// For `health_check`: the configured modes, by name.
     tenant_mode: String,
     backend_auth: String,
+    /// The tools the operator offers (`TOOLBRIDGE_TOOLS`).
+    choice: Choice,
+    /// How results are shaped and bounded.
+    shaping: Shaping,
 }
 
 /// The MCP server. Cheap to clone: rmcp makes one per session.
@@ -55,22 +60,66 @@ pub(crate) struct Gateway {
 
 impl Gateway {
     /// A gateway over the given upstream client; its tool calls are counted in
-    /// `in_flight` (for graceful shutdown).
+    /// `in_flight` (for graceful shutdown). Fails when `TOOLBRIDGE_TOOLS` has a pattern
+    /// that matches no tool.
     pub(crate) fn new(
         upstream: Upstream,
         config: &crate::config::Config,
         default_token: Option<Secret>,
         in_flight: crate::call::InFlight,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, crate::config::ConfigError> {
+        let choice = Choice::new(&config.tools)?;
+        if choice.is_all() {
+            tracing::info!("offering every tool");
+        } else {
+            for generation in [Generation::Seed, Generation::Current] {
+                let names = choice.names(generation);
+                tracing::info!(
+                    api_generation = ?generation,
+                    count = names.len(),
+                    tools = %names.join(","),
+                    "offering the tools TOOLBRIDGE_TOOLS chose"
+                );
+            }
+        }
+        Ok(Self {
             shared: Arc::new(Shared {
                 upstream,
                 in_flight,
                 default_token,
                 tenant_mode: format!("{:?}", config.effective_tenant_mode()).to_lowercase(),
                 backend_auth: format!("{:?}", config.backend_auth).to_lowercase(),
+                choice,
+                shaping: Shaping::new(config),
             }),
-        }
+        })
+    }
+
+    /// The tools offered (for the scope policy: a tool not offered needs no scope, it is
+    /// unknown).
+    pub(crate) fn choice(&self) -> &Choice {
+        &self.shared.choice
+    }
+
+    /// The tool `name` resolves to, when it is offered; otherwise it is unknown.
+    fn resolve(
+        &self,
+        generation: Generation,
+        name: &str,
+    ) -> Option<(&'static str, &'static ToolSpec)> {
+        tools(generation)
+            .get(name)
+            .filter(|(name, _)| self.shared.choice.offers(name))
+    }
+
+    /// The listing the operator chose, in the configured result shape.
+    fn listing(&self, generation: Generation) -> Vec<Tool> {
+        tools(generation)
+            .listing(self.shared.shaping.shape)
+            .iter()
+            .filter(|t| self.shared.choice.offers(&t.name))
+            .cloned()
+            .collect()
     }
 
     /// The credential to forward. Over HTTP it is only what the edge checked and put in
@@ -211,7 +260,7 @@ impl Gateway {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let generation = self.shared.upstream.generation_or_detect().await;
-        let Some((name, spec)) = tools(generation).get(&request.name) else {
+        let Some((name, spec)) = self.resolve(generation, &request.name) else {
             // A protocol error: the span is named without the (client-chosen) name.
             let span = Self::mcp_span(&ctx, "tools/call");
             otel::attributes(&span, [KeyValue::new("rpc.response.status_code", "-32602")]);
@@ -261,7 +310,7 @@ impl Gateway {
             }
             match spec.target {
                 Target::Review(review) => edit::run(up, &call, review, args).await,
-                _ => handlers::run(up, &call, advice.0, advice.1, args)
+                _ => handlers::run(up, &call, advice.0, advice.1, args, &self.shared.shaping)
                     .await
                     .map(|resp| (CallToolResult::structured(resp.body), resp.status.as_u16())),
             }
@@ -388,7 +437,7 @@ impl ServerHandler for Gateway {
         // Held (not entered: nothing runs under it) until the answer: its duration.
         let _span = Self::mcp_span(&ctx, "tools/list");
         let generation = self.shared.upstream.generation_or_detect().await;
-        let mut tools = tools(generation).tools.clone();
+        let mut tools = self.listing(generation);
         // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the token's grant into the
         // request (`http::scope_check`): list only what it may call, and say the list is the
         // caller's own.
@@ -468,8 +517,9 @@ impl ServerHandler for Gateway {
             .upstream
             .generation()
             .unwrap_or(Generation::Seed);
+        self.resolve(generation, name)?;
         tools(generation)
-            .tools
+            .listing(self.shared.shaping.shape)
             .iter()
             .find(|t| t.name == name)
             .cloned()

@@ -12,14 +12,18 @@ use super::{
     fields::{
         Field, Kind, Role, input_schema,
         params::{
-            CREATE_UID, CURSOR, EXTRA_UPDATE, IF_MATCH, INCLUDE_DELETED, LIMIT, METADATA, UID,
-            UPDATES,
+            CREATE_UID, CURSOR, EXTRA_UPDATE, FIELDS, IF_MATCH, INCLUDE_DELETED, LIMIT, METADATA,
+            UID, UPDATES,
         },
         schema_object,
     },
+    shape::PREVIEW_CHARS,
     views,
 };
-use crate::config::Generation;
+use crate::config::{Generation, ResultShape};
+
+mod choice;
+pub(crate) use choice::Choice;
 
 /// What a tool does.
 #[derive(Debug, Clone, Copy)]
@@ -43,12 +47,22 @@ pub(crate) struct ToolSpec {
 
 /// The tools of one API generation, built once.
 pub(crate) struct ToolSet {
-    /// The listing, in order.
+    /// The listing, in order, with the output schemas of the compact result shape.
     pub(crate) tools: Vec<Tool>,
+    /// The same with the output schemas of the full result shape.
+    full: Vec<Tool>,
     by_name: HashMap<String, ToolSpec>,
 }
 
 impl ToolSet {
+    /// The listing whose output schemas describe results of `shape`.
+    pub(crate) fn listing(&self, shape: ResultShape) -> &[Tool] {
+        match shape {
+            ResultShape::Compact => &self.tools,
+            ResultShape::Full => &self.full,
+        }
+    }
+
     /// Resolves a tool name; also returns the set's own copy of the name, which lives as
     /// long as the set (a `&'static str` for [`tools()`]: a metric label without a copy).
     pub(crate) fn get(&self, name: &str) -> Option<(&str, &ToolSpec)> {
@@ -61,8 +75,8 @@ impl ToolSet {
 /// The parameters of one tool.
 fn fields(e: &'static Entity, verb: Verb) -> Vec<Field> {
     match verb {
-        Verb::List => vec![LIMIT, CURSOR, INCLUDE_DELETED],
-        Verb::Get => vec![UID, INCLUDE_DELETED],
+        Verb::List => vec![LIMIT, CURSOR, INCLUDE_DELETED, FIELDS],
+        Verb::Get => vec![UID, INCLUDE_DELETED, FIELDS],
         Verb::Create => [e.create, &[CREATE_UID]].concat(),
         Verb::Update => [&[UID][..], e.update, &[IF_MATCH, EXTRA_UPDATE]].concat(),
         Verb::Patch => vec![UID, UPDATES],
@@ -72,10 +86,10 @@ fn fields(e: &'static Entity, verb: Verb) -> Vec<Field> {
             let names: &'static [&'static str] = Box::leak(e.action_names().into_boxed_slice());
             let doc: &'static str = Box::leak(
                 format!(
-                    "The action: {}.",
+                    "What it sets: {}.",
                     e.actions
                         .iter()
-                        .map(|a| format!("\"{}\" sets {}", a.name, a.effect))
+                        .map(|a| format!("{}: {}", a.name, a.effect))
                         .collect::<Vec<_>>()
                         .join("; ")
                 )
@@ -96,71 +110,57 @@ fn title(e: &Entity, verb: Verb) -> String {
         Verb::Get => format!("Get a {}", e.label),
         Verb::Create => format!("Create a {}", e.label),
         Verb::Update => format!("Replace a {}", e.label),
-        Verb::Patch => format!("Edit some fields of a {}", e.label),
+        Verb::Patch => format!("Patch a {}", e.label),
         Verb::Delete => format!("Delete a {}", e.label),
         Verb::Archive => format!("Archive a {}", e.label),
-        Verb::Process => format!("Apply an action to a {}", e.label),
+        Verb::Process => format!("Act on a {}", e.label),
     }
 }
 
+/// An example uid, for the examples of the verbs that take one.
+const EG_UID: &str = r#""uid":"0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a""#;
+
+/// What the tool does and when to use it. What every tool shares (uids, versions and
+/// if_match, the result's shape) is said once, in the server instructions
+/// ([`crate::mcp::catalog::instructions`]); parameters are described in the schema.
 fn description(e: &Entity, verb: Verb) -> String {
-    let (l, ls, s) = (e.label, e.label_plural, e.singular);
-    let eg = r#""uid": "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a""#;
+    let (l, s) = (e.label, e.singular);
     match verb {
         Verb::List => format!(
-            "List {ls}, oldest change first, one page at a time. {about} Returns {{items, nextCursor, hasMore}}. \
-             When hasMore is true, call {name} again with cursor set to nextCursor to get the next page. \
-             Deleted {ls} are left out unless include_deleted is true. Example: {{\"limit\": 20}}.",
+            "{about} Oldest change first. Text over {PREVIEW_CHARS} characters is previewed; \
+             get_{s} gives it whole. \
+             Example: {{\"limit\":20,\"fields\":[\"title\"]}}.",
             about = e.about,
-            name = e.tool_name(Verb::List)
         ),
-        Verb::Get => format!(
-            "Get one {l} by uid, with its version and payload. A deleted {l} is an error unless include_deleted is true. \
-             Example: {{{eg}}}."
-        ),
+        Verb::Get => format!("One {l}, whole. Example: {{{EG_UID}}}."),
         Verb::Create => format!(
-            "Create a {l}. {about} Returns the new item: its uid (use it with the other {s} tools) and version 1. \
-             Example: {ex}.",
-            about = e.about,
+            "Create a {l}; returns it with its uid. Example: {ex}.",
             ex = e.create_example
         ),
         Verb::Update => {
             let links = if e.links.is_empty() {
                 String::new()
             } else {
-                format!(
-                    " The link fields ({}) are carried over from the current {l} automatically.",
-                    e.links.join(", ")
-                )
+                format!(" Its {} are carried over.", e.links.join(", "))
             };
             format!(
-                "Replace a {l}'s payload (HTTP PUT): it becomes exactly the fields given here plus additional_fields; \
-                 keys not given are removed. To change only some keys and keep the rest, use patch_{s}.{links} \
-                 Pass if_match (the version you read) to refuse the change if the {l} was edited meanwhile."
+                "Replace a {l}'s payload (PUT): keys not given are removed (patch_{s} keeps them).{links}"
             )
         }
         Verb::Patch => format!(
-            "Change some payload keys of a {l} and keep the others (a shallow merge). Returns the updated item. \
-             Example: {{{eg}, \"updates\": {{\"title\": \"New title\"}}}}."
+            "Set some payload keys of a {l}, keep the rest. \
+             Example: {{{EG_UID},\"updates\":{{\"title\":\"New title\"}}}}."
         ),
         Verb::Delete => format!(
-            "Delete a {l} (soft delete: it can still be read with include_deleted=true, but no longer changed). \
-             Returns the deleted item: at least {{uid, version, updatedAt, deletedAt}} (newer APIs add its payload). \
-             Example: {{{eg}}}."
+            "Soft-delete a {l} (then read-only, with include_deleted). \
+             Example: {{{EG_UID}}}."
         ),
         Verb::Archive => format!(
-            "Archive a {l}: {effect}. Returns the updated item. Example: {{{eg}}}.",
+            "Archive a {l}: {effect}. Example: {{{EG_UID}}}.",
             effect = e.archive_effect
         ),
         Verb::Process => format!(
-            "Apply a state-changing action to a {l}. Actions: {actions}. Returns the updated item. \
-             Example: {{{eg}, \"action\": \"{first}\"}}.",
-            actions = e
-                .actions
-                .iter()
-                .map(|a| format!("{} ({})", a.name, a.effect))
-                .collect::<Vec<_>>()
-                .join(", "),
+            "Apply a state action to a {l}. Example: {{{EG_UID},\"action\":\"{first}\"}}.",
             first = e.actions[0].name
         ),
     }
@@ -179,45 +179,49 @@ fn annotations(e: &Entity, verb: Verb) -> ToolAnnotations {
     }
 }
 
-fn item_schema() -> Value {
+/// The schema of one item in results of `shape`. What its keys mean (version, deletedAt) is
+/// said once, in the server instructions.
+/// The item of a reading tool's result (list, get): what the payload holds in `shape`.
+/// The writing tools' results are the same item; their schemas only require its uid and
+/// version, and the server instructions describe an item once.
+fn item_schema(shape: ResultShape) -> Value {
+    let payload = match shape {
+        ResultShape::Compact => "Its own fields, no sync bookkeeping.",
+        ResultShape::Full => "Its fields and the API's sync bookkeeping.",
+    };
     json!({
         "type": "object",
         "properties": {
-            "uid": {"type": "string", "description": "The item's uid."},
-            "version": {"type": "integer", "description": "Goes up by one on every change; pass it as if_match."},
-            "updatedAt": {"type": "string", "description": "Last change, RFC 3339."},
-            "deletedAt": {"type": "string", "description": "When it was deleted (only for deleted items)."},
-            "payload": {"type": "object", "description": "The item's fields, plus uid, updatedTs and sync."}
+            "uid": {"type": "string"},
+            "version": {"type": "integer"},
+            "payload": {"type": "object", "description": payload}
         },
-        "required": ["uid", "version", "payload"]
+        "required": ["uid", "version"]
     })
 }
 
-fn output_schema(verb: Verb) -> Arc<JsonObject> {
+fn output_schema(verb: Verb, shape: ResultShape) -> Arc<JsonObject> {
     schema_object(match verb {
-        Verb::List => json!({
-            "type": "object",
-            "properties": {
-                "items": {"type": "array", "items": item_schema()},
-                "nextCursor": {"type": "string", "description": "Pass as cursor to get the next page."},
-                "hasMore": {"type": "boolean", "description": "True when the page was full, so there may be more."}
-            },
-            "required": ["items", "hasMore"]
-        }),
+        Verb::List => {
+            let mut item = item_schema(shape);
+            item["properties"]["cut"] =
+                json!({"type": "object", "description": "Previewed keys: full lengths."});
+            json!({
+                "type": "object",
+                "properties": {
+                    "items": {"type": "array", "items": item},
+                    "nextCursor": {"type": "string"},
+                    "hasMore": {"type": "boolean"},
+                    "bounded": {"type": "boolean", "description": "Fewer items than asked: the result size bound."}
+                },
+                "required": ["items", "hasMore"]
+            })
+        }
         // The seed API answers {uid, version, updatedAt, deletedAt}; the current one the
         // whole item: both fit.
-        Verb::Delete => json!({
-            "type": "object",
-            "properties": {
-                "uid": {"type": "string"},
-                "version": {"type": "integer"},
-                "updatedAt": {"type": "string"},
-                "deletedAt": {"type": "string"},
-                "payload": {"type": "object", "description": "The deleted item's fields (current API only)."}
-            },
-            "required": ["uid", "version", "deletedAt"]
-        }),
-        _ => item_schema(),
+        Verb::Delete => json!({"type": "object", "required": ["uid", "version", "deletedAt"]}),
+        Verb::Get => item_schema(shape),
+        _ => json!({"type": "object", "required": ["uid", "version"]}),
     })
 }
 
@@ -228,7 +232,6 @@ fn health_tool() -> Tool {
          Takes no parameters; needs no token.",
         schema_object(Value::Object(input_schema(&[]))),
     );
-    t.title = Some("Check gateway and API health".into());
     t.annotations = Some(
         ToolAnnotations::with_title("Check gateway and API health")
             .read_only(true)
@@ -267,9 +270,10 @@ fn build(generation: Generation) -> ToolSet {
                 description(e, verb),
                 schema_object(Value::Object(input_schema(&fields))),
             );
-            tool.title = Some(title(e, verb));
+            // The display title lives in the annotations only: clients read `title` first
+            // and `annotations.title` next, so one copy serves every revision.
             tool.annotations = Some(annotations(e, verb));
-            tool.output_schema = Some(output_schema(verb));
+            tool.output_schema = Some(output_schema(verb, ResultShape::Compact));
             tool.meta = views::for_tool(e.singular, verb).map(|v| views::tool_meta(v.uri));
             tools.push(tool);
             by_name.insert(
@@ -291,7 +295,28 @@ fn build(generation: Generation) -> ToolSet {
         );
         tools.push(tool);
     }
-    ToolSet { tools, by_name }
+    let full = tools
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            if let Some((
+                _,
+                ToolSpec {
+                    target: Target::Entity(_, verb),
+                    ..
+                },
+            )) = by_name.get_key_value(t.name.as_ref())
+            {
+                t.output_schema = Some(output_schema(*verb, ResultShape::Full));
+            }
+            t
+        })
+        .collect();
+    ToolSet {
+        tools,
+        full,
+        by_name,
+    }
 }
 
 /// The tools of an API generation, built on first use.

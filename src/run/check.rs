@@ -10,7 +10,8 @@ use http::StatusCode;
 
 use super::stdio::bearer;
 use crate::{
-    config::Config,
+    config::{Config, Generation},
+    mcp::tools::Choice,
     secret::Secret,
     upstream::{CallContext, Upstream, UpstreamError},
 };
@@ -202,6 +203,13 @@ pub(crate) async fn run_checks(
             return lines;
         }
     };
+    let choice = match Choice::new(&config.tools) {
+        Ok(c) => c,
+        Err(e) => {
+            lines.push(line("tools", false, e.to_string()));
+            return lines;
+        }
+    };
     let upstream = match Upstream::new(&config) {
         Ok(u) => u,
         Err(e) => {
@@ -235,13 +243,37 @@ pub(crate) async fn run_checks(
     } else {
         "detected from /v1/sync/info"
     };
-    match upstream.detect_generation().await {
-        Ok(g) => lines.push(line(
-            "API generation",
+    let generations = match upstream.detect_generation().await {
+        Ok(g) => {
+            lines.push(line(
+                "API generation",
+                true,
+                format!("{} ({how})", g.as_str()),
+            ));
+            vec![g]
+        }
+        Err(e) => {
+            lines.push(line("API generation", false, format!("cannot tell: {e}")));
+            vec![Generation::Seed, Generation::Current]
+        }
+    };
+    for g in generations {
+        let names = choice.names(g);
+        let how = if choice.is_all() {
+            "all"
+        } else {
+            "chosen by TOOLBRIDGE_TOOLS"
+        };
+        lines.push(line(
+            "tools",
             true,
-            format!("{} ({how})", g.as_str()),
-        )),
-        Err(e) => lines.push(line("API generation", false, format!("cannot tell: {e}"))),
+            format!(
+                "{} offered on {} ({how}): {}",
+                names.len(),
+                g.as_str(),
+                names.join(", ")
+            ),
+        ));
     }
     let token = token.or_else(|| bearer(&config.token));
     let Some(token) = token else {

@@ -27,7 +27,7 @@ pub async fn stdio_main(config: Config) -> Result<(), RunError> {
             "TOOLBRIDGE_TOKEN is not set: tools that reach the API will answer with an error"
         );
     }
-    let gateway = Gateway::new(Upstream::new(&config)?, &config, token, Default::default());
+    let gateway = Gateway::new(Upstream::new(&config)?, &config, token, Default::default())?;
     let service = gateway
         .serve(rmcp::transport::stdio())
         .await

@@ -23,6 +23,7 @@ mod emulator_contract;
 mod flat;
 mod gateway_life;
 mod resilience;
+mod results_shape;
 mod retries;
 mod today_api;
 mod upstream_limit;

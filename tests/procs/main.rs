@@ -29,4 +29,5 @@ mod shutdown;
 mod soak;
 mod stateless_replicas;
 mod supervisord;
+mod tool_choice;
 mod traces;

@@ -13,19 +13,13 @@ const DESCRIPTION: Field = Field::optional(
     Kind::Text,
     "Longer description.",
 );
-const TAGS: Field = Field::optional(
-    "tags",
-    "tags",
-    Kind::TextList,
-    "Tags, e.g. [\"work\", \"urgent\"].",
-);
+const TAGS: Field = Field::optional("tags", "tags", Kind::TextList, "Tags, e.g. [\"work\"].");
 const EXTRA: Field = Field::param(
     "additional_fields",
     Role::Extra,
     Kind::Object,
     false,
-    "Any other payload keys to store, merged into the payload, e.g. {\"color\": \"blue\"}. \
-     Named parameters win over keys given here.",
+    "More payload keys, e.g. {\"color\":\"blue\"}; named ones win.",
 );
 const TASK_STATUS: Field = Field::optional(
     "status",
@@ -37,14 +31,14 @@ const TASK_LIST_UID: Field = Field::optional(
     "task_list_uid",
     "taskListUid",
     Kind::Uuid,
-    "uid of the task list this task belongs to (list_task_lists shows them).",
+    "uid of its task list (see list_task_lists).",
 );
 const LIST_TITLE: Field = Field::required("title", "title", Kind::Text, "Name of the list.");
 const CATEGORY_UID: Field = Field::optional(
     "category_uid",
     "categoryUid",
     Kind::Uuid,
-    "uid of the task list category it is filed under.",
+    "uid of its task list category.",
 );
 const COLOR: Field = Field::optional("color", "color", Kind::Text, "Colour, e.g. \"#3366ff\".");
 const ICON: Field = Field::optional("icon", "icon", Kind::Text, "Icon name or emoji.");
@@ -77,7 +71,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
         label: "note",
         label_plural: "notes",
         since: Generation::Seed,
-        about: "Notes are free-form documents with a title and content.",
+        about: "Notes: documents with a title and content.",
         create: &[TITLE, CONTENT, TAGS, EXTRA],
         update: &[TITLE, CONTENT],
         links: &[],
@@ -101,7 +95,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
                 effect: "status: \"active\"",
             },
         ],
-        create_example: r#"{"title": "Groceries", "content": "eggs, milk", "tags": ["home"]}"#,
+        create_example: r#"{"title":"Groceries","content":"eggs, milk","tags":["home"]}"#,
     },
     Entity {
         singular: "task",
@@ -109,8 +103,8 @@ pub(crate) static ENTITIES: [Entity; 7] = [
         label: "task",
         label_plural: "tasks",
         since: Generation::Seed,
-        about: "Tasks are to-dos with a status, a priority and an optional due date; a task may \
-                belong to a task list (task_list_uid).",
+        about: "Tasks: to-dos with a status, a priority, maybe a due date and a task list \
+                (task_list_uid).",
         create: &[
             TITLE,
             DESCRIPTION,
@@ -149,7 +143,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
                 effect: "status: \"open\"",
             },
         ],
-        create_example: r#"{"title": "File taxes", "priority": "high", "due_date": "2027-04-15"}"#,
+        create_example: r#"{"title":"File taxes","priority":"high","due_date":"2027-04-15"}"#,
     },
     Entity {
         singular: "comment",
@@ -157,7 +151,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
         label: "comment",
         label_plural: "comments",
         since: Generation::Seed,
-        about: "Comments are attached to a note or a task (their parent), which must exist and not be deleted.",
+        about: "Comments: on a note or a task (their parent, which must exist, not deleted).",
         create: &[
             CONTENT,
             Field::required(
@@ -170,7 +164,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
                 "parent_uid",
                 "parentUid",
                 Kind::Uuid,
-                "uid of the parent note or task.",
+                "uid of the parent note or task (must exist, not deleted).",
             ),
             Field::optional("author", "author", Kind::Text, "Who wrote it."),
             TAGS,
@@ -190,7 +184,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
                 effect: "status: \"open\"",
             },
         ],
-        create_example: r#"{"content": "Looks good", "parent_type": "note", "parent_uid": "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a"}"#,
+        create_example: r#"{"content":"Looks good","parent_type":"note","parent_uid":"0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a"}"#,
     },
     Entity {
         singular: "chat",
@@ -198,7 +192,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
         label: "chat",
         label_plural: "chats",
         since: Generation::Seed,
-        about: "Chats are conversations; their messages are chat messages.",
+        about: "Chats: conversations, made of chat messages.",
         create: &[
             TITLE,
             DESCRIPTION,
@@ -231,7 +225,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
                 effect: "status: \"active\"",
             },
         ],
-        create_example: r#"{"title": "Trip planning", "participants": ["ana", "ben"]}"#,
+        create_example: r#"{"title":"Trip planning","participants":["ana","ben"]}"#,
     },
     Entity {
         singular: "chat_message",
@@ -239,13 +233,13 @@ pub(crate) static ENTITIES: [Entity; 7] = [
         label: "chat message",
         label_plural: "chat messages",
         since: Generation::Seed,
-        about: "Chat messages belong to a chat, which must exist and not be deleted.",
+        about: "Chat messages: in a chat (which must exist, not deleted).",
         create: &[
             Field::required(
                 "chat_uid",
                 "chatUid",
                 Kind::Uuid,
-                "uid of the chat this message belongs to.",
+                "uid of its chat (must exist, not deleted).",
             ),
             CONTENT,
             Field::optional("sender", "sender", Kind::Text, "Who sent it."),
@@ -272,7 +266,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
                 effect: "delivered: true",
             },
         ],
-        create_example: r#"{"chat_uid": "0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a", "content": "On my way", "sender": "ana"}"#,
+        create_example: r#"{"chat_uid":"0b6f1f3e-2f6e-4c1b-9d3a-6f1e2d3c4b5a","content":"On my way","sender":"ana"}"#,
     },
     Entity {
         singular: "task_list",
@@ -288,7 +282,7 @@ pub(crate) static ENTITIES: [Entity; 7] = [
         link_target: "",
         archive_effect: "sets archived to true",
         actions: UNARCHIVE,
-        create_example: r##"{"title": "Groceries", "color": "#33aa55"}"##,
+        create_example: r##"{"title":"Groceries","color":"#33aa55"}"##,
     },
     Entity {
         singular: "task_list_category",
@@ -303,6 +297,6 @@ pub(crate) static ENTITIES: [Entity; 7] = [
         link_target: "",
         archive_effect: "sets archived to true",
         actions: UNARCHIVE,
-        create_example: r#"{"name": "Home", "order": 1}"#,
+        create_example: r#"{"name":"Home","order":1}"#,
     },
 ];

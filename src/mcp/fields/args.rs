@@ -36,6 +36,8 @@ pub(crate) struct Args {
     pub(crate) limit: Option<i64>,
     /// Page cursor, non-empty.
     pub(crate) cursor: Option<String>,
+    /// The payload keys to return, when the caller chose them.
+    pub(crate) fields: Option<Vec<String>>,
     /// Version for `If-Match`.
     pub(crate) if_match: Option<i64>,
     /// `process_E`'s action (one of the entity's).
@@ -79,6 +81,13 @@ pub(crate) fn decode(fields: &[Field], raw: Option<JsonObject>) -> Result<Args, 
             (Role::Uid, Value::String(s)) => args.uid = Some(s),
             (Role::Cursor, Value::String(s)) => args.cursor = Some(s).filter(|c| !c.is_empty()),
             (Role::Action, Value::String(s)) => args.action = Some(s),
+            (Role::Fields, Value::Array(keys)) => {
+                args.fields = Some(
+                    keys.into_iter()
+                        .filter_map(|k| k.as_str().map(str::to_owned))
+                        .collect(),
+                )
+            }
             (Role::IncludeDeleted, v) => args.include_deleted = v.as_bool() == Some(true),
             (Role::Limit, v) => args.limit = v.as_i64(),
             (Role::Proposal, Value::String(s)) => args.proposal = Some(s),

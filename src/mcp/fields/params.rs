@@ -3,13 +3,7 @@
 use super::{Field, Kind, Role};
 
 /// The item's uid (every verb that addresses one item).
-pub(crate) const UID: Field = Field::param(
-    "uid",
-    Role::Uid,
-    Kind::Uuid,
-    true,
-    "uid of the item (a UUID, as returned by create or list).",
-);
+pub(crate) const UID: Field = Field::param("uid", Role::Uid, Kind::Uuid, true, "The item's uid.");
 /// The uid a create writes under (create; optional). Every create carries a uid (this one,
 /// or one the gateway picks), so a create sent twice upserts one item (contract §4): a
 /// model whose create had an unknown outcome repeats it with the uid the result named.
@@ -18,7 +12,7 @@ pub(crate) const CREATE_UID: Field = Field::param(
     Role::Uid,
     Kind::Uuid,
     false,
-    "Optional uid (a UUID) to create the item under; without it one is picked. To repeat a create whose outcome was      unknown, pass the uid its result named: the same item is written again, never a second one. An item that      already has this uid is replaced.",
+    "Optional uid to create under (else one is picked). To retry a create whose outcome was unknown, pass the uid its result named: the same item is written again, never a second one; an item that already has this uid is replaced.",
 );
 /// Whether soft-deleted items are wanted (list, get).
 pub(crate) const INCLUDE_DELETED: Field = Field::param(
@@ -26,7 +20,7 @@ pub(crate) const INCLUDE_DELETED: Field = Field::param(
     Role::IncludeDeleted,
     Kind::Bool,
     false,
-    "Also return soft-deleted items (default false).",
+    "With soft-deleted items.",
 );
 /// The version a write is conditional on (update).
 pub(crate) const IF_MATCH: Field = Field::param(
@@ -37,7 +31,7 @@ pub(crate) const IF_MATCH: Field = Field::param(
         max: i64::MAX,
     },
     false,
-    "The version you last read. The change is refused if the item has changed since, instead of overwriting someone else's edit.",
+    "The version you read: refused if changed since.",
 );
 /// Page size, default 100 (list).
 pub(crate) const LIMIT: Field = Field {
@@ -47,7 +41,7 @@ pub(crate) const LIMIT: Field = Field {
         Role::Limit,
         Kind::Integer { min: 1, max: 1000 },
         false,
-        "Page size, 1 to 1000 (default 100).",
+        "Page size.",
     )
 };
 /// The next page's cursor (list). The API's cursors are about 70 characters; anything far
@@ -57,7 +51,7 @@ pub(crate) const CURSOR: Field = Field::param(
     Role::Cursor,
     Kind::Opaque { max: 1024 },
     false,
-    "nextCursor from the previous page; omit for the first page.",
+    "The previous page's nextCursor.",
 );
 /// The keys a patch merges (patch).
 pub(crate) const UPDATES: Field = Field::param(
@@ -65,8 +59,8 @@ pub(crate) const UPDATES: Field = Field::param(
     Role::Updates,
     Kind::Object,
     true,
-    "Payload keys to set, e.g. {\"title\": \"New title\"}. Other keys are kept. Keys the server \
-     writes itself (uid, sync, version, updatedTs, ...) are refused.",
+    "Payload keys to set, e.g. {\"title\":\"New\"}; others kept. Keys the API writes \
+     (uid, sync, version, ...) are refused.",
 );
 /// Context for a process action.
 pub(crate) const METADATA: Field = Field::param(
@@ -74,7 +68,7 @@ pub(crate) const METADATA: Field = Field::param(
     Role::Metadata,
     Kind::Object,
     false,
-    "Optional context for the action, e.g. {\"reason\": \"done\"}.",
+    "Context, e.g. {\"reason\":\"done\"}.",
 );
 /// More payload keys beside the named ones (update).
 pub(crate) const EXTRA_UPDATE: Field = Field::param(
@@ -82,5 +76,13 @@ pub(crate) const EXTRA_UPDATE: Field = Field::param(
     Role::Extra,
     Kind::Object,
     false,
-    "Other payload keys to store alongside the named ones, e.g. {\"tags\": [\"work\"]}.",
+    "More payload keys, e.g. {\"tags\":[\"work\"]}.",
+);
+/// The payload keys to return (list, get).
+pub(crate) const FIELDS: Field = Field::param(
+    "fields",
+    Role::Fields,
+    Kind::TextList,
+    false,
+    "Payload keys to return whole, e.g. [\"title\"]; unknown: absent.",
 );

@@ -12,10 +12,14 @@ fn every_tool_has_schemas_titles_and_annotations() {
 
 fn every_tool_is_described(c: &ToolSet) {
     for t in &c.tools {
-        assert!(t.title.is_some(), "{}", t.name);
+        let display = t
+            .title
+            .as_ref()
+            .or(t.annotations.as_ref().and_then(|a| a.title.as_ref()));
+        assert!(display.is_some(), "{}", t.name);
         assert!(t.output_schema.is_some(), "{}", t.name);
         assert!(
-            t.description.as_deref().is_some_and(|d| d.len() > 40),
+            t.description.as_deref().is_some_and(|d| d.len() > 30),
             "{}",
             t.name
         );
@@ -95,4 +99,95 @@ fn views_are_linked_from_their_tools_and_apply_is_for_the_view_only() {
         json!(["app"])
     );
     assert!(meta("create_chat").is_none());
+}
+
+/// What a model needs to call one tool right: its annotations' hints, which parameters
+/// are required, and each parameter's type, enum, bounds, default and format; and whether
+/// the description gives an example.
+fn facts(t: &Tool) -> Value {
+    let schema = Value::Object((*t.input_schema).clone());
+    let mut params = serde_json::Map::new();
+    if let Some(props) = schema["properties"].as_object() {
+        for (name, p) in props {
+            let mut f = serde_json::Map::new();
+            for key in [
+                "type",
+                "enum",
+                "minimum",
+                "maximum",
+                "maxLength",
+                "default",
+                "format",
+                "items",
+            ] {
+                if let Some(v) = p.get(key) {
+                    f.insert(key.into(), v.clone());
+                }
+            }
+            params.insert(name.clone(), Value::Object(f));
+        }
+    }
+    let a = t.annotations.as_ref();
+    json!({
+        "hints": [
+            a.and_then(|a| a.read_only_hint),
+            a.and_then(|a| a.destructive_hint),
+            a.and_then(|a| a.idempotent_hint),
+            a.and_then(|a| a.open_world_hint),
+        ],
+        "required": schema.get("required").cloned().unwrap_or(json!([])),
+        "params": params,
+        "example": t.description.as_deref().is_some_and(|d| d.contains("Example")),
+    })
+}
+
+/// The descriptions and schemas were rewritten in fewer bytes (issue 23); nothing a model
+/// needs was lost. `facts.json` holds the facts of every tool as the gateway listed them
+/// before (commit 631d4f4, read from its `tools/list` on both generations): every tool
+/// still has them all, every parameter (the new `fields` too) has a description, and
+/// what a description showed by example it still does.
+#[test]
+fn shorter_listing_keeps_every_fact() {
+    let before: Value = serde_json::from_str(include_str!("facts.json")).unwrap();
+    for (generation, key) in [(Generation::Seed, "seed"), (Generation::Current, "current")] {
+        let set = tools(generation);
+        let old = before[key].as_object().unwrap();
+        assert_eq!(old.len(), set.tools.len(), "{key}: the same tools");
+        for t in &set.tools {
+            let was = &old[t.name.as_ref()];
+            let now = facts(t);
+            assert_eq!(now["hints"], was["hints"], "{}", t.name);
+            assert_eq!(now["required"], was["required"], "{}", t.name);
+            assert_eq!(now["example"], was["example"], "{}: example", t.name);
+            for (param, old_facts) in was["params"].as_object().unwrap() {
+                assert_eq!(&now["params"][param], old_facts, "{}.{param}", t.name);
+            }
+            for (param, new_facts) in now["params"].as_object().unwrap() {
+                assert!(
+                    was["params"].get(param).is_some() || param == "fields",
+                    "{}.{param} is new",
+                    t.name
+                );
+                let _ = new_facts;
+                let described = t.input_schema["properties"][param]["description"]
+                    .as_str()
+                    .is_some_and(|d| d.len() > 5);
+                assert!(described, "{}.{param} has no description", t.name);
+            }
+        }
+    }
+}
+
+/// The listing in at most 60% of the bytes it took before (issue 23), on both generations.
+#[test]
+fn listing_takes_at_most_sixty_percent_of_its_old_bytes() {
+    let before: Value = serde_json::from_str(include_str!("facts.json")).unwrap();
+    for (generation, key) in [(Generation::Seed, "seed"), (Generation::Current, "current")] {
+        let old = before["bytes"][key].as_u64().unwrap() as usize;
+        let now = serde_json::to_string(&tools(generation).tools)
+            .unwrap()
+            .len();
+        println!("{key}: {now} bytes, {}% of {old}", now * 100 / old);
+        assert!(now * 10 <= old * 6, "{key}: {now} bytes, before {old}");
+    }
 }

@@ -42,8 +42,17 @@
             {
               class: "open",
               "aria-expanded": String(expanded),
-              onclick: () => {
+              onclick: async () => {
                 expanded ? open.delete(item.uid) : open.add(item.uid);
+                // A list page previews long text (item.cut): read the note whole to show it.
+                if (!expanded && item.cut) {
+                  try {
+                    const r = await call("get_note", { uid: item.uid });
+                    if (!r.isError && r.structuredContent) list.items[list.items.indexOf(item)] = r.structuredContent;
+                  } catch (err) {
+                    say("Could not read the whole note: " + err.message);
+                  }
+                }
                 draw();
               },
             },
