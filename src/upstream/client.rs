@@ -13,7 +13,7 @@
 //!
 //! The client span (`telemetry::otel::ClientSpans`, traces on only) is at the bottom, so
 //! every request that really goes out (a session open or close, a token exchange, a tenant
-//! lookup, each attempt of an entity request) gets its own span and carries its
+//! lookup, each attempt of a retried request) gets its own span and carries its
 //! `traceparent`.
 
 use std::sync::Arc;

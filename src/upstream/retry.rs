@@ -60,12 +60,12 @@ pub(crate) async fn wait(reason: &'static str, wait: Duration) {
         wait_ms = wait.as_millis() as u64,
         "retrying the API request after a wait"
     );
-    // The wait shows on the request's trace (traces on): why, and for how long.
+    // On the tool call's span (traces on): where the time of a slow call went.
     crate::telemetry::otel::event(
         "retry_wait",
         vec![
-            opentelemetry::KeyValue::new("retry.reason", reason),
-            opentelemetry::KeyValue::new("retry.wait_ms", wait.as_millis() as i64),
+            opentelemetry::KeyValue::new("toolbridge.retry.reason", reason),
+            opentelemetry::KeyValue::new("toolbridge.retry.wait_ms", wait.as_millis() as i64),
         ],
     );
     tokio::time::sleep(wait).await;
