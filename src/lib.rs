@@ -16,7 +16,9 @@
 //!   credential, tenant header; API generations; readiness.
 //! - [`emulator`]: an in-process implementation of the API contract (both generations), for
 //!   tests and `demo`.
-//! - [`telemetry`]: logs and the metric names; [`secret`]: the redacting type of every secret.
+//! - [`telemetry`]: logs, the metric names, and OpenTelemetry traces (`telemetry/otel.rs`:
+//!   the `OTEL_*` set-up, the bounded export queue, W3C propagation, the client spans);
+//!   [`secret`]: the redacting type of every secret.
 //!
 //! Data flows one way: HTTP edge → MCP handler → upstream client → API. No layer reaches
 //! back up; what a lower layer needs (the caller's token, the correlation id) travels down
@@ -50,10 +52,12 @@
 //! 6. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`), its answer shaped
 //!    for the model by `mcp/shape.rs` (compact items, list previews, the result bound) (the review's two
 //!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
-//! 7. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (429),
+//! 7. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (the
+//!    retry rules: 429, 5xx, refused connections, lost answers; `docs/retries.md`),
 //!    `slot.rs` (API requests in flight), `sync_sessions.rs` (sync session, `flight.rs` for the
 //!    per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
-//!    or resolved tenant header, `signing.rs`), then reqwest to the API.
+//!    or resolved tenant header, `signing.rs`), then the client span and its `traceparent`
+//!    (`telemetry/otel.rs`, traces on only), then reqwest to the API.
 //! 8. `upstream/answer.rs` reads the answer; `mcp/results.rs` turns a failure into an
 //!    `isError` result with advice; `telemetry/names.rs` names the metrics it records.
 //!

@@ -10,43 +10,163 @@ use tracing_subscriber::{EnvFilter, filter::Targets, fmt, prelude::*};
 use crate::config::LogFormat;
 
 pub(crate) mod names;
+pub(crate) mod otel;
 
 /// Crates whose debug lines carry whole messages, and so stay at info unless named.
 const WHOLE_MESSAGES_AT_DEBUG: &[&str] = &["rmcp"];
 
 /// Installs the global subscriber. Safe to call more than once (later calls are no-ops).
+///
+/// With traces on (`OTEL_*`, see [`otel`]) an OpenTelemetry layer joins the log layer, each
+/// with its own filter: the log level decides the lines, never which spans are exported
+/// (the gateway's own spans at info, no events: span events are added explicitly), and
+/// every line written inside a traced span carries its `trace_id` and `span_id`. With traces
+/// off the subscriber is exactly the log layer under one filter, as before.
 pub fn init(level: &str, format: LogFormat) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    ONCE.call_once(|| first = true);
+    if !first {
+        return;
+    }
     let directives = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty() && EnvFilter::try_new(v).is_ok())
         .unwrap_or_else(|| level.to_owned());
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     let cap = cap(&directives);
-    let registry = tracing_subscriber::registry().with(filter);
-    let _ = match format {
-        LogFormat::Text => registry
+    let (tracer, problem) = otel::tracer();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = match (tracer, format) {
+        (None, LogFormat::Text) => tracing_subscriber::registry()
+            .with(filter)
             .with(
                 fmt::layer()
                     .with_writer(std::io::stderr)
                     .with_target(false)
                     // Colour codes only for a person at a terminal, not in log files
                     // (supervisord, Claude Desktop's server log).
-                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_ansi(ansi)
                     .with_filter(cap),
             )
             .try_init(),
-        LogFormat::Json => registry
+        (None, LogFormat::Json) => tracing_subscriber::registry()
+            .with(filter)
+            .with(json_layer().with_filter(cap))
+            .try_init(),
+        (Some(tracer), LogFormat::Text) => tracing_subscriber::registry()
             .with(
                 fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false)
                     .with_writer(std::io::stderr)
+                    .with_ansi(false)
+                    .event_format(TraceIds {
+                        inner: fmt::format().with_target(false).with_ansi(false),
+                        json: false,
+                    })
+                    .with_filter(filter)
                     .with_filter(cap),
             )
+            .with(otel_layer(tracer))
+            .try_init(),
+        (Some(tracer), LogFormat::Json) => tracing_subscriber::registry()
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .event_format(TraceIds {
+                        inner: fmt::format()
+                            .json()
+                            .flatten_event(true)
+                            .with_current_span(true)
+                            .with_span_list(false),
+                        json: true,
+                    })
+                    .fmt_fields(fmt::format::JsonFields::new())
+                    .with_filter(filter)
+                    .with_filter(cap),
+            )
+            .with(otel_layer(tracer))
             .try_init(),
     };
+    if let Some(problem) = problem {
+        tracing::warn!("traces are off: {problem}");
+    } else if otel::enabled() {
+        tracing::info!("traces are exported over OTLP/HTTP (OTEL_* variables)");
+    }
+}
+
+fn json_layer<S>() -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(std::io::stderr)
+}
+
+/// The OpenTelemetry layer: the gateway's own spans at info and above, no events, no
+/// source locations or thread names (nothing a trace reader needs, bytes on every span).
+fn otel_layer<S>(tracer: opentelemetry_sdk::trace::SdkTracer) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_target(false)
+        .with_level(false)
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+            m.is_span()
+                && *m.level() <= tracing::Level::INFO
+                && m.target().starts_with(env!("CARGO_CRATE_NAME"))
+        }))
+}
+
+/// A log line format that adds `trace_id` and `span_id` of the span the line was written
+/// in (when it is traced) to what `inner` writes: first keys of a JSON object, or the last
+/// fields of a text line.
+struct TraceIds<F> {
+    inner: F,
+    json: bool,
+}
+
+impl<S, N, F> fmt::FormatEvent<S, N> for TraceIds<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> fmt::FormatFields<'a> + 'static,
+    F: fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &fmt::FmtContext<'_, S, N>,
+        mut writer: fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let ids = ctx
+            .event_scope()
+            .and_then(|mut scope| scope.next().map(|span| span.id()))
+            .and_then(|id| tracing::dispatcher::get_default(|d| otel::ids(&id, d)));
+        let Some((trace_id, span_id)) = ids else {
+            return self.inner.format_event(ctx, writer, event);
+        };
+        let mut line = String::new();
+        self.inner
+            .format_event(ctx, fmt::format::Writer::new(&mut line), event)?;
+        if self.json && line.starts_with('{') {
+            write!(
+                writer,
+                "{{\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\",{}",
+                &line[1..]
+            )
+        } else {
+            let body = line.trim_end_matches('\n');
+            writeln!(writer, "{body} trace_id={trace_id} span_id={span_id}")
+        }
+    }
 }
 
 /// A filter that lets everything through except the debug and trace lines of the crates

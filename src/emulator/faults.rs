@@ -55,7 +55,58 @@ pub enum Fault {
     },
     /// This request waits this long, then is processed normally.
     Delay(Duration),
+    /// The request is read whole, processed or not (`processed`: stored as if answered,
+    /// the answer thrown away), then its connection is reset (TCP RST) without an answer:
+    /// a crash, or a proxy giving up, after the request was sent.
+    ResetAfterRead {
+        /// Whether the change was applied before the reset.
+        processed: bool,
+    },
+    /// Like [`Fault::ResetAfterRead`], but the connection is closed in order (FIN): the
+    /// client sees the connection end before any answer.
+    CloseBeforeAnswer {
+        /// Whether the change was applied before the close.
+        processed: bool,
+    },
+    /// The request is processed or not, then no answer comes for 10 minutes (longer than
+    /// any request timeout): the client gives up first.
+    Stall {
+        /// Whether the change was applied before the stall.
+        processed: bool,
+    },
+    /// A `status` (502, 503 or 504) from the proxy in front of the API, before the API saw
+    /// the request: a short `text/html` page, with `Retry-After` when given.
+    ProxyError {
+        /// The status.
+        status: u16,
+        /// `Retry-After`, in seconds.
+        retry_after_secs: Option<u64>,
+    },
 }
+
+/// What an injected fault does to its request.
+pub(crate) enum Injected {
+    /// This answer instead of the API's.
+    Answer(Response),
+    /// Wait this long, then the request is processed normally.
+    Delay(Duration),
+    /// Process the request or not, then end the connection without an answer (`reset`:
+    /// with a TCP reset).
+    Hangup {
+        /// Whether to process it first.
+        processed: bool,
+        /// RST rather than FIN.
+        reset: bool,
+    },
+    /// Process the request or not, then never answer.
+    Stall {
+        /// Whether to process it first.
+        processed: bool,
+    },
+}
+
+/// How long a [`Fault::Stall`] holds its request: longer than any client waits.
+pub(crate) const STALL: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Default)]
 struct Pending {
@@ -154,12 +205,46 @@ impl Faults {
 }
 
 impl Fault {
-    /// The response this fault sends; `None` for [`Fault::Delay`], which only slows the
-    /// request down. `epoch` is the caller's current epoch, `limit` the configured rate
-    /// limit (the contract's default when the emulator has none).
-    pub(crate) fn respond(&self, cid: &Cid, epoch: i64, limit: RateLimit) -> Option<Response> {
+    /// What this fault does to its request. `epoch` is the caller's current epoch, `limit`
+    /// the configured rate limit (the contract's default when the emulator has none).
+    pub(crate) fn apply(&self, cid: &Cid, epoch: i64, limit: RateLimit) -> Injected {
         let response = match self {
-            Fault::Delay(_) => return None,
+            Fault::Delay(d) => return Injected::Delay(*d),
+            Fault::ResetAfterRead { processed } => {
+                return Injected::Hangup {
+                    processed: *processed,
+                    reset: true,
+                };
+            }
+            Fault::CloseBeforeAnswer { processed } => {
+                return Injected::Hangup {
+                    processed: *processed,
+                    reset: false,
+                };
+            }
+            Fault::Stall { processed } => {
+                return Injected::Stall {
+                    processed: *processed,
+                };
+            }
+            Fault::ProxyError {
+                status,
+                retry_after_secs,
+            } => {
+                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
+                let mut response = (
+                    status,
+                    [(header::CONTENT_TYPE, "text/html")],
+                    format!("<html><body><h1>{status}</h1></body></html>"),
+                )
+                    .into_response();
+                if let Some(s) = retry_after_secs {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(*s));
+                }
+                response
+            }
             Fault::Status { status, json_error } => {
                 let status =
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -185,7 +270,7 @@ impl Fault {
                 rate_limited(cid, &verdict)
             }
         };
-        Some(response)
+        Injected::Answer(response)
     }
 }
 

@@ -11,16 +11,18 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::auth::Identity;
 use super::caller::Caller;
 use super::config::{Generation, RateLimit};
-use super::error::{Cid, EPOCH, Refusal, epoch_mismatch, rate_limited};
-use super::faults::Fault;
+use super::error::{ApiError, Cid, EPOCH, Refusal, epoch_mismatch, rate_limited};
+use super::faults::{Injected, STALL};
 use super::front::{SESSION, SessionOutcome};
 use super::ratelimit::{Bucket, Verdict};
+use super::serve::Hangup;
 use super::sessions::SessionCheck;
 use super::shared::Shared;
 use super::store::UserData;
@@ -165,63 +167,85 @@ fn account_checks(st: &Shared, req: &Request, check: SessionCheck) -> Result<Cal
 /// Layer of the entity routes.
 pub(crate) async fn entity_gate(
     State(st): State<Arc<Shared>>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
     global_delay(&st).await;
     let sub = sub_of(&req);
     let check = session_of(&st, &req, sub.as_deref());
-    let checked = match injected_fault(&st, &req, sub.as_deref()) {
-        Err(faulted) => Err(*faulted),
-        Ok(delay) => {
-            if let Some(d) = delay {
-                tokio::time::sleep(d).await;
+    let mut response = match injected_fault(&st, &req, sub.as_deref()) {
+        None => checked(&st, req, check, next).await,
+        Some(Injected::Answer(response)) => response,
+        Some(Injected::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            checked(&st, req, check, next).await
+        }
+        Some(Injected::Hangup { processed, reset }) => {
+            let hangup = req.extensions().get::<Hangup>().cloned();
+            let req = read_whole(req).await;
+            if processed {
+                drop(checked(&st, req, check, next).await);
             }
-            account_checks(&st, &req, check).map_err(|r| r.respond(&cid_of(&req)))
+            match hangup {
+                // The connection task drops this handler with the connection.
+                Some(h) => h.cut(reset),
+                None => tracing::debug!("no connection to cut: served without the emulator's loop"),
+            }
+            std::future::pending::<Response>().await
         }
-    };
-    let mut response = match checked {
-        Ok(caller) => {
-            let verdict = take(&caller, st.cfg.rate_limit, |d| &mut d.bucket);
-            let cid = caller.cid.clone();
-            limited(verdict, &cid, async move {
-                // A missing or non-numeric epoch counts as 0, below every real epoch.
-                let claimed: i64 = req
-                    .headers()
-                    .get(EPOCH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
-                let epoch = caller.user.lock().epoch;
-                if claimed < epoch {
-                    return epoch_mismatch(&caller.cid, epoch);
-                }
-                req.extensions_mut().insert(caller);
-                next.run(req).await
-            })
-            .await
+        Some(Injected::Stall { processed }) => {
+            if processed {
+                drop(checked(&st, req, check, next).await);
+            }
+            tokio::time::sleep(STALL).await;
+            ApiError::new(StatusCode::GATEWAY_TIMEOUT, "stalled by fault injection")
+                .respond(&Cid::from_request(None))
         }
-        Err(early) => early,
     };
     response.extensions_mut().insert(SessionOutcome(check));
     response
 }
 
-/// The injected fault, checked before anything else: `Err` is its answer (boxed: the rare
-/// path), `Ok` the delay a [`Fault::Delay`] adds before the request is processed normally.
-fn injected_fault(
-    st: &Shared,
-    req: &Request,
-    sub: Option<&str>,
-) -> Result<Option<std::time::Duration>, Box<Response>> {
-    let Some(fault) = st.faults.next() else {
-        return Ok(None);
+/// The request with its body read whole, as a server has read it before it answers.
+async fn read_whole(req: Request) -> Request {
+    let (parts, body) = req.into_parts();
+    // The router's body limit already bounds it.
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    Request::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The checks after the fault: token, tenant, session, rate limit, epoch; then the route.
+async fn checked(st: &Shared, mut req: Request, check: SessionCheck, next: Next) -> Response {
+    let caller = match account_checks(st, &req, check) {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal.respond(&cid_of(&req)),
     };
+    let verdict = take(&caller, st.cfg.rate_limit, |d| &mut d.bucket);
+    let cid = caller.cid.clone();
+    limited(verdict, &cid, async move {
+        // A missing or non-numeric epoch counts as 0, below every real epoch.
+        let claimed: i64 = req
+            .headers()
+            .get(EPOCH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let epoch = caller.user.lock().epoch;
+        if claimed < epoch {
+            return epoch_mismatch(&caller.cid, epoch);
+        }
+        req.extensions_mut().insert(caller);
+        next.run(req).await
+    })
+    .await
+}
+
+/// The injected fault, checked before anything else.
+fn injected_fault(st: &Shared, req: &Request, sub: Option<&str>) -> Option<Injected> {
+    let fault = st.faults.next()?;
     let epoch = sub.map_or(1, |s| st.users.epoch_of(s));
     let limit = st.cfg.rate_limit.unwrap_or_default();
-    match (fault.respond(&cid_of(req), epoch, limit), fault) {
-        (Some(response), _) => Err(Box::new(response)),
-        (None, Fault::Delay(d)) => Ok(Some(d)),
-        (None, _) => Ok(None),
-    }
+    Some(fault.apply(&cid_of(req), epoch, limit))
 }

@@ -14,7 +14,7 @@
 //! Layout, leaves first: `config`, `wire` (clock, timestamps, cursors, `If-Match`, bodies),
 //! `kinds` (the entity table), `item` and `store` (per-user data and its JSON), `error` (every
 //! non-success answer), `ratelimit`, `sessions`, `tenant`, `jwks` and `auth` (who calls),
-//! `token`, `faults`, `log`; then `shared` (the state), `caller`, `front` (outermost layer),
+//! `token`, `faults`, `log`, `serve` (the server loop, which can cut a connection); then `shared` (the state), `caller`, `front` (outermost layer),
 //! `gate` (the checks of each route group); then the routes: `info`, `sync_routes`,
 //! `bootstrap`, `entities`. No file imports one of a later group, nor this one.
 
@@ -33,6 +33,7 @@ mod jwks;
 mod kinds;
 mod log;
 mod ratelimit;
+mod serve;
 mod sessions;
 mod shared;
 mod store;
@@ -44,7 +45,7 @@ mod wire;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -52,10 +53,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub use config::{DEFAULT_TENANT_ID, EmulatorConfig, Generation, Organization, RateLimit};
 pub use faults::Fault;
@@ -68,8 +69,9 @@ use shared::Shared;
 /// Largest accepted request body; a larger one is answered `413`.
 pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// How long [`EmulatorHandle::shutdown`] waits for in-flight requests before aborting.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long [`EmulatorHandle::shutdown`] waits for the server loop (which gives in-flight
+/// requests 5 s) before aborting it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(6);
 
 /// One emulated API: cheap to clone (an `Arc`), all introspection through `&self`.
 #[derive(Clone)]
@@ -143,13 +145,7 @@ impl Emulator {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let listener = listener.tap_io(|tcp| {
-            // Best effort: a socket that refuses NODELAY still works, only slower.
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
+        serve::serve(self.router(), listener, shutdown, CancellationToken::new()).await
     }
 
     /// Binds `addr` (use `127.0.0.1:0` for a free port), serves in a spawned task and
@@ -158,17 +154,12 @@ impl Emulator {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let emulator = Self::new(cfg);
-        let (tx, rx) = oneshot::channel::<()>();
-        // A dropped sender resolves the receiver too, hence the stop on drop.
-        let stop = async move {
-            let _ = rx.await;
-        };
-        let join = tokio::spawn(emulator.clone().serve(listener, stop));
+        let life = Life::start(&emulator, listener);
         Ok(EmulatorHandle {
             addr,
             emulator,
-            stop: Some(tx),
-            join: Some(join),
+            life: tokio::sync::Mutex::new(life),
+            restarts: AtomicU64::new(0),
         })
     }
 
@@ -248,6 +239,24 @@ impl Emulator {
         serde_json::to_value(item::ItemJson(item, shape)).ok()
     }
 
+    /// Every stored item of user `sub` at `/v1/{segment}`, deleted ones too, oldest change
+    /// first, each as [`Emulator::item`] gives it (for checks of what the API holds).
+    pub fn items(&self, sub: &str, segment: &str) -> Vec<serde_json::Value> {
+        let Some(kind) = kinds::by_segment(segment).filter(|k| k.gens.has(self.generation()))
+        else {
+            return Vec::new();
+        };
+        let Some(user) = self.shared.users.get(sub) else {
+            return Vec::new();
+        };
+        let data = user.lock();
+        let shape = item::Shape::of(kind, self.generation());
+        data.list(kind, None, usize::MAX, true)
+            .into_iter()
+            .filter_map(|item| serde_json::to_value(item::ItemJson(item, shape)).ok())
+            .collect()
+    }
+
     /// The fault-injection controls.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
@@ -270,14 +279,44 @@ impl Emulator {
     }
 }
 
+/// One life of a spawned server: from a bind to a stop or a restart.
+struct Life {
+    stop: Option<oneshot::Sender<()>>,
+    /// Cancelled by a restart: every connection of this life is dropped at once.
+    kill: CancellationToken,
+    join: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Life {
+    fn start(emulator: &Emulator, listener: TcpListener) -> Self {
+        let (tx, rx) = oneshot::channel::<()>();
+        // A dropped sender resolves the receiver too, hence the stop on drop.
+        let stop = async move {
+            let _ = rx.await;
+        };
+        let kill = CancellationToken::new();
+        let join = tokio::spawn(serve::serve(
+            emulator.router(),
+            listener,
+            stop,
+            kill.clone(),
+        ));
+        Self {
+            stop: Some(tx),
+            kill,
+            join: Some(join),
+        }
+    }
+}
+
 /// A running emulator started by [`Emulator::spawn`].
 pub struct EmulatorHandle {
     /// The bound address (the real port when `:0` was asked).
     pub addr: SocketAddr,
     /// The emulator, for introspection and faults.
     pub emulator: Emulator,
-    stop: Option<oneshot::Sender<()>>,
-    join: Option<JoinHandle<std::io::Result<()>>>,
+    life: tokio::sync::Mutex<Life>,
+    restarts: AtomicU64,
 }
 
 impl EmulatorHandle {
@@ -286,16 +325,56 @@ impl EmulatorHandle {
         format!("http://{}", self.addr)
     }
 
+    /// Plays an API restart (a crash and a start, like `kill -9` under a supervisor):
+    /// every connection is dropped at once, whatever its request was doing (a request
+    /// whose change was already stored stays stored, one that was not never is); nothing
+    /// listens for `down` (connections are refused); every sync session is forgotten
+    /// (contract §3: they live in process memory), and so are the in-memory rate limits.
+    /// The data, the users and their epochs stay, as the real API's stay in PostgreSQL.
+    pub async fn restart(&self, down: Duration) -> std::io::Result<()> {
+        let mut life = self.life.lock().await;
+        life.kill.cancel();
+        if let Some(join) = life.join.take() {
+            // The loop returns as soon as it sees the cancellation; its listener goes with it.
+            let _ = join.await;
+        }
+        self.emulator.shared.restarted();
+        tokio::time::sleep(down).await;
+        // The port was ours a moment ago; a bind can still race the old socket's close.
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    tracing::debug!(error = %e, "emulator rebind failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        *life = Life::start(&self.emulator, listener);
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How many restarts [`EmulatorHandle::restart`] played.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
     /// Stops accepting, lets in-flight requests finish (at most 5 s), then returns.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.stop.take() {
+    pub async fn shutdown(self) {
+        let mut life = self.life.into_inner();
+        if let Some(tx) = life.stop.take() {
             let _ = tx.send(());
         }
-        if let Some(mut join) = self.join.take()
+        if let Some(mut join) = life.join.take()
             && tokio::time::timeout(SHUTDOWN_GRACE, &mut join)
                 .await
                 .is_err()
         {
+            life.kill.cancel();
             join.abort();
         }
     }

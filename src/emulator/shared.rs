@@ -44,6 +44,15 @@ impl Users {
         self.get(sub).map_or(1, |u| u.lock().epoch)
     }
 
+    /// Forgets every user's rate-limit buckets (they live in the API's memory).
+    pub(crate) fn forget_buckets(&self) {
+        for user in self.map.read().values() {
+            let mut data = user.lock();
+            data.bucket = None;
+            data.auth_bucket = None;
+        }
+    }
+
     /// Raises the user's epoch by one and returns it (nothing else changes).
     pub(crate) fn bump_epoch(&self, sub: &str) -> i64 {
         let user = self.get_or_create(sub);
@@ -79,6 +88,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// What an API restart forgets: what it keeps in process memory (sessions, rate
+    /// limits). Data, users and epochs are in the database and stay.
+    pub(crate) fn restarted(&self) {
+        self.sessions.clear();
+        self.users.forget_buckets();
+    }
+
     pub(crate) fn new(cfg: EmulatorConfig) -> Self {
         Self {
             auth: Authenticator::new(&cfg),

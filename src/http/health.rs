@@ -14,6 +14,8 @@ pub(super) async fn healthz() -> &'static str {
 /// a few seconds by the upstream client), 503 with the reason otherwise.
 pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let report = state.upstream.health().await;
+    let outcome = if report.ready() { "ready" } else { "not_ready" };
+    metrics::counter!(crate::telemetry::names::READINESS_CHECKS, "outcome" => outcome).increment(1);
     match report.reason() {
         None => (StatusCode::OK, "ready".to_owned()),
         Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}")),

@@ -4,6 +4,13 @@
 //! beyond the method reaches it, so no token or id can leak through it), `status`, and
 //! `latency_ms` until the response's last byte. A debug line carries the same fields at
 //! the end, for log formats that do not print span fields.
+//!
+//! With traces on (`telemetry::otel`) it is also the HTTP server span of the HTTP semantic
+//! conventions (`{method} {http.route}`, `http.request.method`, `http.route`,
+//! `http.response.status_code`, `error.type` from 500 on), the child of the client's span
+//! when the request carries a W3C `traceparent` (a malformed one starts a new trace). The
+//! MCP span inside it may have another parent: `_meta` wins for the MCP request (see
+//! `mcp/server.rs`).
 
 use std::time::Instant;
 
@@ -14,7 +21,8 @@ use axum::{
 };
 use tracing::{Instrument, field::Empty};
 
-use crate::call::RequestSpan;
+use crate::{call::RequestSpan, telemetry::otel};
+use opentelemetry::KeyValue;
 
 /// The `route` of a request no route matched (the 404 fallback).
 const UNMATCHED: &str = "unmatched";
@@ -32,11 +40,29 @@ pub(crate) async fn request(mut req: Request, next: Next) -> Response {
         route = %route,
         status = Empty,
         latency_ms = Empty,
+        otel.name = Empty,
+        otel.kind = Empty,
     );
+    if otel::enabled() {
+        server_span(&span, &req, &route);
+    }
     req.extensions_mut().insert(RequestSpan(span.clone()));
     let started = Instant::now();
     let resp = next.run(req).instrument(span.clone()).await;
     span.record("status", resp.status().as_u16());
+    if otel::enabled() {
+        let status = resp.status().as_u16();
+        otel::attributes(
+            &span,
+            [KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            )],
+        );
+        if status >= 500 {
+            otel::error(&span, status.to_string(), "");
+        }
+    }
     // A streamed answer (SSE) is still being written here: the latency is taken when the
     // body has been sent to its end.
     super::body::tie(resp, (span, started), |(span, started)| {
@@ -44,4 +70,25 @@ pub(crate) async fn request(mut req: Request, next: Next) -> Response {
         span.record("latency_ms", latency_ms);
         tracing::debug!(parent: &span, latency_ms, "http request finished");
     })
+}
+
+/// The HTTP server span's name, kind, attributes and remote parent (traces on only).
+fn server_span(span: &tracing::Span, req: &Request, route: &str) {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    span.record(
+        "otel.name",
+        tracing::field::display(format_args!("{} {route}", req.method())),
+    );
+    span.record("otel.kind", "server");
+    if let Some(parent) = otel::remote_parent(header("traceparent"), header("tracestate")) {
+        otel::set_parent(span, parent);
+    }
+    otel::attributes(
+        span,
+        [
+            KeyValue::new("http.request.method", req.method().as_str().to_owned()),
+            KeyValue::new("http.route", route.to_owned()),
+            KeyValue::new("url.scheme", "http"),
+        ],
+    );
 }

@@ -83,6 +83,12 @@ impl Resource {
     }
 }
 
+fn is_ip(host: &str) -> bool {
+    host.trim_matches(['[', ']'])
+        .parse::<std::net::IpAddr>()
+        .is_ok()
+}
+
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_matches(['[', ']']);
     host.eq_ignore_ascii_case("localhost")
@@ -117,11 +123,13 @@ pub(crate) fn document(
     Some(Value::Object(doc))
 }
 
-/// `GET` handler for both well-known paths. Without `TOOLBRIDGE_PUBLIC_URL` the document is
-/// derived from the Host, which must then pass the same allow-list as `/mcp`. With it, the
-/// document is the same for every Host and is public data, so any Host gets it: a
-/// Kubernetes probe of this path (the API team's chart probes it) sends the pod's IP as its
-/// Host, and must get 200 whenever sign-in is configured.
+/// `GET` handler for both well-known paths. The document is public data; the Host check
+/// exists because without `TOOLBRIDGE_PUBLIC_URL` the document is derived from the Host, and
+/// a name a DNS-rebinding page controls must not be echoed as the resource. So the Host must
+/// pass the `/mcp` allow-list, unless the public URL fixes the document, or the Host is an IP
+/// address (no page can rebind a literal address). A Kubernetes probe of this path (the API
+/// team's chart probes it) sends the pod's IP as its Host, and gets 200 whenever sign-in is
+/// configured.
 pub(super) async fn protected_resource(
     State(state): State<AppState>,
     uri: Uri,
@@ -129,7 +137,11 @@ pub(super) async fn protected_resource(
 ) -> Response {
     let cfg = &state.config;
     let host = match rebinding::request_authority(&uri, &headers) {
-        Ok(h) if cfg.public_url.is_some() || rebinding::host_allowed(cfg, &h) => h,
+        Ok(h)
+            if cfg.public_url.is_some() || is_ip(h.host()) || rebinding::host_allowed(cfg, &h) =>
+        {
+            h
+        }
         Ok(_) => return (StatusCode::FORBIDDEN, "Host header is not allowed").into_response(),
         Err(_) => {
             return (StatusCode::BAD_REQUEST, "missing or invalid Host header").into_response();

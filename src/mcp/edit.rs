@@ -306,7 +306,7 @@ async fn apply(
             let now = read(up, ctx, path).await.ok();
             Ok((conflict(&uid, base_version, now), status.as_u16()))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(ToolError::of_write(e, &uid)),
     }
 }
 

@@ -19,6 +19,38 @@ pub(crate) enum ToolError {
     /// The API call failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// A write was sent and its answer lost (`UpstreamError::outcome_unknown`): it may or
+    /// may not have been applied to the item `uid`.
+    #[error("{err}")]
+    Unsure {
+        /// The item the write was for (a create's too: every create carries its uid).
+        uid: String,
+        /// How the answer was lost.
+        err: UpstreamError,
+    },
+}
+
+impl ToolError {
+    /// The failure of a write to the item `uid`: unknown when its answer was lost.
+    pub(crate) fn of_write(err: UpstreamError, uid: &str) -> Self {
+        if err.outcome_unknown() {
+            Self::Unsure {
+                uid: uid.to_owned(),
+                err,
+            }
+        } else {
+            Self::Upstream(err)
+        }
+    }
+}
+
+/// Whether repeating a process action leaves what doing it once leaves. Every action of
+/// the contract (§4, §7.6) sets fixed values (`pin` sets `pinned: true`, `complete` sets
+/// `status: "completed"`, ...), so every one is. An action that counted, toggled or
+/// appended would not be: it would be named here and never sent twice.
+fn action_repeatable(action: &str) -> bool {
+    const NOT_REPEATABLE: &[&str] = &[];
+    !NOT_REPEATABLE.contains(&action)
 }
 
 fn collection(e: &Entity) -> String {
@@ -47,7 +79,11 @@ pub(crate) async fn run(
     let mut resp = match verb {
         Verb::List => return list(up, ctx, e, args, shaping).await,
         Verb::Update => update(up, ctx, e, args).await?,
-        _ => up.call(ctx, request(e, verb, args)).await?,
+        Verb::Get => up.call(ctx, request(e, verb, args).0).await?,
+        _ => {
+            let (req, uid) = request(e, verb, args);
+            write(up, ctx, req, &uid).await?
+        }
     };
     resp.body = shape::item(shaping, resp.body, fields.as_deref());
     Ok(resp)
@@ -96,9 +132,10 @@ async fn list(
     }
 }
 
-/// The REST request of a verb that needs one request (all but list and update).
-fn request(e: &Entity, verb: Verb, args: Args) -> ApiRequest {
-    match verb {
+/// The REST request of a verb that needs one request (all but list and update), and the
+/// uid of the item it addresses.
+fn request(e: &Entity, verb: Verb, mut args: Args) -> (ApiRequest, String) {
+    let req = match verb {
         Verb::Get => {
             let mut req = ApiRequest::entity(Method::GET, item_path(e, &args));
             if args.include_deleted {
@@ -107,26 +144,57 @@ fn request(e: &Entity, verb: Verb, args: Args) -> ApiRequest {
             req
         }
         Verb::Create => {
-            ApiRequest::entity(Method::POST, collection(e)).json(&Value::Object(args.payload))
+            // Every create carries its uid, so sending it twice upserts one item (contract
+            // §4), and an unknown outcome can name the item to check.
+            let uid = args
+                .uid
+                .take()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
+            let mut payload = args.payload;
+            payload.insert("uid".into(), Value::String(uid.clone()));
+            let mut req =
+                ApiRequest::entity(Method::POST, collection(e)).json(&Value::Object(payload));
+            req.repeatable = true;
+            return (req, uid);
         }
         Verb::Patch => ApiRequest::entity(Method::PATCH, item_path(e, &args))
-            .json(&Value::Object(args.updates.unwrap_or_default())),
+            .json(&Value::Object(args.updates.take().unwrap_or_default())),
         Verb::Delete => ApiRequest::entity(Method::DELETE, item_path(e, &args)),
         Verb::Archive => {
-            ApiRequest::entity(Method::POST, format!("{}/archive", item_path(e, &args)))
-                .json(&json!({}))
+            let mut req =
+                ApiRequest::entity(Method::POST, format!("{}/archive", item_path(e, &args)))
+                    .json(&json!({}));
+            req.repeatable = true;
+            req
         }
         Verb::Process => {
+            let action = args.action.clone().unwrap_or_default();
             let mut body = Map::new();
-            body.insert("action".into(), args.action.clone().into());
+            body.insert("action".into(), action.clone().into());
             if let Some(m) = args.metadata.clone() {
                 body.insert("metadata".into(), Value::Object(m));
             }
-            ApiRequest::entity(Method::POST, format!("{}/process", item_path(e, &args)))
-                .json(&Value::Object(body))
+            let mut req =
+                ApiRequest::entity(Method::POST, format!("{}/process", item_path(e, &args)))
+                    .json(&Value::Object(body));
+            req.repeatable = action_repeatable(&action);
+            req
         }
         Verb::List | Verb::Update => unreachable!("{verb:?} has its own function"),
-    }
+    };
+    (req, args.uid.unwrap_or_default())
+}
+
+/// Sends a write to the item `uid`; a lost answer becomes [`ToolError::Unsure`].
+async fn write(
+    up: &Upstream,
+    ctx: &CallContext,
+    req: ApiRequest,
+    uid: &str,
+) -> Result<ApiResponse, ToolError> {
+    up.call(ctx, req)
+        .await
+        .map_err(|e| ToolError::of_write(e, uid))
 }
 
 /// PUT replaces the whole payload. The API checks link fields (a comment's parent, a chat
@@ -157,5 +225,5 @@ async fn update(
     }
     let mut req = ApiRequest::entity(Method::PUT, path).json(&Value::Object(body));
     req.if_match = if_match.map(|v| v.to_string());
-    Ok(up.call(ctx, req).await?)
+    write(up, ctx, req, args.uid.as_deref().unwrap_or_default()).await
 }

@@ -42,8 +42,50 @@ pub(crate) fn describe(
                 .to_owned();
         }
         ToolError::Upstream(u) => advice(u, target),
+        ToolError::Unsure { uid, err: u } => unknown_outcome(u, uid, target),
     };
     format!("{what} failed: {err}. {advice} (correlation id {correlation_id})")
+}
+
+/// A write whose answer was lost: it may or may not have happened. Names the item and how
+/// to find out, and how to repeat it safely.
+fn unknown_outcome(err: &UpstreamError, uid: &str, target: Option<(&Entity, Verb)>) -> String {
+    let (label, singular, verb) = match target {
+        Some((e, verb)) => (e.label, e.singular, verb),
+        None => ("item", "item", Verb::Patch),
+    };
+    let why = match err {
+        UpstreamError::Timeout(_) => "no answer came in time",
+        UpstreamError::Repeated { .. } => {
+            "the first attempt's answer was a proxy error and the repeat was refused as if the first had applied"
+        }
+        UpstreamError::Status { .. } => {
+            "the answer came from a proxy in front of the API, not from the API"
+        }
+        _ => "the connection broke before the answer was complete",
+    };
+    let done = match verb {
+        Verb::Create => "created",
+        Verb::Delete => "deleted",
+        Verb::Archive => "archived",
+        Verb::Process => "changed by the action",
+        _ => "changed",
+    };
+    let check = format!("get_{singular} {{\"uid\": \"{uid}\", \"include_deleted\": true}}");
+    let retry = match verb {
+        Verb::Create => format!(
+            "If it is not there, call create_{singular} again with \"uid\": \"{uid}\" and the same fields: \
+             that writes this same {label}, never a second one."
+        ),
+        Verb::Delete => format!("If it is not deleted (no deletedAt), call delete_{singular} again."),
+        _ => "If the change is not there, the same call is safe to repeat (read the version first when you \
+              pass if_match)."
+            .to_owned(),
+    };
+    format!(
+        "The outcome is unknown: {why}, so the {label} {uid} may or may not have been {done}. \
+         Check with {check} before trying again. {retry}"
+    )
 }
 
 fn advice(err: &UpstreamError, target: Option<(&Entity, Verb)>) -> String {
@@ -60,6 +102,7 @@ fn advice(err: &UpstreamError, target: Option<(&Entity, Verb)>) -> String {
         UpstreamError::Broken => "The answer was cut off; read the item to see whether the change was applied.".into(),
         UpstreamError::Busy { .. } => "Nothing was sent to the API; retry in a few seconds.".into(),
         UpstreamError::TooLarge { .. } => "Ask for less, e.g. a smaller limit.".into(),
+        UpstreamError::Repeated { .. } => "Read the item to see whether the change was applied.".into(),
         UpstreamError::NotJson { .. } => "This usually means a proxy or the API is failing; try again shortly.".into(),
         UpstreamError::NoToken | UpstreamError::Other(_) => "Try again; tell the operator if it persists.".into(),
         UpstreamError::RetryBudget { retry_after, .. } => format!("Nothing was changed; wait {retry_after} seconds before retrying."),

@@ -128,7 +128,11 @@ pub async fn serve_main(config: Config) -> Result<(), RunError> {
         auth_mode = ?config.effective_auth_mode(),
         "toolbridge-mcp listening on /mcp"
     );
-    serve_gateway(config, listener, shutdown_signal()).await?;
+    let grace = Duration::from_secs_f64(config.shutdown_grace_seconds);
+    let served = serve_gateway(config, listener, shutdown_signal()).await;
+    // The spans of the last calls (and of the shutdown) go out, within the grace.
+    crate::telemetry::otel::shutdown(grace).await;
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -37,6 +37,10 @@ pub async fn stdio_main(config: Config) -> Result<(), RunError> {
         })?;
     tracing::info!("serving MCP on stdio");
     let _ = service.waiting().await;
+    crate::telemetry::otel::shutdown(std::time::Duration::from_secs_f64(
+        config.shutdown_grace_seconds,
+    ))
+    .await;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ pub(crate) const TOOL_CALL_DURATION: &str = "toolbridge_tool_call_duration_secon
 pub(crate) const TOOL_CALLS_IN_FLIGHT: &str = "toolbridge_tool_calls_in_flight";
 /// API request latency by route and status, seconds. (histogram)
 pub(crate) const UPSTREAM_REQUEST_DURATION: &str = "toolbridge_upstream_request_duration_seconds";
-/// API requests retried, by reason (session_expired, epoch_mismatch, rate_limited). (counter)
+/// API requests retried, by reason (rate_limited, session_expired, epoch_mismatch, unreachable, unavailable, answer_lost: docs/retries.md). (counter)
 pub(crate) const UPSTREAM_RETRIES: &str = "toolbridge_upstream_retries_total";
 /// Sync sessions opened. (counter)
 pub(crate) const SESSIONS_OPENED: &str = "toolbridge_sessions_opened_total";
@@ -38,6 +38,14 @@ pub(crate) const USER_LIMITED: &str = "toolbridge_user_limited_total";
 pub(crate) const EDGE_REFUSED: &str = "toolbridge_edge_refused_total";
 /// MCP answers ended by TOOLBRIDGE_RESPONSE_TIMEOUT_SECONDS, by when (before, streaming). (counter)
 pub(crate) const RESPONSES_CUT: &str = "toolbridge_responses_cut_total";
+/// API refusals of the gateway's tenant credentials (signature, header, membership), by reason (signature, missing_header, not_authorized, other). (counter)
+pub(crate) const TENANT_REFUSED: &str = "toolbridge_upstream_tenant_refused_total";
+/// Tool calls that failed because the API's 429s outlasted the retry budget. (counter)
+pub(crate) const RETRY_BUDGET_EXHAUSTED: &str = "toolbridge_upstream_retry_budget_exhausted_total";
+/// Readiness checks (/readyz), by outcome (ready, not_ready). (counter)
+pub(crate) const READINESS_CHECKS: &str = "toolbridge_readiness_checks_total";
+/// Trace spans dropped instead of exported, by reason (queue_full, export_failed). (counter)
+pub(crate) const SPANS_DROPPED: &str = "toolbridge_trace_spans_dropped_total";
 /// Build information (the version label). (gauge)
 pub(crate) const BUILD_INFO: &str = "toolbridge_build_info";
 
@@ -58,7 +66,7 @@ pub(crate) const ALL: &[(&str, &str, &str)] = &[
     (
         UPSTREAM_RETRIES,
         "counter",
-        "API requests retried, by reason (session_expired, epoch_mismatch, rate_limited).",
+        "API requests retried, by reason (rate_limited, session_expired, epoch_mismatch, unreachable, unavailable, answer_lost: docs/retries.md).",
     ),
     (SESSIONS_OPENED, "counter", "Sync sessions opened."),
     (
@@ -122,20 +130,66 @@ pub(crate) const ALL: &[(&str, &str, &str)] = &[
         "MCP answers ended by TOOLBRIDGE_RESPONSE_TIMEOUT_SECONDS, by when (before, streaming).",
     ),
     (
+        TENANT_REFUSED,
+        "counter",
+        "API refusals of the gateway's tenant credentials (signature, header, membership), by reason (signature, missing_header, not_authorized, other).",
+    ),
+    (
+        RETRY_BUDGET_EXHAUSTED,
+        "counter",
+        "Tool calls that failed because the API's 429s outlasted the retry budget.",
+    ),
+    (
+        READINESS_CHECKS,
+        "counter",
+        "Readiness checks (/readyz), by outcome (ready, not_ready).",
+    ),
+    (
+        SPANS_DROPPED,
+        "counter",
+        "Trace spans dropped instead of exported, by reason (queue_full, export_failed).",
+    ),
+    (
         BUILD_INFO,
         "gauge",
         "Build information (the version label).",
     ),
 ];
 
-/// Registers every description with the recorder.
+/// Series that exist from start-up at zero, beside the label-less zero every metric gets:
+/// the label values the alert rules and the dashboard select on
+/// (`charts/toolbridge-mcp/files/`), so rules evaluate and panels draw before the first
+/// incident, and an `increase()` sees the first one.
+const ZERO_SERIES: &[(&str, &str, &str)] = &[
+    (READINESS_CHECKS, "outcome", "ready"),
+    (READINESS_CHECKS, "outcome", "not_ready"),
+    (SPANS_DROPPED, "reason", "queue_full"),
+    (SPANS_DROPPED, "reason", "export_failed"),
+];
+
+/// Registers every description with the recorder, and every metric at zero (a histogram
+/// with no observation yet), so that each is exported from start-up.
 pub(super) fn describe() {
     for (name, kind, what) in ALL {
         match *kind {
-            "counter" => metrics::describe_counter!(*name, *what),
-            "gauge" => metrics::describe_gauge!(*name, *what),
-            _ => metrics::describe_histogram!(*name, *what),
+            "counter" => {
+                metrics::describe_counter!(*name, *what);
+                metrics::counter!(*name).increment(0);
+            }
+            "gauge" => {
+                metrics::describe_gauge!(*name, *what);
+                if *name != BUILD_INFO {
+                    metrics::gauge!(*name).increment(0.0);
+                }
+            }
+            _ => {
+                metrics::describe_histogram!(*name, *what);
+                let _ = metrics::histogram!(*name);
+            }
         }
+    }
+    for (name, key, value) in ZERO_SERIES {
+        metrics::counter!(*name, *key => *value).increment(0);
     }
 }
 

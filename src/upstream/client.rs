@@ -2,10 +2,19 @@
 //! layers every request passes (design.md, "Two API generations, one chain"):
 //!
 //! ```text
-//! retry (429) → slot → sync session → backend credential → tenant → reqwest
+//! retry → slot → sync session → backend credential → tenant → client span → reqwest
 //! ```
 //!
-//! Each layer is chosen once from the configuration; none branches on a tool.
+//! Each layer is chosen once from the configuration; none branches on a tool. What is
+//! retried, when and why that is safe: `retry.rs` (and `docs/retries.md`). A pooled
+//! connection the API closed (a restart) is replaced by hyper's pool before a request is
+//! written to it: a request canceled before it was written is sent again on a fresh
+//! connection (hyper-util's `retry_canceled_requests`, on by default in reqwest).
+//!
+//! The client span (`telemetry::otel::ClientSpans`, traces on only) is at the bottom, so
+//! every request that really goes out (a session open or close, a token exchange, a tenant
+//! lookup, each attempt of an entity request) gets its own span and carries its
+//! `traceparent`.
 
 use std::sync::Arc;
 
@@ -23,7 +32,7 @@ use super::{
     slot::SlotLayer,
     sync_sessions::{SessionInfo, SyncSessions},
     tenant::TenantLayer,
-    wire::{CORRELATION_ID, CallerKey, EntityRequest, join},
+    wire::{CORRELATION_ID, CallerKey, EntityRequest, Repeatable, join},
 };
 use crate::{
     config::{Config, Generation},
@@ -64,18 +73,23 @@ pub(crate) struct ApiRequest {
     pub(crate) if_match: Option<String>,
     /// Whether this is an entity route (needs a sync session).
     pub(crate) entity: bool,
+    /// Whether sending it twice leaves what sending it once leaves, so it may be sent again
+    /// after a `502`/`503`/`504` (`retry.rs`). Reads, `PUT`, `PATCH` and `DELETE` are;
+    /// a `POST` is only when its handler says so.
+    pub(crate) repeatable: bool,
 }
 
 impl ApiRequest {
     /// An entity request without body.
     pub(crate) fn entity(method: Method, path: String) -> Self {
         Self {
-            method,
+            method: method.clone(),
             path,
             query: Vec::new(),
             body: None,
             if_match: None,
             entity: true,
+            repeatable: method != Method::POST,
         }
     }
 
@@ -161,15 +175,22 @@ impl Upstream {
             max_body,
             timeout_secs,
         );
-        let http = ClientBuilder::new(client.clone())
-            .with(Retry::new(std::time::Duration::from_secs_f64(
-                cfg.retry_budget_seconds,
-            )))
+        let mut http = ClientBuilder::new(client.clone())
+            .with(Retry::new(
+                std::time::Duration::from_secs_f64(cfg.retry_budget_seconds),
+                max_body,
+                timeout_secs,
+            ))
             .with(SlotLayer::new(cfg.upstream_max_in_flight, timeout_secs))
             .with(sessions)
             .with(CredentialLayer::new(cfg, &base)?)
-            .with(TenantLayer::new(cfg, &base, generation.clone()))
-            .build();
+            .with(TenantLayer::new(cfg, &base, generation.clone()));
+        // Only with traces on (decided before any client is built): off, the chain is
+        // exactly what it was, not one more boxed future per request.
+        if crate::telemetry::otel::enabled() {
+            http = http.with(crate::telemetry::otel::ClientSpans);
+        }
+        let http = http.build();
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -261,6 +282,9 @@ impl Upstream {
         if req.entity {
             builder = builder.with_extension(EntityRequest);
         }
+        if req.repeatable {
+            builder = builder.with_extension(Repeatable);
+        }
         let started = std::time::Instant::now();
         let route = route_label(&method, &req.path);
         let sent = builder.send().await;
@@ -281,6 +305,9 @@ impl Upstream {
             Err(e) => Err(e),
         };
         self.inner.health.observe(&answer);
+        if let Err(e) = &answer {
+            count_refusal(e);
+        }
         let (body, _) = answer?;
         Ok(ApiResponse {
             status: status.unwrap_or(StatusCode::OK),
@@ -352,21 +379,33 @@ impl Upstream {
             .send()
             .await
             .map_err(|e| UpstreamError::from_middleware(e, self.inner.timeout_secs))
+            .inspect_err(count_refusal)
     }
 }
 
-/// A low-cardinality route label: `GET /v1/notes/{uid}/archive`, never a real uid.
-fn route_label(method: &Method, path: &str) -> String {
-    let mut label = format!("{method} ");
-    for (i, seg) in path.split('/').enumerate() {
-        if i > 0 {
-            label.push('/');
-        }
-        label.push_str(if uuid::Uuid::parse_str(seg).is_ok() {
-            "{uid}"
+/// Counts what the alert rules watch for: the API refusing the gateway's tenant
+/// credentials, and the 429 retry budget running out.
+fn count_refusal(e: &UpstreamError) {
+    use crate::telemetry::names;
+    if let UpstreamError::RetryBudget { .. } = e {
+        metrics::counter!(names::RETRY_BUDGET_EXHAUSTED).increment(1);
+    } else if e.is_tenant_refusal() {
+        let message = e.to_string().to_ascii_lowercase();
+        let reason = if message.contains("missing") {
+            "missing_header"
+        } else if message.contains("not authorized") {
+            "not_authorized"
+        } else if message.contains("invalid") || message.contains("signature") {
+            "signature"
         } else {
-            seg
-        });
+            "other"
+        };
+        metrics::counter!(names::TENANT_REFUSED, "reason" => reason).increment(1);
     }
-    label
+}
+
+/// A low-cardinality route label: `GET /v1/notes/{uid}/archive`, never a real id (the
+/// same template the client spans carry as `url.template`).
+fn route_label(method: &Method, path: &str) -> String {
+    format!("{method} {}", crate::telemetry::otel::path_template(path))
 }

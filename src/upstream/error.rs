@@ -84,6 +84,16 @@ pub enum UpstreamError {
         /// What it said (its own `error`/`error_description`), never the token.
         detail: String,
     },
+    /// A write was sent again after a `502`/`503`/`504` (see `retry.rs`) and the repeat was
+    /// refused as it would be had the first attempt applied: `410` (already deleted) or
+    /// `412` (the version moved on). Whether the first applied is unknown.
+    #[error(
+        "the ToolBridge API answered 502, 503 or 504, and {then} to the same request sent again"
+    )]
+    Repeated {
+        /// The repeat's status.
+        then: StatusCode,
+    },
     /// The caller sent no bearer token, so nothing was sent upstream.
     #[error("no bearer token")]
     NoToken,
@@ -120,10 +130,11 @@ impl UpstreamError {
     /// Classifies a transport error without ever printing its URL or the HTTP library's
     /// own words (which name URLs and internals); those go to the debug log only.
     pub(crate) fn from_reqwest(e: &reqwest::Error, timeout_secs: f64) -> Self {
-        if e.is_timeout() {
-            Self::Timeout(timeout_secs)
-        } else if e.is_connect() {
+        if e.is_connect() {
+            // A connect timeout too: nothing was sent.
             Self::Unreachable
+        } else if e.is_timeout() {
+            Self::Timeout(timeout_secs)
         } else if e.is_builder() {
             tracing::debug!(cause = %cause(e), "the API request could not be built");
             Self::Other("the gateway could not build the API request from these arguments".into())
@@ -173,10 +184,39 @@ impl UpstreamError {
         }
     }
 
+    /// Whether a write that failed this way may still have been applied: the request was
+    /// (or may have been) sent and its answer was lost, cut short or not the API's own
+    /// (a proxy's `502`/`503`/`504`). Every other failure is an answer the API gave, or
+    /// happened before anything was sent.
+    pub(crate) fn outcome_unknown(&self) -> bool {
+        match self {
+            Self::Timeout(_)
+            | Self::Broken
+            | Self::NotJson { .. }
+            | Self::TooLarge { .. }
+            | Self::Repeated { .. }
+            | Self::Other(_) => true,
+            Self::Status { status, .. } => matches!(
+                *status,
+                StatusCode::BAD_GATEWAY
+                    | StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::GATEWAY_TIMEOUT
+            ),
+            Self::Unreachable
+            | Self::Busy { .. }
+            | Self::RetryBudget { .. }
+            | Self::TenantSelection { .. }
+            | Self::NoTenant(_)
+            | Self::Exchange { .. }
+            | Self::NoToken => false,
+        }
+    }
+
     /// The HTTP status, when the API answered with one.
     pub(crate) fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Status { status, .. } | Self::NotJson { status, .. } => Some(*status),
+            Self::Repeated { then } => Some(*then),
             _ => None,
         }
     }
@@ -191,11 +231,74 @@ impl UpstreamError {
             Self::TooLarge { .. } => "too_large",
             Self::NotJson { .. } => "not_json",
             Self::Status { .. } => "status",
+            Self::Repeated { .. } => "repeated",
             Self::RetryBudget { .. } => "rate_limited",
             Self::TenantSelection { .. } | Self::NoTenant(_) => "tenant",
             Self::Exchange { .. } => "exchange",
             Self::NoToken => "no_token",
             Self::Other(_) => "other",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> UpstreamError {
+        UpstreamError::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            message: String::new(),
+            body: None,
+            retry_after: None,
+        }
+    }
+
+    /// The line between "the API answered, or nothing was sent" and "a write may have been
+    /// applied" (docs/retries.md).
+    #[test]
+    fn a_lost_or_foreign_answer_leaves_a_writes_outcome_unknown_and_nothing_else_does() {
+        let unknown = [
+            UpstreamError::Timeout(30.0),
+            UpstreamError::Broken,
+            UpstreamError::NotJson {
+                status: StatusCode::OK,
+                content_type: "text/plain".into(),
+            },
+            UpstreamError::TooLarge { limit: 1 },
+            UpstreamError::Repeated {
+                then: StatusCode::GONE,
+            },
+            UpstreamError::Other("a transport error".into()),
+            status(502),
+            status(503),
+            status(504),
+        ];
+        for e in &unknown {
+            assert!(e.outcome_unknown(), "{e:?}");
+        }
+        let known = [
+            UpstreamError::Unreachable,
+            UpstreamError::Busy {
+                limit: 1,
+                waited: 1.0,
+            },
+            UpstreamError::RetryBudget {
+                retry_after: 1,
+                budget: 1.0,
+            },
+            UpstreamError::NoToken,
+            status(400),
+            status(404),
+            status(409),
+            status(410),
+            status(412),
+            status(428),
+            status(429),
+            status(500),
+        ];
+        for e in &known {
+            assert!(!e.outcome_unknown(), "{e:?}");
         }
     }
 }

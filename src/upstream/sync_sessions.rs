@@ -22,6 +22,7 @@ use super::{
     UpstreamError,
     answer::{json_answer, read_capped},
     flight::Flights,
+    retry::record_retry,
     wire::{CORRELATION_ID, CallerKey, EntityRequest, SYNC_EPOCH, SYNC_SESSION},
 };
 use crate::config::SessionMode;
@@ -56,11 +57,6 @@ impl SessionInfo {
             None => Duration::from_secs(30 * 60) - RENEW_MARGIN,
         }
     }
-}
-
-/// Counts one retry of an API request, by reason, in the retries metric.
-pub(crate) fn record_retry(reason: &'static str) {
-    metrics::counter!(crate::telemetry::names::UPSTREAM_RETRIES, "reason" => reason).increment(1);
 }
 
 pub(crate) struct SyncSessions {

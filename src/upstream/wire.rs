@@ -13,6 +13,11 @@ pub(crate) const SYNC_EPOCH: &str = "x-sync-epoch";
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct EntityRequest;
 
+/// Marks a request that may be sent again after a `502`/`503`/`504` (see `retry.rs`):
+/// sending it twice leaves what sending it once leaves.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Repeatable;
+
 /// Marks a request the tenant layer leaves alone: the token exchange and the tenant
 /// lookup, which need no tenant header (and which the tenant itself may depend on).
 #[derive(Clone, Copy, Debug)]

@@ -28,6 +28,7 @@ pub const JWT_SECRET: &str = "jwt-secret-for-tests-abcdefghijklmnop";
 pub type Client = RunningService<RoleClient, ()>;
 
 pub mod binary;
+pub mod jaeger;
 pub mod leaks;
 pub mod mcp_http;
 pub mod metrics;

@@ -197,8 +197,14 @@ async fn broken_answers_are_explained_and_the_next_call_works() {
         (Fault::TruncatedJson, "broke before the answer was complete"),
     ];
     for (fault, needle) in cases {
-        stack.emulator().faults().push(fault.clone());
+        // Persistent: a read is retried after a 5xx or a cut answer (docs/retries.md), so a
+        // one-shot fault would be absorbed by the retry.
+        stack
+            .emulator()
+            .faults()
+            .set_persistent(Some(fault.clone()));
         let msg = err(&client, "list_notes", json!({})).await;
+        stack.emulator().faults().set_persistent(None);
         assert!(msg.contains(needle), "{fault:?}: {msg}");
         assert!(
             !msg.contains("127.0.0.1") && !msg.contains("http://"),

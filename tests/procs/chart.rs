@@ -653,6 +653,11 @@ fn the_chart_runs_the_gateway_image_as_the_dockerfile_builds_it() {
     );
     assert_eq!(image.entrypoint, ["/usr/local/bin/toolbridge-mcp"]);
     assert_eq!(image.cmd, ["serve"]);
+    // The image tag defaults to the chart's appVersion: the crate's version.
+    let out = tool(&["json", &format!("{CHART}/Chart.yaml")]);
+    let chart: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(chart[0]["appVersion"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(chart[0]["apiVersion"], "v2");
     let (uid, gid) = image.user.split_once(':').expect("USER uid:gid");
     for file in ["", "per-tenant.yaml", "multi-tenant.yaml"] {
         let files: Vec<String> = (!file.is_empty())

@@ -305,6 +305,15 @@ async fn their_probe_path_answers_200_to_a_kubelet_when_sign_in_is_configured() 
         )),
         "{answer}"
     );
+    // Without a public URL too: the document then names the address the probe used.
+    let bare = Gateway::start(&emu.base_url(), &[("TOOLBRIDGE_AUTHKIT_DOMAIN", AUTHKIT)]);
+    let bare_addr = std::net::SocketAddr::from(([127, 0, 0, 1], bare.port));
+    let answer = common::mcp_http::exchange(bare_addr, raw.as_bytes()).await;
+    assert_eq!(common::mcp_http::status_of(&answer), 200, "{answer}");
+    // A name that is not allowed still is not echoed.
+    let named = raw.replace("10.244.1.17:8001", "rebound.example");
+    let answer = common::mcp_http::exchange(bare_addr, named.as_bytes()).await;
+    assert_eq!(common::mcp_http::status_of(&answer), 403, "{answer}");
     // /mcp itself still checks the Host.
     let raw = "POST /mcp HTTP/1.1\r\nHost: 10.244.1.17:8001\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     let answer = common::mcp_http::exchange(addr, raw.as_bytes()).await;

@@ -12,6 +12,7 @@ mod auth_support;
 mod common;
 
 mod abuse;
+mod alerts;
 mod apps;
 mod bench_quick;
 mod chart;
@@ -25,6 +26,8 @@ mod oauth_flow;
 mod observability;
 mod protocol_versions;
 mod shutdown;
+mod soak;
 mod stateless_replicas;
 mod supervisord;
 mod tool_choice;
+mod traces;

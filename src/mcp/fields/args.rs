@@ -114,8 +114,13 @@ pub(crate) fn decode(fields: &[Field], raw: Option<JsonObject>) -> Result<Args, 
 fn refuse_reserved(param: &str, keys: &Map<String, Value>) -> Result<(), String> {
     match keys.keys().find(|k| RESERVED_KEYS.contains(&k.as_str())) {
         Some(k) => Err(format!(
-            "`{param}` may not set `{k}`: the API writes {} itself",
-            RESERVED_KEYS.join(", ")
+            "`{param}` may not set `{k}`: the API writes {} itself{}",
+            RESERVED_KEYS.join(", "),
+            if k == "uid" {
+                " (a create takes its uid as the `uid` parameter)"
+            } else {
+                ""
+            }
         )),
         None => Ok(()),
     }

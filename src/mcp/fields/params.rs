@@ -4,6 +4,16 @@ use super::{Field, Kind, Role};
 
 /// The item's uid (every verb that addresses one item).
 pub(crate) const UID: Field = Field::param("uid", Role::Uid, Kind::Uuid, true, "The item's uid.");
+/// The uid a create writes under (create; optional). Every create carries a uid (this one,
+/// or one the gateway picks), so a create sent twice upserts one item (contract §4): a
+/// model whose create had an unknown outcome repeats it with the uid the result named.
+pub(crate) const CREATE_UID: Field = Field::param(
+    "uid",
+    Role::Uid,
+    Kind::Uuid,
+    false,
+    "Optional uid to create under (an item with it is replaced).",
+);
 /// Whether soft-deleted items are wanted (list, get).
 pub(crate) const INCLUDE_DELETED: Field = Field::param(
     "include_deleted",

@@ -242,3 +242,74 @@ async fn recording_can_be_off_and_shutdown_stops_serving() {
     let fresh = http();
     assert!(fresh.get(format!("{base}/healthz")).send().await.is_err());
 }
+
+/// The faults that end a connection without an answer: after reading the request, with the
+/// change applied or not; a reset or an orderly close. A proxy's 5xx carries `Retry-After`
+/// when asked.
+#[tokio::test]
+async fn hangups_apply_the_change_or_not_and_proxy_errors_carry_retry_after() {
+    let h = start(EmulatorConfig::default()).await;
+    let c = Client::with_session(&h, "hang").await;
+    let faults = h.emulator.faults();
+    for processed in [true, false] {
+        for fault in [
+            Fault::ResetAfterRead { processed },
+            Fault::CloseBeforeAnswer { processed },
+        ] {
+            let uid = uuid::Uuid::new_v4().to_string();
+            faults.push(fault.clone());
+            let sent = c
+                .request(Method::POST, "/v1/notes")
+                .json(&json!({"uid": uid, "title": "t"}))
+                .send()
+                .await;
+            assert!(sent.is_err(), "{fault:?}: no answer, got {sent:?}");
+            assert_eq!(
+                h.emulator.item("hang", "notes", &uid).is_some(),
+                processed,
+                "{fault:?}"
+            );
+        }
+    }
+    for (status, retry_after) in [(502, None), (503, Some(3)), (504, Some(1))] {
+        faults.push(Fault::ProxyError {
+            status,
+            retry_after_secs: retry_after,
+        });
+        let r = c.get("/v1/notes").await;
+        assert_eq!(r.status, status);
+        assert_eq!(r.header("content-type"), Some("text/html"));
+        assert_eq!(
+            r.header("retry-after"),
+            retry_after.map(|s| s.to_string()).as_deref()
+        );
+    }
+    // The next request is served normally.
+    c.get("/v1/notes").await.expect(200);
+}
+
+/// A restart drops every connection and session and refuses connections while down; the
+/// data stays.
+#[tokio::test]
+async fn a_restart_forgets_sessions_and_connections_and_keeps_the_data() {
+    let h = start(EmulatorConfig::default()).await;
+    let c = Client::with_session(&h, "restarted").await;
+    let note = c.create("notes", json!({"title": "kept"})).await;
+    let uid = note["uid"].as_str().unwrap().to_owned();
+    let addr = h.addr;
+    let restart = h.restart(Duration::from_millis(300));
+    let probe = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::net::TcpStream::connect(addr).await.is_err()
+    };
+    let (restarted, refused) = tokio::join!(restart, probe);
+    restarted.unwrap();
+    assert!(refused, "nothing listens while the API is down");
+    assert_eq!(h.restarts(), 1);
+    // The old session is unknown now; a new one sees the note as it was.
+    c.get(&format!("/v1/notes/{uid}")).await.expect(428);
+    let c = Client::with_session(&h, "restarted").await;
+    let got = c.get(&format!("/v1/notes/{uid}")).await.expect(200);
+    assert_eq!(got["payload"]["title"], json!("kept"));
+    assert_eq!(got["version"], json!(1));
+}
