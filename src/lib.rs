@@ -47,9 +47,10 @@
 //!    (`http/mcp_sessions.rs`: an idle session holds only what `initialize` negotiated; each
 //!    request is served by a one-request service) → `mcp/server.rs` (`Gateway::call_tool`):
 //!    the tool set of the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` +
-//!    `catalog/rows.rs`), arguments decoded to typed `Args` (`mcp/fields.rs`,
+//!    `catalog/rows.rs`; the operator's choice, `TOOLBRIDGE_TOOLS`, in `tools/choice.rs`), arguments decoded to typed `Args` (`mcp/fields.rs`,
 //!    `fields/args.rs`).
-//! 6. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`) (the review's two
+//! 6. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`), its answer shaped
+//!    for the model by `mcp/shape.rs` (compact items, list previews, the result bound) (the review's two
 //!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
 //! 7. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (the
 //!    retry rules: 429, 5xx, refused connections, lost answers; `docs/retries.md`),

@@ -148,20 +148,28 @@ pub fn tool_names(generation: Generation) -> Vec<String> {
         .collect()
 }
 
-/// The server instructions for a generation: what the tools cover, from the rows.
-pub(crate) fn instructions(generation: Generation) -> String {
+/// The server instructions for a generation: what the tools cover, from the rows, and what
+/// every tool shares, said once here instead of in each description. `previews`: list pages
+/// shorten long text (the compact result shape).
+pub(crate) fn instructions(generation: Generation, previews: bool) -> String {
     let names: Vec<&str> = entities(generation).map(|e| e.label_plural).collect();
     let (last, rest) = names.split_last().expect("at least one entity");
+    let lists = if previews {
+        "They preview long text (cut: each previewed key's full length); get_ tools return an item whole; \
+         both take fields to return only some payload keys, whole."
+    } else {
+        "list_ and get_ tools take fields to return only some payload keys."
+    };
     format!(
         "Tools for the user's ToolBridge data: {} and {last}. Each kind has list_, get_, create_, \
          update_ (replace), patch_ (edit some fields), delete_, archive_ and process_ (state actions) \
          tools. Items are addressed by uid; pass the version you read as if_match to avoid \
-         overwriting concurrent edits. list_ tools page: while hasMore, call again with \
-         cursor=nextCursor. They preview long text \
-         (cut gives its full length); get_ tools return an item whole; both take fields to return \
-         only some payload keys. An item is its uid, version (+1 per change: the if_match value), \
-         updatedAt, deletedAt (only when deleted) and payload (its fields). Unknown parameters are \
-         refused.",
+         overwriting concurrent edits. A create whose outcome is unknown may be retried with the \
+         uid its result named: the same item is written, never a second one. list_ tools page, \
+         oldest change first: while hasMore, call again with cursor=nextCursor; bounded: fewer \
+         items than asked, to keep the result small. {lists} An item is its uid, version (+1 per change: the if_match \
+         value), updatedAt, deletedAt (only when deleted) and payload (its fields). Unknown \
+         parameters are refused.",
         rest.join(", ")
     )
 }

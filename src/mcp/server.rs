@@ -395,7 +395,7 @@ fn shape(
 }
 
 /// What `initialize` (and `server/discover`) say about this server.
-fn server_info(generation: Generation) -> ServerConfig {
+fn server_info(generation: Generation, previews: bool) -> ServerConfig {
     ServerConfig::new(
         ServerCapabilities::builder()
             .enable_extensions_with(views::capability())
@@ -407,7 +407,7 @@ fn server_info(generation: Generation) -> ServerConfig {
         "toolbridge-mcp",
         env!("CARGO_PKG_VERSION"),
     ))
-    .with_instructions(instructions(generation))
+    .with_instructions(instructions(generation, previews))
 }
 
 impl ServerHandler for Gateway {
@@ -415,18 +415,20 @@ impl ServerHandler for Gateway {
         // get_info cannot wait for a detection: the generation known so far (seed until
         // the API has answered once). rmcp asks for it on every request it serves with a
         // one-request service (2026-07-28, stateless, and every session request here), so
-        // it is built once per generation.
-        static INFO: [OnceLock<ServerConfig>; 2] = [OnceLock::new(), OnceLock::new()];
+        // it is built once per generation and result shape.
+        static INFO: [OnceLock<ServerConfig>; 4] = [const { OnceLock::new() }; 4];
         let generation = self
             .shared
             .upstream
             .generation()
             .unwrap_or(Generation::Seed);
+        let previews = self.shared.shaping.shape == crate::config::ResultShape::Compact;
         let slot = match generation {
-            Generation::Seed => &INFO[0],
-            Generation::Current => &INFO[1],
+            Generation::Seed => &INFO[usize::from(previews)],
+            Generation::Current => &INFO[2 + usize::from(previews)],
         };
-        slot.get_or_init(|| server_info(generation)).clone()
+        slot.get_or_init(|| server_info(generation, previews))
+            .clone()
     }
 
     async fn list_tools(

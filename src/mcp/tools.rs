@@ -127,7 +127,7 @@ fn description(e: &Entity, verb: Verb) -> String {
     let (l, s) = (e.label, e.singular);
     match verb {
         Verb::List => format!(
-            "{about} Oldest change first. Text over {PREVIEW_CHARS} characters is previewed; \
+            "{about} Text over {PREVIEW_CHARS} characters is previewed; \
              get_{s} gives it whole. \
              Example: {{\"limit\":20,\"fields\":[\"title\"]}}.",
             about = e.about,
@@ -160,7 +160,7 @@ fn description(e: &Entity, verb: Verb) -> String {
             effect = e.archive_effect
         ),
         Verb::Process => format!(
-            "Apply a state action to a {l}. Example: {{{EG_UID},\"action\":\"{first}\"}}.",
+            "A state action on a {l}. Example: {{{EG_UID},\"action\":\"{first}\"}}.",
             first = e.actions[0].name
         ),
     }
@@ -204,15 +204,14 @@ fn output_schema(verb: Verb, shape: ResultShape) -> Arc<JsonObject> {
     schema_object(match verb {
         Verb::List => {
             let mut item = item_schema(shape);
-            item["properties"]["cut"] =
-                json!({"type": "object", "description": "Previewed keys: full lengths."});
+            item["properties"]["cut"] = json!({"type": "object"});
             json!({
                 "type": "object",
                 "properties": {
                     "items": {"type": "array", "items": item},
                     "nextCursor": {"type": "string"},
                     "hasMore": {"type": "boolean"},
-                    "bounded": {"type": "boolean", "description": "Fewer items than asked: the result size bound."}
+                    "bounded": {"type": "boolean"}
                 },
                 "required": ["items", "hasMore"]
             })
@@ -228,8 +227,7 @@ fn output_schema(verb: Verb, shape: ResultShape) -> Arc<JsonObject> {
 fn health_tool() -> Tool {
     let mut t = Tool::new(
         HEALTH_CHECK,
-        "Check that the gateway is up and whether the ToolBridge API answers its health check. \
-         Takes no parameters; needs no token.",
+        "Whether the gateway and the ToolBridge API are up. No parameters; needs no token.",
         schema_object(Value::Object(input_schema(&[]))),
     );
     t.annotations = Some(

@@ -51,7 +51,12 @@ async fn check_reports_each_cause() {
     assert!(ok, "{report}");
     assert_eq!(
         report.lines().filter(|l| l.starts_with("[PASS]")).count(),
-        8,
+        9,
+        "{report}"
+    );
+    // The tools offered, all of them by default (issue 23).
+    assert!(
+        report.contains(&format!("{} offered on seed (all)", seed_tool_count())),
         "{report}"
     );
     assert!(

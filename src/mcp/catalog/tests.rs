@@ -65,10 +65,10 @@ fn create_fields_match_the_contract_parameters() {
 
 #[test]
 fn instructions_name_every_offered_entity() {
-    let seed = instructions(Generation::Seed);
+    let seed = instructions(Generation::Seed, true);
     assert!(seed.contains("chat messages"), "{seed}");
     assert!(!seed.contains("task list"), "{seed}");
-    let current = instructions(Generation::Current);
+    let current = instructions(Generation::Current, false);
     for e in &ENTITIES {
         assert!(current.contains(e.label_plural), "{current}");
     }

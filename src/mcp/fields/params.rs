@@ -12,7 +12,7 @@ pub(crate) const CREATE_UID: Field = Field::param(
     Role::Uid,
     Kind::Uuid,
     false,
-    "Optional uid to create under (else one is picked). To retry a create whose outcome was unknown, pass the uid its result named: the same item is written again, never a second one; an item that already has this uid is replaced.",
+    "Optional uid to create under (an item with it is replaced).",
 );
 /// Whether soft-deleted items are wanted (list, get).
 pub(crate) const INCLUDE_DELETED: Field = Field::param(
