@@ -167,8 +167,10 @@ config_keys! {
         max_concurrent_requests: usize = "256";
         /// Most client connections open at once; more wait in the kernel's listen backlog.
         max_connections: usize = "10000";
-        /// Seconds one API request may spend waiting out 429s (Retry-After plus jitter); past it the
-        /// call fails and says when to retry (decimals allowed; at most 600).
+        /// Seconds one API request may spend waiting to be retried: 429s and 502/503/504s
+        /// (Retry-After plus jitter, or a short back-off), refused connections
+        /// (docs/retries.md); past it the call fails and says when to retry (decimals
+        /// allowed; at most 600).
         retry_budget as "retry_budget_seconds": Duration = "30", with "de::seconds";
         /// The API's tenant-header clock window; `toolbridge-mcp check` warns when clocks differ more.
         max_timestamp_skew as "max_timestamp_skew_seconds": Duration = "300",
