@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 
 mod args;
 pub(crate) mod params;
-pub(crate) use args::{Args, RESERVED_KEYS, decode};
+pub use args::RESERVED_KEYS;
+pub(crate) use args::{Args, decode};
 
 /// How a parameter is typed and checked.
 #[derive(Debug, Clone, Copy)]

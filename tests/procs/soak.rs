@@ -714,23 +714,11 @@ impl User {
 /// A payload without the keys the API writes itself (the gateway's `RESERVED_KEYS`, which
 /// compact results leave out): the fields a user owns.
 fn own_fields(payload: &Value) -> Value {
-    const WRITTEN_BY_THE_API: &[&str] = &[
-        "uid",
-        "sync",
-        "updatedTs",
-        "updateTime",
-        "updatedAt",
-        "version",
-        "deletedAt",
-        "isDeleted",
-        "isDirty",
-        "remoteUpdatedAt",
-        "lastSyncedAt",
-    ];
+    use toolbridge_mcp::mcp::RESERVED_KEYS;
     match payload {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(k, _)| !WRITTEN_BY_THE_API.contains(&k.as_str()))
+                .filter(|(k, _)| !RESERVED_KEYS.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),

@@ -11,7 +11,7 @@ use crate::mcp::review::Decision;
 /// Payload keys the API writes itself on every change (contract §4 and §7.7). A client
 /// that sets one through `additional_fields` or `updates` would at best be ignored and at
 /// worst make an item look deleted or at another version, so every write tool refuses them.
-pub(crate) const RESERVED_KEYS: &[&str] = &[
+pub const RESERVED_KEYS: &[&str] = &[
     "uid",
     "sync",
     "updatedTs",
