@@ -108,6 +108,12 @@ where
 
 /// The OpenTelemetry layer: the gateway's own spans at info and above, no events, no
 /// source locations or thread names (nothing a trace reader needs, bytes on every span).
+///
+/// Its filter says its ceiling (info): without that hint the global maximum level would be
+/// `TRACE`, and every debug and trace call site of hyper, reqwest and rmcp would be looked
+/// at on each pass. No context activation: the spans' parents come from the `tracing` span
+/// tree (the code never reads OpenTelemetry's thread-local current context), so nothing is
+/// attached and detached on every poll of an instrumented future.
 fn otel_layer<S>(tracer: opentelemetry_sdk::trace::SdkTracer) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
@@ -119,11 +125,15 @@ where
         .with_tracked_inactivity(false)
         .with_target(false)
         .with_level(false)
-        .with_filter(tracing_subscriber::filter::filter_fn(|m| {
-            m.is_span()
-                && *m.level() <= tracing::Level::INFO
-                && m.target().starts_with(env!("CARGO_CRATE_NAME"))
-        }))
+        .with_context_activation(false)
+        .with_filter(
+            tracing_subscriber::filter::filter_fn(|m| {
+                m.is_span()
+                    && *m.level() <= tracing::Level::INFO
+                    && m.target().starts_with(env!("CARGO_CRATE_NAME"))
+            })
+            .with_max_level_hint(tracing::Level::INFO),
+        )
 }
 
 /// A log line format that adds `trace_id` and `span_id` of the span the line was written

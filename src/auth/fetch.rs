@@ -30,22 +30,20 @@ pub(super) async fn get_bounded(
     max: usize,
 ) -> Result<Vec<u8>, JwksError> {
     use crate::telemetry::otel;
-    use tracing::Instrument as _;
     let fetch = |e: reqwest::Error| JwksError::Fetch(e.without_url().to_string());
     // The fetch's client span (traces on only), its traceparent on the request.
     let mut headers = http::HeaderMap::new();
-    let span = otel::client_span(&http::Method::GET, url, &mut headers);
+    let mut span = otel::client_span(&http::Method::GET, url, &mut headers);
     let sent = client
         .get(url.clone())
         .timeout(FETCH_TIMEOUT)
         .header(http::header::ACCEPT, "application/json")
         .headers(headers)
         .send()
-        .instrument(span.clone())
         .await;
     match &sent {
-        Ok(resp) => otel::client_status(&span, resp.status().as_u16()),
-        Err(e) => otel::client_failed(&span, e),
+        Ok(resp) => span.status(resp.status().as_u16()),
+        Err(e) => span.failed(e),
     }
     let mut resp = sent.map_err(fetch)?;
     if !resp.status().is_success() {

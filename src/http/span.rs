@@ -34,16 +34,20 @@ pub(crate) async fn request(mut req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or(UNMATCHED, MatchedPath::as_str)
         .to_owned();
+    // The OpenTelemetry name and kind are fields given now (recording them later would
+    // pass through every layer again); `None` records nothing, with traces off.
+    let traced = otel::enabled();
+    let otel_name = traced.then(|| format!("{} {route}", req.method()));
     let span = tracing::info_span!(
         "http_request",
         method = %req.method(),
         route = %route,
         status = Empty,
         latency_ms = Empty,
-        otel.name = Empty,
-        otel.kind = Empty,
+        otel.name = otel_name.as_deref(),
+        otel.kind = traced.then_some("server"),
     );
-    if otel::enabled() {
+    if traced {
         server_span(&span, &req, &route);
     }
     req.extensions_mut().insert(RequestSpan(span.clone()));
@@ -72,14 +76,9 @@ pub(crate) async fn request(mut req: Request, next: Next) -> Response {
     })
 }
 
-/// The HTTP server span's name, kind, attributes and remote parent (traces on only).
+/// The HTTP server span's attributes and remote parent (traces on only).
 fn server_span(span: &tracing::Span, req: &Request, route: &str) {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    span.record(
-        "otel.name",
-        tracing::field::display(format_args!("{} {route}", req.method())),
-    );
-    span.record("otel.kind", "server");
     if let Some(parent) = otel::remote_parent(header("traceparent"), header("tracestate")) {
         otel::set_parent(span, parent);
     }

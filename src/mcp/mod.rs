@@ -10,6 +10,7 @@ pub(crate) mod results;
 pub(crate) mod review;
 pub(crate) mod server;
 pub(crate) mod shape;
+pub(crate) mod spans;
 pub(crate) mod tools;
 pub(crate) mod views;
 

@@ -7,16 +7,21 @@ use std::{
     time::Instant,
 };
 
-use opentelemetry::KeyValue;
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, CustomRequest, CustomResult,
-        DiscoverResult, Implementation, ListResourcesResult, ListToolsResult,
-        PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
-        ServerCapabilities, ServerConfig, Tool,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
+        CompleteRequestMethod, CompleteRequestParams, CompleteResult, CustomNotification,
+        CustomRequest, CustomResult, DiscoverResult, GetPromptRequestMethod,
+        GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams,
+        InitializeResult, ListPromptsRequestMethod, ListPromptsResult,
+        ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+        PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion,
+        ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+        SubscribeRequestMethod, SubscribeRequestParams, Tool, UnsubscribeRequestMethod,
+        UnsubscribeRequestParams,
     },
-    service::RequestContext,
+    service::{NotificationContext, RequestContext},
 };
 use tracing::Instrument;
 
@@ -28,13 +33,13 @@ use super::{
     protocol::{self, Audience},
     results::{describe, error_result},
     shape::Shaping,
+    spans,
     tools::{Choice, Target, ToolSpec, tools},
     views,
 };
 use crate::{
     config::Generation,
     secret::Secret,
-    telemetry::otel,
     upstream::{CallContext, Upstream, UpstreamError},
 };
 
@@ -144,107 +149,6 @@ impl Gateway {
             .unwrap_or_default()
     }
 
-    /// The HTTP request's span (see `http::span`), parent of the call's; over stdio, the
-    /// current one.
-    fn request_span(ctx: &RequestContext<RoleServer>) -> tracing::Span {
-        ctx.extensions
-            .get::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<crate::call::RequestSpan>())
-            .map_or_else(tracing::Span::current, |s| s.0.clone())
-    }
-
-    /// The MCP server span's name (`{mcp.method.name} {tool}`), kind, attributes (the MCP
-    /// semantic conventions) and parent, when traces are on. Nothing of the arguments, the
-    /// result or the caller's token goes in; the MCP session id only hashed.
-    ///
-    /// The parent: the `_meta` trace context of this MCP request when it has a valid one
-    /// (MCP 2026-07-28, accepted on every revision, and over stdio), else the HTTP request's
-    /// span (itself the child of a `traceparent` header). When both are present `_meta`
-    /// wins, as the conventions say: it is the context of this very message, while one
-    /// HTTP request can carry several MCP messages and one MCP request can be retried over
-    /// several HTTP requests. The HTTP span is then linked, so neither is lost.
-    fn trace_mcp(
-        span: &tracing::Span,
-        ctx: &RequestContext<RoleServer>,
-        method: &'static str,
-        tool: Option<&str>,
-    ) {
-        if !otel::enabled() {
-            return;
-        }
-        match tool {
-            Some(tool) => span.record(
-                "otel.name",
-                tracing::field::display(format_args!("{method} {tool}")),
-            ),
-            None => span.record("otel.name", method),
-        };
-        span.record("otel.kind", "server");
-        if let Some(parent) = otel::meta_parent(&ctx.meta.0.0) {
-            otel::set_parent(span, parent);
-            otel::link(span, &Self::request_span(ctx));
-        }
-        let parts = ctx.extensions.get::<http::request::Parts>();
-        let mut attrs = vec![
-            KeyValue::new("mcp.method.name", method),
-            KeyValue::new("jsonrpc.request.id", ctx.id.to_string()),
-            KeyValue::new(
-                "network.transport",
-                if parts.is_some() { "tcp" } else { "pipe" },
-            ),
-        ];
-        if let Some(v) = ctx.protocol_version() {
-            attrs.push(KeyValue::new("mcp.protocol.version", v.to_string()));
-        }
-        if let Some(session) = parts
-            .and_then(|p| p.headers.get("mcp-session-id"))
-            .and_then(|v| v.to_str().ok())
-        {
-            attrs.push(KeyValue::new("mcp.session.id", otel::hashed(session)));
-        }
-        if let Some(tool) = tool {
-            attrs.push(KeyValue::new("gen_ai.tool.name", tool.to_owned()));
-            attrs.push(KeyValue::new("gen_ai.operation.name", "execute_tool"));
-        }
-        otel::attributes(span, attrs);
-    }
-
-    /// A span for an MCP request other than `tools/call` (`Span::none()` with traces off).
-    fn mcp_span(ctx: &RequestContext<RoleServer>, method: &'static str) -> tracing::Span {
-        if !otel::enabled() {
-            return tracing::Span::none();
-        }
-        let span = tracing::info_span!(
-            parent: &Self::request_span(ctx),
-            "mcp_request",
-            otel.name = tracing::field::Empty,
-            otel.kind = tracing::field::Empty,
-        );
-        Self::trace_mcp(&span, ctx, method, None);
-        span
-    }
-
-    /// A tool call's outcome on its span: ok, or `error.type` `tool_error` (an `isError`
-    /// result; the gateway's own outcome label beside it) or `cancelled`.
-    fn trace_outcome(span: &tracing::Span, label: &'static str, upstream_status: Option<u16>) {
-        if !otel::enabled() {
-            return;
-        }
-        let mut attrs = vec![KeyValue::new("toolbridge.outcome", label)];
-        if let Some(status) = upstream_status {
-            attrs.push(KeyValue::new(
-                "toolbridge.api.status_code",
-                i64::from(status),
-            ));
-        }
-        otel::attributes(span, attrs);
-        match label {
-            "ok" => {}
-            "cancelled" => otel::error(span, "cancelled", "cancelled"),
-            _ => otel::error(span, "tool_error", label),
-        }
-    }
-
     /// `health_check`: the readiness report (API health, generation, whether the API
     /// accepts this gateway's credentials). No secrets, no URLs.
     pub(crate) async fn health(&self) -> CallToolResult {
@@ -262,24 +166,21 @@ impl Gateway {
         let generation = self.shared.upstream.generation_or_detect().await;
         let Some((name, spec)) = self.resolve(generation, &request.name) else {
             // A protocol error: the span is named without the (client-chosen) name.
-            let span = Self::mcp_span(&ctx, "tools/call");
-            otel::attributes(&span, [KeyValue::new("rpc.response.status_code", "-32602")]);
-            otel::error(&span, "-32602", "unknown tool");
-            return Err(ErrorData::invalid_params(
-                format!("unknown tool: {}", request.name),
-                None,
-            ));
+            let span = spans::request(&ctx, "tools/call");
+            let e = ErrorData::invalid_params(format!("unknown tool: {}", request.name), None);
+            spans::protocol_error(&span, &e);
+            return Err(e);
         };
         let advice = match spec.target {
             Target::Health => {
                 let span = tracing::info_span!(
-                    parent: &Self::request_span(&ctx),
+                    parent: &spans::http_span(&ctx.extensions),
                     "tool_call",
                     tool = name,
-                    otel.name = tracing::field::Empty,
-                    otel.kind = tracing::field::Empty,
+                    otel.name = spans::otel_name("tools/call", name).as_deref(),
+                    otel.kind = spans::otel_kind(),
                 );
-                Self::trace_mcp(&span, &ctx, "tools/call", Some(name));
+                spans::decorate(&span, &ctx, "tools/call", Some(name));
                 return Ok(self.health().instrument(span).await);
             }
             Target::Entity(entity, verb) => (entity, verb),
@@ -289,17 +190,17 @@ impl Gateway {
         let _in_flight = self.shared.in_flight.enter();
         let call = CallContext::new(self.caller(&ctx));
         let span = tracing::info_span!(
-            parent: &Self::request_span(&ctx),
+            parent: &spans::http_span(&ctx.extensions),
             "tool_call",
             tool = name,
             correlation_id = %call.correlation_id,
             outcome = tracing::field::Empty,
             upstream_status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
-            otel.name = tracing::field::Empty,
-            otel.kind = tracing::field::Empty,
+            otel.name = spans::otel_name("tools/call", name).as_deref(),
+            otel.kind = spans::otel_kind(),
         );
-        Self::trace_mcp(&span, &ctx, "tools/call", Some(name));
+        spans::decorate(&span, &ctx, "tools/call", Some(name));
         let started = Instant::now();
         let up = &self.shared.upstream;
         let fut = async {
@@ -334,7 +235,7 @@ impl Gateway {
             span.record("upstream_status", status);
         }
         span.record("latency_ms", latency_ms);
-        Self::trace_outcome(&span, label, upstream_status);
+        spans::outcome(&span, label, upstream_status);
         // The fields are repeated on the event so every log format carries them, whatever
         // it does with spans.
         span.in_scope(|| {
@@ -431,30 +332,50 @@ impl ServerHandler for Gateway {
             .clone()
     }
 
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        let span = spans::request(&ctx, "initialize");
+        spans::answer(span, async {
+            // What rmcp's own `initialize` does.
+            ctx.peer.set_peer_info(request.clone());
+            self.negotiate_initialize(&request)
+        })
+        .await
+    }
+
+    async fn ping(&self, ctx: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        spans::answer(spans::request(&ctx, "ping"), async { Ok(()) }).await
+    }
+
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        // Held (not entered: nothing runs under it) until the answer: its duration.
-        let _span = Self::mcp_span(&ctx, "tools/list");
-        let generation = self.shared.upstream.generation_or_detect().await;
-        let mut tools = self.listing(generation);
-        // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the token's grant into the
-        // request (`http::scope_check`): list only what it may call, and say the list is the
-        // caller's own.
-        let grant = ctx
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<crate::call::ToolFilter>());
-        let audience = match grant {
-            Some(grant) => {
-                tools.retain(|t| (grant.0)(&t.name));
-                Audience::Caller
-            }
-            None => Audience::Everyone,
-        };
-        Ok(protocol::tool_list(tools, audience, &ctx))
+        let span = spans::request(&ctx, "tools/list");
+        spans::answer(span, async {
+            let generation = self.shared.upstream.generation_or_detect().await;
+            let mut tools = self.listing(generation);
+            // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the token's grant into the
+            // request (`http::scope_check`): list only what it may call, and say the list is
+            // the caller's own.
+            let grant = ctx
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<crate::call::ToolFilter>());
+            let audience = match grant {
+                Some(grant) => {
+                    tools.retain(|t| (grant.0)(&t.name));
+                    Audience::Caller
+                }
+                None => Audience::Everyone,
+            };
+            Ok(protocol::tool_list(tools, audience, &ctx))
+        })
+        .await
     }
 
     async fn list_resources(
@@ -462,8 +383,21 @@ impl ServerHandler for Gateway {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let _span = Self::mcp_span(&ctx, "resources/list");
-        Ok(protocol::resource_list(views::resources(), &ctx))
+        let span = spans::request(&ctx, "resources/list");
+        spans::answer(span, async {
+            Ok(protocol::resource_list(views::resources(), &ctx))
+        })
+        .await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let span = spans::request(&ctx, "resources/templates/list");
+        // What rmcp answers for a server with resources and no templates.
+        spans::answer(span, async { Ok(ListResourceTemplatesResult::default()) }).await
     }
 
     async fn read_resource(
@@ -471,28 +405,92 @@ impl ServerHandler for Gateway {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let _span = Self::mcp_span(&ctx, "resources/read");
-        match views::read(&request.uri) {
-            Some(contents) => Ok(protocol::resource_read(contents, &ctx).into()),
-            None => Err(ErrorData::resource_not_found(
-                format!(
-                    "no resource {}: resources/list names the views this gateway serves",
-                    request.uri
-                ),
-                Some(serde_json::json!({ "uri": request.uri })),
-            )),
-        }
+        let span = spans::request(&ctx, "resources/read");
+        spans::answer(span, async {
+            match views::read(&request.uri) {
+                Some(contents) => Ok(protocol::resource_read(contents, &ctx).into()),
+                None => Err(ErrorData::resource_not_found(
+                    format!(
+                        "no resource {}: resources/list names the views this gateway serves",
+                        request.uri
+                    ),
+                    Some(serde_json::json!({ "uri": request.uri })),
+                )),
+            }
+        })
+        .await
+    }
+
+    // Legacy-only methods the gateway does not offer: rmcp's answers, under a span.
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        _request: SubscribeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let span = spans::request(&ctx, "resources/subscribe");
+        spans::answer(span, async {
+            Err(ErrorData::method_not_found::<SubscribeRequestMethod>())
+        })
+        .await
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        _request: UnsubscribeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let span = spans::request(&ctx, "resources/unsubscribe");
+        spans::answer(span, async {
+            Err(ErrorData::method_not_found::<UnsubscribeRequestMethod>())
+        })
+        .await
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let span = spans::request(&ctx, "prompts/list");
+        spans::answer(span, async {
+            Err(ErrorData::method_not_found::<ListPromptsRequestMethod>())
+        })
+        .await
+    }
+
+    async fn get_prompt(
+        &self,
+        _request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let span = spans::request(&ctx, "prompts/get");
+        spans::answer(span, async {
+            Err(ErrorData::method_not_found::<GetPromptRequestMethod>())
+        })
+        .await
+    }
+
+    async fn complete(
+        &self,
+        _request: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let span = spans::request(&ctx, "completion/complete");
+        spans::answer(span, async {
+            Err(ErrorData::method_not_found::<CompleteRequestMethod>())
+        })
+        .await
     }
 
     fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
         protocol::supported_versions()
     }
 
-    async fn discover(
-        &self,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<DiscoverResult, ErrorData> {
-        Ok(protocol::discover(self.get_info()))
+    async fn discover(&self, ctx: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
+        let span = spans::request(&ctx, "server/discover");
+        spans::answer(span, async { Ok(protocol::discover(self.get_info())) }).await
     }
 
     async fn on_custom_request(
@@ -500,7 +498,11 @@ impl ServerHandler for Gateway {
         request: CustomRequest,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CustomResult, ErrorData> {
-        Err(protocol::unknown_request(&request.method, &ctx))
+        let span = spans::request(&ctx, spans::known(&request.method));
+        spans::answer(span, async {
+            Err(protocol::unknown_request(&request.method, &ctx))
+        })
+        .await
     }
 
     // Deprecated by 2026-07-28 (SEP-2577), still part of the legacy revisions served here.
@@ -510,7 +512,42 @@ impl ServerHandler for Gateway {
         _request: rmcp::model::SetLevelRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        protocol::set_level(&ctx)
+        let span = spans::request(&ctx, "logging/setLevel");
+        spans::answer(span, async { protocol::set_level(&ctx) }).await
+    }
+
+    // Notifications: a span each (held while its handler runs), as rmcp's handlers do.
+    async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
+        let span = spans::notification(&ctx, "notifications/initialized");
+        tracing::info!(parent: &span, "client initialized");
+    }
+
+    async fn on_cancelled(
+        &self,
+        _notification: CancelledNotificationParam,
+        ctx: NotificationContext<RoleServer>,
+    ) {
+        let _span = spans::notification(&ctx, "notifications/cancelled");
+    }
+
+    async fn on_progress(
+        &self,
+        _notification: ProgressNotificationParam,
+        ctx: NotificationContext<RoleServer>,
+    ) {
+        let _span = spans::notification(&ctx, "notifications/progress");
+    }
+
+    async fn on_roots_list_changed(&self, ctx: NotificationContext<RoleServer>) {
+        let _span = spans::notification(&ctx, "notifications/roots/list_changed");
+    }
+
+    async fn on_custom_notification(
+        &self,
+        notification: CustomNotification,
+        ctx: NotificationContext<RoleServer>,
+    ) {
+        let _span = spans::notification(&ctx, spans::known(&notification.method));
     }
 
     /// The tool's name and input schema only: rmcp asks for a tool to check the

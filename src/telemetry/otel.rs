@@ -15,7 +15,8 @@
 //! - **Never in the way.** Finished spans go into a bounded queue (`OTEL_BSP_MAX_QUEUE_SIZE`,
 //!   2048); a thread of its own (with its own small runtime, so a collector that never
 //!   answers holds none of the gateway's workers) sends them in batches
-//!   (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE` 512, every `OTEL_BSP_SCHEDULE_DELAY` ms, 5000),
+//!   (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE` 512), woken when a batch is full and every
+//!   `OTEL_BSP_SCHEDULE_DELAY` ms (5000), never once per span,
 //!   each export bounded by `OTEL_BSP_EXPORT_TIMEOUT` (ms, 30000) and the exporter's own
 //!   `OTEL_EXPORTER_OTLP_TIMEOUT` (ms, 10000). A full queue drops the span, a failed export
 //!   drops its batch: both are counted in `toolbridge_trace_spans_dropped_total{reason}` and
@@ -27,7 +28,7 @@
 
 use std::{
     sync::{
-        OnceLock,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -44,7 +45,7 @@ use opentelemetry_sdk::{
     propagation::TraceContextPropagator,
     trace::{SdkTracerProvider, SpanData, SpanExporter, SpanProcessor},
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::names;
@@ -124,6 +125,8 @@ impl Settings {
 /// The running pipeline: what [`shutdown`] needs.
 struct Pipeline {
     provider: SdkTracerProvider,
+    /// For the client spans, made without `tracing` (see [`client_span`]).
+    tracer: opentelemetry_sdk::trace::SdkTracer,
     flush: mpsc::Sender<oneshot::Sender<()>>,
 }
 
@@ -165,11 +168,16 @@ fn start(settings: Settings) -> Result<opentelemetry_sdk::trace::Tracer, String>
         .map_err(|e| format!("trace exporter: {e}"))?;
     let resource = resource();
     exporter.set_resource(&resource);
-    let (spans_tx, spans_rx) = mpsc::channel(settings.max_queue);
+    let queue = Arc::new(Queue {
+        spans: Mutex::new(Vec::with_capacity(settings.max_batch)),
+        batch_full: Notify::new(),
+        max_queue: settings.max_queue,
+        max_batch: settings.max_batch,
+    });
     let (flush_tx, flush_rx) = mpsc::channel(4);
     let worker = Worker {
         exporter,
-        spans: spans_rx,
+        queue: queue.clone(),
         flush: flush_rx,
         settings: settings.clone(),
     };
@@ -187,11 +195,12 @@ fn start(settings: Settings) -> Result<opentelemetry_sdk::trace::Tracer, String>
         .map_err(|e| format!("trace export thread: {e}"))?;
     let provider = SdkTracerProvider::builder()
         .with_resource(resource)
-        .with_span_processor(Queue { spans: spans_tx })
+        .with_span_processor(Processor(queue))
         .build();
     let tracer = provider.tracer("toolbridge-mcp");
     let _ = PIPELINE.set(Pipeline {
         provider,
+        tracer: tracer.clone(),
         flush: flush_tx,
     });
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
@@ -230,21 +239,68 @@ pub(crate) async fn shutdown(within: Duration) {
     let _ = p.provider.shutdown_with_timeout(Duration::from_millis(100));
 }
 
-/// The span processor: finished spans into the bounded queue, never blocking.
+/// Fields the gateway's spans carry for the log lines, left out of what is exported: the
+/// HTTP span's `method`, `route` and `status` are `http.request.method`, `http.route` and
+/// `http.response.status_code`; the MCP span's `tool`, `outcome` and `upstream_status` are
+/// `gen_ai.tool.name`, `toolbridge.outcome` and `toolbridge.api.status_code`; `latency_ms`
+/// is the span's own duration. (`correlation_id` stays: it joins a trace to its logs.)
+const LOG_ONLY_FIELDS: &[&str] = &[
+    "method",
+    "route",
+    "status",
+    "latency_ms",
+    "tool",
+    "outcome",
+    "upstream_status",
+];
+
+/// Finished spans waiting for the export thread. It is woken when a batch is full (or by
+/// its timer), not once per span: at thousands of spans a second, a wake-up of another
+/// thread per span cost more than the span itself.
 #[derive(Debug)]
 struct Queue {
-    spans: mpsc::Sender<SpanData>,
+    spans: Mutex<Vec<SpanData>>,
+    batch_full: Notify,
+    max_queue: usize,
+    max_batch: usize,
 }
 
-impl SpanProcessor for Queue {
+impl Queue {
+    /// Everything queued so far.
+    fn take(&self) -> Vec<SpanData> {
+        let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *spans, Vec::with_capacity(self.max_batch))
+    }
+}
+
+/// The span processor: finished spans into the bounded queue, never blocking (a full queue
+/// drops the span).
+#[derive(Debug)]
+struct Processor(Arc<Queue>);
+
+impl SpanProcessor for Processor {
     fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
         if !span.span_context.is_sampled() {
             return;
         }
-        if self.spans.try_send(span).is_err() {
+        // The log fields of the spans (`tracing-opentelemetry` exports every field) repeat
+        // what the semantic-convention attributes and the span itself say: each fact once.
+        span.attributes
+            .retain(|kv| !LOG_ONLY_FIELDS.contains(&kv.key.as_str()));
+        let queue = &self.0;
+        let mut spans = queue.spans.lock().unwrap_or_else(|e| e.into_inner());
+        if spans.len() >= queue.max_queue {
+            drop(spans);
             dropped("queue_full", 1);
+            return;
+        }
+        spans.push(span);
+        let full = spans.len() == queue.max_batch;
+        drop(spans);
+        if full {
+            queue.batch_full.notify_one();
         }
     }
 
@@ -267,7 +323,7 @@ fn dropped(reason: &'static str, n: u64) {
 
 struct Worker {
     exporter: opentelemetry_otlp::SpanExporter,
-    spans: mpsc::Receiver<SpanData>,
+    queue: Arc<Queue>,
     flush: mpsc::Receiver<oneshot::Sender<()>>,
     settings: Settings,
 }
@@ -277,51 +333,36 @@ const DROP_LOG_EVERY: Duration = Duration::from_secs(60);
 
 impl Worker {
     async fn run(mut self) {
-        let mut batch = Vec::with_capacity(self.settings.max_batch);
         let mut tick = tokio::time::interval(self.settings.delay);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_log: Option<Instant> = None;
         loop {
-            let room = self.settings.max_batch - batch.len();
-            tokio::select! {
-                n = self.spans.recv_many(&mut batch, room) => {
-                    if n == 0 {
-                        self.export(&mut batch).await;
-                        return;
-                    }
-                    if batch.len() >= self.settings.max_batch {
-                        self.export(&mut batch).await;
-                    }
-                }
-                _ = tick.tick() => {
-                    self.export(&mut batch).await;
-                    self.log_drops(&mut last_log);
-                }
-                Some(done) = self.flush.recv() => {
-                    while let Ok(span) = self.spans.try_recv() {
-                        batch.push(span);
-                        if batch.len() >= self.settings.max_batch {
-                            self.export(&mut batch).await;
-                        }
-                    }
-                    self.export(&mut batch).await;
-                    self.log_drops(&mut last_log);
-                    let _ = done.send(());
-                }
+            let flushed = tokio::select! {
+                _ = self.queue.batch_full.notified() => None,
+                _ = tick.tick() => None,
+                Some(done) = self.flush.recv() => Some(done),
+            };
+            let spans = self.queue.take();
+            self.export(spans).await;
+            self.log_drops(&mut last_log);
+            if let Some(done) = flushed {
+                let _ = done.send(());
             }
         }
     }
 
-    async fn export(&mut self, batch: &mut Vec<SpanData>) {
-        if batch.is_empty() {
-            return;
-        }
-        let spans = std::mem::replace(batch, Vec::with_capacity(self.settings.max_batch));
-        let n = spans.len() as u64;
-        let outcome =
-            tokio::time::timeout(self.settings.export_timeout, self.exporter.export(spans)).await;
-        if !matches!(outcome, Ok(Ok(()))) {
-            dropped("export_failed", n);
+    /// Sends `spans` in batches of at most `max_batch`.
+    async fn export(&mut self, mut spans: Vec<SpanData>) {
+        while !spans.is_empty() {
+            let rest = spans.split_off(spans.len().min(self.settings.max_batch));
+            let n = spans.len() as u64;
+            let outcome =
+                tokio::time::timeout(self.settings.export_timeout, self.exporter.export(spans))
+                    .await;
+            if !matches!(outcome, Ok(Ok(()))) {
+                dropped("export_failed", n);
+            }
+            spans = rest;
         }
     }
 
@@ -419,8 +460,8 @@ pub(crate) fn event(name: &'static str, attrs: Vec<KeyValue>) {
     tracing::Span::current().add_event(name, attrs);
 }
 
-/// The span's context as `traceparent` (and `tracestate`) headers.
-pub(crate) fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
+/// A context as `traceparent` (and `tracestate`) headers.
+fn inject_context(cx: &Context, headers: &mut http::HeaderMap) {
     struct Headers<'a>(&'a mut http::HeaderMap);
     impl Injector for Headers<'_> {
         fn set(&mut self, key: &str, value: String) {
@@ -432,7 +473,7 @@ pub(crate) fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
             }
         }
     }
-    TraceContextPropagator::new().inject_context(&span.context(), &mut Headers(headers));
+    TraceContextPropagator::new().inject_context(cx, &mut Headers(headers));
 }
 
 /// A route template of an API path: a UUID segment becomes `{uid}`, any other segment
@@ -461,60 +502,87 @@ pub(crate) fn path_template(path: &str) -> String {
     out
 }
 
-/// The client span of one outgoing HTTP request (`Span::none()` when traces are off), named
-/// `{method} {url.template}` with the HTTP client attributes; its context goes out in
-/// `headers` as `traceparent`.
+/// The client span of one outgoing HTTP request (nothing when traces are off), named
+/// `{method} {url.template}` with the HTTP client attributes, the child of the current
+/// `tracing` span; its context goes out in `headers` as `traceparent`. It ends when
+/// dropped (after [`ClientSpan::status`] or [`ClientSpan::failed`], or when the request is
+/// dropped unanswered).
+///
+/// An OpenTelemetry span made with the SDK's tracer, not a `tracing` span: nothing is logged
+/// inside it, and a `tracing` span costs the registry, both layers and a lookup on every
+/// poll of the request, several times what the span itself costs (BENCHMARKS.md, issue 20).
 pub(crate) fn client_span(
     method: &http::Method,
     url: &reqwest::Url,
     headers: &mut http::HeaderMap,
-) -> tracing::Span {
-    if !enabled() {
-        return tracing::Span::none();
-    }
+) -> ClientSpan {
+    let Some(p) = PIPELINE.get().filter(|_| enabled()) else {
+        return ClientSpan(None);
+    };
+    use opentelemetry::trace::{Span as _, SpanKind, Tracer as _};
     let template = path_template(url.path());
-    let span = tracing::info_span!(
-        "api_request",
-        otel.name = %format_args!("{method} {template}"),
-        otel.kind = "client",
-    );
-    let mut attrs = vec![
-        KeyValue::new("http.request.method", method.as_str().to_owned()),
-        KeyValue::new("url.template", template),
-    ];
+    let name = format!("{method} {template}");
+    let mut attrs = Vec::with_capacity(5);
+    attrs.push(KeyValue::new(
+        "http.request.method",
+        method.as_str().to_owned(),
+    ));
+    attrs.push(KeyValue::new("url.template", template));
     if let Some(host) = url.host_str() {
         attrs.push(KeyValue::new("server.address", host.to_owned()));
     }
     if let Some(port) = url.port_or_known_default() {
         attrs.push(KeyValue::new("server.port", i64::from(port)));
     }
-    attributes(&span, attrs);
-    inject(&span, headers);
-    span
+    let parent = tracing::Span::current().context();
+    let span = p
+        .tracer
+        .span_builder(name)
+        .with_kind(SpanKind::Client)
+        .with_attributes(attrs)
+        .start_with_context(&p.tracer, &parent);
+    let cx = Context::new().with_remote_span_context(span.span_context().clone());
+    inject_context(&cx, headers);
+    ClientSpan(Some(span))
 }
 
-/// Records the answer's status on a client span (an error status from 400 on, as the HTTP
-/// conventions say for a client).
-pub(crate) fn client_status(span: &tracing::Span, status: u16) {
-    if !enabled() {
-        return;
-    }
-    span.set_attribute("http.response.status_code", i64::from(status));
-    if status >= 400 {
-        error(span, status.to_string(), "");
-    }
-}
+/// See [`client_span`].
+pub(crate) struct ClientSpan(Option<opentelemetry_sdk::trace::Span>);
 
-/// Records a transport failure on a client span.
-pub(crate) fn client_failed(span: &tracing::Span, e: &reqwest::Error) {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else {
-        "transport"
-    };
-    error(span, kind, kind);
+impl ClientSpan {
+    /// Records the answer's status (an error status from 400 on, as the HTTP conventions
+    /// say for a client).
+    pub(crate) fn status(&mut self, status: u16) {
+        use opentelemetry::trace::Span as _;
+        let Some(span) = &mut self.0 else { return };
+        span.set_attribute(KeyValue::new(
+            "http.response.status_code",
+            i64::from(status),
+        ));
+        if status >= 400 {
+            span.set_attribute(KeyValue::new("error.type", status.to_string()));
+            span.set_status(Status::error(""));
+        }
+    }
+
+    /// Records a transport failure.
+    pub(crate) fn failed(&mut self, e: &reqwest::Error) {
+        let kind = if e.is_timeout() {
+            "timeout"
+        } else if e.is_connect() {
+            "connect"
+        } else {
+            "transport"
+        };
+        self.error(kind);
+    }
+
+    fn error(&mut self, kind: &'static str) {
+        use opentelemetry::trace::Span as _;
+        let Some(span) = &mut self.0 else { return };
+        span.set_attribute(KeyValue::new("error.type", kind));
+        span.set_status(Status::error(kind));
+    }
 }
 
 /// The bottom of the upstream chain: one client span per API request that really goes out
@@ -531,13 +599,12 @@ impl reqwest_middleware::Middleware for ClientSpans {
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let method = req.method().clone();
         let url = req.url().clone();
-        let span = client_span(&method, &url, req.headers_mut());
-        use tracing::Instrument as _;
-        let outcome = next.run(req, ext).instrument(span.clone()).await;
+        let mut span = client_span(&method, &url, req.headers_mut());
+        let outcome = next.run(req, ext).await;
         match &outcome {
-            Ok(resp) => client_status(&span, resp.status().as_u16()),
-            Err(reqwest_middleware::Error::Reqwest(e)) => client_failed(&span, e),
-            Err(reqwest_middleware::Error::Middleware(_)) => error(&span, "middleware", ""),
+            Ok(resp) => span.status(resp.status().as_u16()),
+            Err(reqwest_middleware::Error::Reqwest(e)) => span.failed(e),
+            Err(reqwest_middleware::Error::Middleware(_)) => span.error("middleware"),
         }
         outcome
     }

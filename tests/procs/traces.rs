@@ -4,6 +4,9 @@
 //! whose parent is the client's span, the MCP span with its semantic-convention attributes,
 //! one client span per API request, and the emulator received each of those requests with a
 //! `traceparent` naming that client span. The JSON logs carry the same trace and span ids.
+//! The other MCP messages (initialize, notifications/initialized, ping, tools/list,
+//! resources/list and a refused resources/read) each get their MCP span too, named and
+//! attributed by the same conventions.
 //!
 //! And a collector that is down, or accepts and never answers, costs the calls nothing: 1,000
 //! calls each, none failed, the drops counted in `toolbridge_trace_spans_dropped_total`.
@@ -200,14 +203,42 @@ async fn a_tool_call_is_one_trace_from_the_client_through_the_gateway_to_the_api
     );
 
     // 2025-11-25: a session, then the call with the W3C header.
+    // Every MCP message gets its MCP span, not only tools/call: each of these carries a
+    // client trace of its own (checked at the end).
+    let mut methods = Vec::new();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
-    let r = mcp_http::read(post(&url, &bearer, "2025-11-25", &init)).await;
+    let (t, s, tp) = client_trace();
+    let r = mcp_http::read(post(&url, &bearer, "2025-11-25", &init).header("traceparent", &tp)).await;
     let sid = r.header("mcp-session-id").expect("session").to_owned();
+    methods.push(("initialize", Some(1), t, s));
     let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let r = mcp_http::read(post(&url, &bearer, "2025-11-25", &done).header("mcp-session-id", &sid))
-        .await;
+    let (t, s, tp) = client_trace();
+    let r = mcp_http::read(
+        post(&url, &bearer, "2025-11-25", &done)
+            .header("mcp-session-id", &sid)
+            .header("traceparent", &tp),
+    )
+    .await;
     assert_eq!(r.status, 202);
+    methods.push(("notifications/initialized", None, t, s));
+    for (id, method, params) in [
+        (2, "ping", json!({})),
+        (3, "tools/list", json!({})),
+        (4, "resources/list", json!({})),
+        (5, "resources/read", json!({"uri": "ui://toolbridge/no-such-view"})),
+    ] {
+        let (t, s, tp) = client_trace();
+        let req = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let r = mcp_http::read(
+            post(&url, &bearer, "2025-11-25", &req)
+                .header("mcp-session-id", &sid)
+                .header("traceparent", &tp),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{method}: {}", r.body);
+        methods.push((method, Some(id), t, s));
+    }
     let (t2, s2, tp2) = client_trace();
     let call = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {
         "name": "create_note", "arguments": {"title": "traced 2", "content": "body text"}}});
@@ -289,6 +320,54 @@ async fn a_tool_call_is_one_trace_from_the_client_through_the_gateway_to_the_api
         assert_eq!(line["span_id"], json!(span), "{line}");
         assert!(line["correlation_id"].is_string(), "{line}");
     }
+
+    for (method, id, t, s) in &methods {
+        check_method_span(&jaeger, (method, *id, t, s), &sid).await;
+    }
+}
+
+/// The MCP span of a request or notification other than tools/call, sent with a
+/// `traceparent` header of the client span `client`: named `{mcp.method.name}`, the child of
+/// the HTTP server span (itself the child of the client's), with the MCP attributes.
+async fn check_method_span(
+    jaeger: &Jaeger,
+    (method, id, trace_id, client): (&str, Option<i64>, &str, &str),
+    sid: &str,
+) {
+    let trace = jaeger.trace(trace_id, 2, "traces-methods").await;
+    let spans = spans(&trace);
+    let http = spans
+        .iter()
+        .find(|s| s.name == "POST /mcp")
+        .unwrap_or_else(|| panic!("{method}: no HTTP span: {trace}"));
+    assert_eq!(http.parents, vec![client.to_owned()], "{method}: {trace}");
+    let mcp = spans
+        .iter()
+        .find(|s| s.name == method)
+        .unwrap_or_else(|| panic!("{method}: no MCP span named {method}: {trace}"));
+    assert_eq!(mcp.parents, vec![http.span_id.clone()], "{method}: {trace}");
+    for (k, v) in [
+        ("mcp.method.name", method),
+        ("mcp.protocol.version", "2025-11-25"),
+        ("span.kind", "server"),
+        ("network.transport", "tcp"),
+    ] {
+        assert_eq!(mcp.tag(k).as_deref(), Some(v), "{method}: {k}: {:?}", mcp.tags);
+    }
+    assert_eq!(
+        mcp.tag("jsonrpc.request.id"),
+        id.map(|id| id.to_string()),
+        "{method}: {:?}",
+        mcp.tags
+    );
+    // The session id only hashed (initialize has none yet: the answer assigns it).
+    let session = mcp.tag("mcp.session.id");
+    assert_eq!(session.is_some(), method != "initialize", "{method}: {:?}", mcp.tags);
+    assert!(!trace.to_string().contains(sid), "{method}: the raw session id");
+    // A protocol error is the span's error, by its JSON-RPC code.
+    let error = (method == "resources/read").then(|| "-32002".to_owned());
+    assert_eq!(mcp.tag("error.type"), error, "{method}: {:?}", mcp.tags);
+    assert_eq!(mcp.tag("rpc.response.status_code"), error, "{method}");
 }
 
 async fn mcp_span_id(jaeger: &Jaeger, trace_id: &str, spans_in_it: usize) -> String {
