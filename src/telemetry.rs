@@ -5,7 +5,12 @@
 //! user's notes), so its logger stays at info unless the filter names it explicitly
 //! (`RUST_LOG=debug,rmcp=debug`): `debug` alone means the gateway's own debug lines.
 
-use tracing_subscriber::{EnvFilter, filter::Targets, fmt, prelude::*};
+use tracing_subscriber::{
+    EnvFilter,
+    filter::{FilterExt as _, Targets},
+    fmt,
+    prelude::*,
+};
 
 use crate::config::LogFormat;
 
@@ -63,8 +68,8 @@ pub fn init(level: &str, format: LogFormat) {
                         inner: fmt::format().with_target(false).with_ansi(false),
                         json: false,
                     })
-                    .with_filter(filter)
-                    .with_filter(cap),
+                    // One per-layer filter (each one is bookkeeping on every span).
+                    .with_filter(filter.and(cap)),
             )
             .with(otel_layer(tracer))
             .try_init(),
@@ -81,8 +86,8 @@ pub fn init(level: &str, format: LogFormat) {
                         json: true,
                     })
                     .fmt_fields(fmt::format::JsonFields::new())
-                    .with_filter(filter)
-                    .with_filter(cap),
+                    // One per-layer filter (each one is bookkeeping on every span).
+                    .with_filter(filter.and(cap)),
             )
             .with(otel_layer(tracer))
             .try_init(),
