@@ -20,7 +20,7 @@ use std::future::Future;
 use opentelemetry::KeyValue;
 use rmcp::{
     ErrorData, RoleServer,
-    model::{Extensions, MetaObject},
+    model::{ClientNotification, Extensions, GetExtensions, GetMeta, MetaObject},
     service::{NotificationContext, RequestContext},
 };
 use tracing::Instrument;
@@ -99,7 +99,7 @@ pub(super) fn decorate(
         meta: &ctx.meta,
         extensions: &ctx.extensions,
         id: Some(ctx.id.to_string()),
-        version: ctx.protocol_version().map(|v| v.to_string()),
+        version: super::protocol::version(ctx).map(|v| v.to_string()),
     };
     trace(span, &message, tool);
 }
@@ -115,7 +115,8 @@ pub(super) fn request(ctx: &RequestContext<RoleServer>, method: &'static str) ->
     span
 }
 
-/// The MCP span of a notification (`Span::none()` with traces off).
+/// The MCP span of a notification the handler receives (over stdio; `Span::none()` with
+/// traces off).
 pub(super) fn notification(
     ctx: &NotificationContext<RoleServer>,
     method: &'static str,
@@ -123,21 +124,61 @@ pub(super) fn notification(
     if !otel::enabled() {
         return tracing::Span::none();
     }
-    let span = new_span(&ctx.extensions, method);
     let version = ctx
-        .meta
-        .get("io.modelcontextprotocol/protocolVersion")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
+        .extensions
+        .get::<crate::call::NegotiatedVersion>()
+        .map(|v| v.0.to_string())
         .or_else(|| {
             ctx.peer
                 .peer_info()
                 .map(|info| info.protocol_version.to_string())
         });
+    notification_span(method, &ctx.meta, &ctx.extensions, version)
+}
+
+/// The MCP span of a notification an HTTP session received (`http::mcp_sessions` takes
+/// them; they never reach the handler), `version` the one the session negotiated
+/// (`Span::none()` with traces off).
+pub(crate) fn session_notification(
+    notification: &ClientNotification,
+    version: Option<String>,
+) -> tracing::Span {
+    if !otel::enabled() {
+        return tracing::Span::none();
+    }
+    let method = match notification {
+        ClientNotification::CancelledNotification(_) => "notifications/cancelled",
+        ClientNotification::ProgressNotification(_) => "notifications/progress",
+        ClientNotification::InitializedNotification(_) => "notifications/initialized",
+        ClientNotification::RootsListChangedNotification(_) => "notifications/roots/list_changed",
+        ClientNotification::CustomNotification(c) => known(&c.method),
+        // A kind a later rmcp adds.
+        _ => OTHER,
+    };
+    notification_span(
+        method,
+        notification.get_meta(),
+        notification.extensions(),
+        version,
+    )
+}
+
+fn notification_span(
+    method: &'static str,
+    meta: &MetaObject,
+    extensions: &Extensions,
+    version: Option<String>,
+) -> tracing::Span {
+    let span = new_span(extensions, method);
+    let version = meta
+        .get("io.modelcontextprotocol/protocolVersion")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or(version);
     let message = Message {
         method,
-        meta: &ctx.meta,
-        extensions: &ctx.extensions,
+        meta,
+        extensions,
         id: None,
         version,
     };
@@ -252,7 +293,10 @@ mod tests {
     #[test]
     fn client_chosen_methods_never_name_a_span() {
         assert_eq!(known("tools/list"), "tools/list");
-        assert_eq!(known("notifications/initialized"), "notifications/initialized");
+        assert_eq!(
+            known("notifications/initialized"),
+            "notifications/initialized"
+        );
         assert_eq!(known("x/secret-token-abc"), OTHER);
         assert_eq!(known(""), OTHER);
     }

@@ -209,7 +209,8 @@ async fn a_tool_call_is_one_trace_from_the_client_through_the_gateway_to_the_api
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
     let (t, s, tp) = client_trace();
-    let r = mcp_http::read(post(&url, &bearer, "2025-11-25", &init).header("traceparent", &tp)).await;
+    let r =
+        mcp_http::read(post(&url, &bearer, "2025-11-25", &init).header("traceparent", &tp)).await;
     let sid = r.header("mcp-session-id").expect("session").to_owned();
     methods.push(("initialize", Some(1), t, s));
     let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
@@ -226,7 +227,11 @@ async fn a_tool_call_is_one_trace_from_the_client_through_the_gateway_to_the_api
         (2, "ping", json!({})),
         (3, "tools/list", json!({})),
         (4, "resources/list", json!({})),
-        (5, "resources/read", json!({"uri": "ui://toolbridge/no-such-view"})),
+        (
+            5,
+            "resources/read",
+            json!({"uri": "ui://toolbridge/no-such-view"}),
+        ),
     ] {
         let (t, s, tp) = client_trace();
         let req = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
@@ -352,7 +357,12 @@ async fn check_method_span(
         ("span.kind", "server"),
         ("network.transport", "tcp"),
     ] {
-        assert_eq!(mcp.tag(k).as_deref(), Some(v), "{method}: {k}: {:?}", mcp.tags);
+        assert_eq!(
+            mcp.tag(k).as_deref(),
+            Some(v),
+            "{method}: {k}: {:?}",
+            mcp.tags
+        );
     }
     assert_eq!(
         mcp.tag("jsonrpc.request.id"),
@@ -362,8 +372,16 @@ async fn check_method_span(
     );
     // The session id only hashed (initialize has none yet: the answer assigns it).
     let session = mcp.tag("mcp.session.id");
-    assert_eq!(session.is_some(), method != "initialize", "{method}: {:?}", mcp.tags);
-    assert!(!trace.to_string().contains(sid), "{method}: the raw session id");
+    assert_eq!(
+        session.is_some(),
+        method != "initialize",
+        "{method}: {:?}",
+        mcp.tags
+    );
+    assert!(
+        !trace.to_string().contains(sid),
+        "{method}: the raw session id"
+    );
     // A protocol error is the span's error, by its JSON-RPC code.
     let error = (method == "resources/read").then(|| "-32002".to_owned());
     assert_eq!(mcp.tag("error.type"), error, "{method}: {:?}", mcp.tags);
