@@ -225,18 +225,22 @@ impl Sessions {
     fn peer(&self) -> Peer<RoleServer> {
         self.out_of_band
             .get_or_init(|| {
-                // rmcp's loop runs inside the span current when it starts, for as long as it
-                // lives: a root span of its own, not the first request's (which would then
-                // never end, and never be exported).
-                let root = tracing::debug_span!(parent: None, "mcp_out_of_band");
-                let service = root.in_scope(|| {
-                    serve_directly_with_ct(
-                        self.gateway.clone(),
-                        OutOfBand,
-                        None,
-                        self.cancel.child_token(),
-                    )
-                });
+                // rmcp's loop runs inside the span current when it starts (its tasks are
+                // instrumented with `Span::current()`), for as long as it lives: started with
+                // no subscriber there is no current span, so it is not the first request's
+                // (which would then never end, and never be exported). A root debug span did
+                // not do it: disabled at the default level, it left the request's current.
+                let service = tracing::subscriber::with_default(
+                    tracing::subscriber::NoSubscriber::default(),
+                    || {
+                        serve_directly_with_ct(
+                            self.gateway.clone(),
+                            OutOfBand,
+                            None,
+                            self.cancel.child_token(),
+                        )
+                    },
+                );
                 OutOfBandLoop {
                     peer: service.peer().clone(),
                     _service: Mutex::new(service),
