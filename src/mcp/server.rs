@@ -427,11 +427,7 @@ impl ServerHandler for Gateway {
         _request: SubscribeRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let span = spans::request(&ctx, "resources/subscribe");
-        spans::answer(span, async {
-            Err(ErrorData::method_not_found::<SubscribeRequestMethod>())
-        })
-        .await
+        spans::not_offered::<SubscribeRequestMethod, _>(&ctx)
     }
 
     #[allow(deprecated)]
@@ -440,11 +436,7 @@ impl ServerHandler for Gateway {
         _request: UnsubscribeRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let span = spans::request(&ctx, "resources/unsubscribe");
-        spans::answer(span, async {
-            Err(ErrorData::method_not_found::<UnsubscribeRequestMethod>())
-        })
-        .await
+        spans::not_offered::<UnsubscribeRequestMethod, _>(&ctx)
     }
 
     async fn list_prompts(
@@ -452,11 +444,7 @@ impl ServerHandler for Gateway {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let span = spans::request(&ctx, "prompts/list");
-        spans::answer(span, async {
-            Err(ErrorData::method_not_found::<ListPromptsRequestMethod>())
-        })
-        .await
+        spans::not_offered::<ListPromptsRequestMethod, _>(&ctx)
     }
 
     async fn get_prompt(
@@ -464,11 +452,7 @@ impl ServerHandler for Gateway {
         _request: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let span = spans::request(&ctx, "prompts/get");
-        spans::answer(span, async {
-            Err(ErrorData::method_not_found::<GetPromptRequestMethod>())
-        })
-        .await
+        spans::not_offered::<GetPromptRequestMethod, _>(&ctx)
     }
 
     async fn complete(
@@ -476,11 +460,7 @@ impl ServerHandler for Gateway {
         _request: CompleteRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let span = spans::request(&ctx, "completion/complete");
-        spans::answer(span, async {
-            Err(ErrorData::method_not_found::<CompleteRequestMethod>())
-        })
-        .await
+        spans::not_offered::<CompleteRequestMethod, _>(&ctx)
     }
 
     fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {

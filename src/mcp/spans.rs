@@ -20,7 +20,7 @@ use std::future::Future;
 use opentelemetry::KeyValue;
 use rmcp::{
     ErrorData, RoleServer,
-    model::{ClientNotification, Extensions, GetExtensions, GetMeta, MetaObject},
+    model::{ClientNotification, ConstString, Extensions, GetExtensions, GetMeta, MetaObject},
     service::{NotificationContext, RequestContext},
 };
 use tracing::Instrument;
@@ -196,6 +196,17 @@ pub(super) async fn answer<T>(
         protocol_error(&span, e);
     }
     result
+}
+
+/// A method this gateway does not offer: rmcp's own answer (`-32601`, method not found),
+/// under the method's span.
+pub(super) fn not_offered<M, T>(ctx: &RequestContext<RoleServer>) -> Result<T, ErrorData>
+where
+    M: ConstString,
+{
+    let e = ErrorData::method_not_found::<M>();
+    protocol_error(&request(ctx, M::VALUE), &e);
+    Err(e)
 }
 
 /// A JSON-RPC error answer on the span: `error.type` and `rpc.response.status_code` are its
