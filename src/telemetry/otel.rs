@@ -1,6 +1,7 @@
 //! OpenTelemetry traces: the `tracing` spans the code already has (the HTTP request, the MCP
-//! request, one per API request), exported over OTLP/HTTP when the standard `OTEL_*`
-//! variables ask for it, and nothing at all when they do not.
+//! request; bridged by `tracing-opentelemetry`) and one client span per API request (made
+//! with the SDK's tracer, see [`client_span`]), exported over OTLP/HTTP when the standard
+//! `OTEL_*` variables ask for it, and nothing at all when they do not.
 //!
 //! - **On or off.** On when `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
 //!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set, unless `OTEL_SDK_DISABLED=true` or
