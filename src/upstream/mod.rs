@@ -20,5 +20,8 @@ mod tenant;
 mod wire;
 
 pub use client::install_crypto_provider;
-pub(crate) use client::{ApiRequest, ApiResponse, CallContext, Upstream, client_builder};
+pub(crate) use client::{
+    ApiRequest, ApiResponse, Call, Upstream, client_builder, configured_caller,
+};
+pub(crate) use correlation::new_id as new_correlation_id;
 pub(crate) use error::UpstreamError;

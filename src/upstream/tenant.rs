@@ -23,9 +23,12 @@ use super::{
     flight::Flights,
     generation::GenerationCell,
     signing::{self, SIGNATURE, TENANT_ID, TIMESTAMP},
-    wire::{CallerKey, NoTenant},
+    wire::NoTenant,
 };
-use crate::config::{Config, Generation, TenantMode};
+use crate::{
+    call::CredentialKey,
+    config::{Config, Generation, TenantMode},
+};
 
 /// A tenant and, when the deployment signs, its signer.
 #[derive(Clone)]
@@ -210,9 +213,9 @@ impl Middleware for TenantLayer {
             Source::Fixed(t) => t.apply(&mut req),
             Source::Resolve(r) => {
                 let key = ext
-                    .get::<CallerKey>()
+                    .get::<CredentialKey>()
                     .copied()
-                    .unwrap_or_else(|| CallerKey::of(b""));
+                    .unwrap_or_else(|| CredentialKey::of(b""));
                 let resolution = r
                     .cache
                     .get(key, || r.lookup(&req, &next))

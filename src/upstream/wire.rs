@@ -23,19 +23,6 @@ pub(crate) struct Repeatable;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct NoTenant;
 
-/// Who is calling, as a key for the per-caller caches (session, backend token, tenant): a
-/// SHA-256 of the caller's credential, never the credential itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct CallerKey(pub(crate) [u8; 32]);
-
-impl CallerKey {
-    /// The key of a credential (the whole `Authorization` value).
-    pub(crate) fn of(credential: &[u8]) -> Self {
-        use sha2::Digest;
-        Self(sha2::Sha256::digest(credential).into())
-    }
-}
-
 /// `path` (starting with `/`) below the base URL, keeping any path prefix of the base (an
 /// API mounted below `/api`, say).
 pub(crate) fn join(base: &reqwest::Url, path: &str) -> reqwest::Url {
