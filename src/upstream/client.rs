@@ -28,11 +28,11 @@ use super::{
     answer::{error_from, json_answer, read_capped},
     credential::CredentialLayer,
     generation::{GenerationCell, Info},
+    marks::{CORRELATION_ID, EntityRequest, Repeatable, join},
     retry::Retry,
     slot::SlotLayer,
     sync_sessions::{SessionInfo, SyncSessions},
     tenant::TenantLayer,
-    wire::{CORRELATION_ID, EntityRequest, Repeatable, join},
 };
 use crate::{
     call::Caller,

@@ -19,7 +19,7 @@ use super::{
     UpstreamError,
     answer::json_answer,
     flight::Flights,
-    wire::{CORRELATION_ID, NoTenant},
+    marks::{CORRELATION_ID, NoTenant},
 };
 use crate::{
     call::CredentialKey,
@@ -74,7 +74,7 @@ impl CredentialLayer {
             .unwrap_or_else(|| cfg.api_base().to_owned());
         let endpoint = match &cfg.token_exchange_url {
             None => Endpoint::Api {
-                url: super::wire::join(base, "/auth/token-exchange"),
+                url: super::marks::join(base, "/auth/token-exchange"),
                 audience: resource,
             },
             Some(url) => {

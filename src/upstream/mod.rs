@@ -10,6 +10,7 @@ mod credential;
 mod error;
 mod flight;
 mod generation;
+mod marks;
 mod probe;
 mod readiness;
 mod retry;
@@ -17,7 +18,6 @@ pub mod signing;
 mod slot;
 mod sync_sessions;
 mod tenant;
-mod wire;
 
 pub use client::install_crypto_provider;
 pub(crate) use client::{

@@ -22,8 +22,8 @@ use super::{
     UpstreamError,
     answer::{json_answer, read_capped},
     flight::Flights,
+    marks::{CORRELATION_ID, EntityRequest, SYNC_EPOCH, SYNC_SESSION},
     retry::record_retry,
-    wire::{CORRELATION_ID, EntityRequest, SYNC_EPOCH, SYNC_SESSION},
 };
 use crate::{call::CredentialKey, config::SessionMode};
 
