@@ -1,6 +1,8 @@
-//! Names shared by the layers of the upstream chain: header names and the markers a
-//! request carries in its extensions. A leaf: it imports nothing from the chain, so the
-//! layers can all import it without circles.
+//! The marks the layers of the upstream chain read off a request: header names, and the
+//! markers a request carries in its extensions (beside the caller's
+//! [`crate::call::CredentialKey`], which `client.rs` puts there too), and the one rule for
+//! a URL below the API's base. A leaf: it imports nothing from the chain, so the layers can
+//! all import it without circles.
 
 /// Header carrying the per-call correlation id, to the API and back.
 pub(crate) const CORRELATION_ID: &str = "x-correlation-id";
