@@ -15,6 +15,15 @@ pub(crate) mod otel;
 /// Crates whose debug lines carry whole messages, and so stay at info unless named.
 const WHOLE_MESSAGES_AT_DEBUG: &[&str] = &["rmcp"];
 
+/// rmcp's service loop, which writes three info lines each time one starts and ends
+/// ("Service initialized as server" with the client's whole `initialize` parameters, "input
+/// stream terminated", "serve finished"). Every MCP request here is served by a one-request
+/// service (`http::mcp_sessions`), so at info these were three lines per tool call saying
+/// nothing about it, and about 35,000 instructions of a call's 550,000 (callgrind,
+/// BENCHMARKS.md). Its warnings and errors still show; naming it (or `rmcp`) in the filter
+/// brings the rest back.
+const PER_REQUEST_LIFECYCLE: &str = "rmcp::service";
+
 /// Installs the global subscriber. Safe to call more than once (later calls are no-ops).
 ///
 /// With traces on (`OTEL_*`, see [`otel`]) an OpenTelemetry layer joins the log layer, each
@@ -170,20 +179,30 @@ where
 }
 
 /// A filter that lets everything through except the debug and trace lines of the crates
-/// in [`WHOLE_MESSAGES_AT_DEBUG`] that `directives` does not name.
+/// in [`WHOLE_MESSAGES_AT_DEBUG`], and the info lines of [`PER_REQUEST_LIFECYCLE`], that
+/// `directives` does not name.
 fn cap(directives: &str) -> Targets {
     use tracing_subscriber::filter::LevelFilter;
-    let named = |krate: &str| {
+    let targets = || {
         directives
             .split(',')
-            .any(|d| d.trim().split(['=', ':', '[']).next() == Some(krate))
+            .map(|d| d.trim().split(['=', '[']).next().unwrap_or_default())
     };
-    WHOLE_MESSAGES_AT_DEBUG
+    let named_crate = |krate: &str| targets().any(|t| t.split("::").next() == Some(krate));
+    let capped = WHOLE_MESSAGES_AT_DEBUG
         .iter()
-        .filter(|k| !named(k))
+        .filter(|k| !named_crate(k))
         .fold(Targets::new().with_default(LevelFilter::TRACE), |t, k| {
             t.with_target(*k, LevelFilter::INFO)
-        })
+        });
+    let lifecycle_named = targets().any(|t| {
+        t == PER_REQUEST_LIFECYCLE || PER_REQUEST_LIFECYCLE.starts_with(&format!("{t}::"))
+    });
+    if lifecycle_named {
+        capped
+    } else {
+        capped.with_target(PER_REQUEST_LIFECYCLE, LevelFilter::WARN)
+    }
 }
 
 /// Latency buckets, in seconds: sub-millisecond gateway work up to the 30 s timeout.
@@ -235,5 +254,20 @@ mod tests {
         assert!(debug("info, rmcp[x]=trace", "rmcp::service"));
         assert!(!debug("debug,rmcp_x=debug", "rmcp::service"));
         assert!(cap("debug").would_enable("rmcp", &Level::INFO));
+    }
+
+    #[test]
+    fn the_per_request_service_lines_need_naming() {
+        let enabled = |directives: &str, target: &str, level: &Level| {
+            cap(directives).would_enable(target, level)
+        };
+        assert!(!enabled("info", "rmcp::service", &Level::INFO));
+        assert!(!enabled("debug", "rmcp::service::server", &Level::INFO));
+        assert!(enabled("info", "rmcp::service", &Level::WARN));
+        assert!(enabled("info", "rmcp::transport", &Level::INFO));
+        assert!(enabled("info,rmcp=info", "rmcp::service", &Level::INFO));
+        assert!(enabled("info,rmcp::service=debug", "rmcp::service", &Level::DEBUG));
+        assert!(!enabled("info,rmcp::transport=debug", "rmcp::service", &Level::INFO));
+        assert!(enabled("info", "toolbridge_mcp::http", &Level::INFO));
     }
 }
