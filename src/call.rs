@@ -28,6 +28,12 @@ pub(crate) type Permits = dyn Fn(&Caller, &str) -> bool + Send + Sync;
 #[derive(Clone, Debug)]
 pub(crate) struct ClientGone(pub(crate) CancellationToken);
 
+/// The protocol version a stateful session negotiated at `initialize`, in the context of
+/// each later request of that session (whose handler's peer knows no client info: see
+/// `http::mcp_sessions`). A request's own `_meta` version, when it has one, wins.
+#[derive(Clone, Debug)]
+pub(crate) struct NegotiatedVersion(pub(crate) rmcp::model::ProtocolVersion);
+
 /// The trace span of the HTTP request a call came in (see `http::span`): the MCP server
 /// makes its `tool_call` span a child of it.
 #[derive(Clone, Debug)]

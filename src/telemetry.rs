@@ -17,11 +17,11 @@ const WHOLE_MESSAGES_AT_DEBUG: &[&str] = &["rmcp"];
 
 /// rmcp's service loop, which writes three info lines each time one starts and ends
 /// ("Service initialized as server" with the client's whole `initialize` parameters, "input
-/// stream terminated", "serve finished"). Every MCP request here is served by a one-request
-/// service (`http::mcp_sessions`), so at info these were three lines per tool call saying
-/// nothing about it, and about 35,000 instructions of a call's 550,000 (callgrind,
-/// BENCHMARKS.md). Its warnings and errors still show; naming it (or `rmcp`) in the filter
-/// brings the rest back.
+/// stream terminated", "serve finished"). rmcp serves each stateless and each 2026-07-28
+/// request with a one-request loop, and each session's handshake runs one, so at info these
+/// were three lines per request saying nothing about it (about 35,000 instructions of a
+/// 550,000-instruction tool call: callgrind, BENCHMARKS.md). Its warnings and errors still
+/// show; naming it (or `rmcp`) in the filter brings the rest back.
 const PER_REQUEST_LIFECYCLE: &str = "rmcp::service";
 
 /// Installs the global subscriber. Safe to call more than once (later calls are no-ops).
@@ -266,8 +266,16 @@ mod tests {
         assert!(enabled("info", "rmcp::service", &Level::WARN));
         assert!(enabled("info", "rmcp::transport", &Level::INFO));
         assert!(enabled("info,rmcp=info", "rmcp::service", &Level::INFO));
-        assert!(enabled("info,rmcp::service=debug", "rmcp::service", &Level::DEBUG));
-        assert!(!enabled("info,rmcp::transport=debug", "rmcp::service", &Level::INFO));
+        assert!(enabled(
+            "info,rmcp::service=debug",
+            "rmcp::service",
+            &Level::DEBUG
+        ));
+        assert!(!enabled(
+            "info,rmcp::transport=debug",
+            "rmcp::service",
+            &Level::INFO
+        ));
         assert!(enabled("info", "toolbridge_mcp::http", &Level::INFO));
     }
 }

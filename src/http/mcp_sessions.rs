@@ -11,10 +11,21 @@
 //!   [`Handshake`] transport hands it the one `initialize` request, takes its answer, and
 //!   then ends, so the service loop ends with it. Its worker then calls `close_session`,
 //!   which this manager expects once and ignores.
-//! - Every later request is served by a one-request service with the negotiated client
-//!   info (`serve_directly`, the same path rmcp takes for stateless requests), its answer
-//!   streamed back as the request's SSE stream. `notifications/cancelled` cancels the
-//!   request it names; other notifications need nothing from this server.
+//! - Every later request goes straight to the gateway's handler (rmcp's
+//!   `Service::handle_request`, the dispatch rmcp's own service loop calls), in a task of its
+//!   own, and its answer is streamed back as the request's SSE stream. Not a one-request
+//!   service loop per request (`serve_directly`, rmcp's stateless path, which this manager
+//!   used before): that built a peer with a 1,024-slot channel, spawned the loop and the
+//!   handler as two tasks and moved both large futures each time, about 85,000 instructions
+//!   of a 550,000-instruction tool call (callgrind, BENCHMARKS.md). The handler's context
+//!   needs a [`Peer`], which only a service loop makes: one loop, started on first use and
+//!   ended at shutdown, lends its peer to every request ([`OutOfBand`]). That peer knows no
+//!   client info, so the negotiated version travels as [`NegotiatedVersion`]: with no
+//!   `_meta` version a request is dispatched as the pre-2026-07-28 request it is, as with
+//!   the session's own peer. Nothing here sends the client anything outside an answer
+//!   (no progress, no server-to-client requests); what a handler would send is dropped with
+//!   a warning. `notifications/cancelled` cancels the request it names; other notifications
+//!   need nothing from this server.
 //! - The `GET` stream stays open, with nothing to say (this server sends no requests or
 //!   notifications of its own), until the session ends.
 //!
@@ -40,14 +51,17 @@ use std::{
 use futures::{Stream, StreamExt};
 use parking_lot::Mutex;
 use rmcp::{
-    RoleServer,
+    RoleServer, Service,
     model::{
         ClientConfig, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions,
-        RequestId, ServerJsonRpcMessage, ServerResult,
+        GetMeta, JsonRpcRequest, RequestId, RequestMetaObject, ServerJsonRpcMessage, ServerResult,
     },
-    service::{RxJsonRpcMessage, TxJsonRpcMessage, serve_directly_with_ct},
+    service::{
+        Peer, RequestContext, RunningService, RxJsonRpcMessage, TxJsonRpcMessage,
+        serve_directly_with_ct,
+    },
     transport::{
-        OneshotTransport, Transport,
+        Transport,
         streamable_http_server::session::{
             EventStore, RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
         },
@@ -57,7 +71,11 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::users::{Reservation, Users};
-use crate::mcp::Gateway;
+use crate::{call::NegotiatedVersion, mcp::Gateway};
+
+/// The log target of rmcp's service loop, whose request and answer lines the direct
+/// dispatch writes in its place.
+const RMCP_LOOP: &str = "rmcp::service";
 
 /// The SSE retry interval a request stream announces (rmcp's default).
 const SSE_RETRY: Duration = Duration::from_secs(3);
@@ -91,6 +109,8 @@ pub(crate) enum SessionError {
     Handshake,
     #[error("resuming a stream is not supported: calls are cancelled when their client leaves")]
     NoResume,
+    #[error("only a request opens a stream")]
+    NotARequest,
 }
 
 /// One session, as kept between calls.
@@ -137,6 +157,48 @@ pub(crate) struct Sessions {
     next_sweep: Mutex<Instant>,
     /// Request streams opened, for their priming events' ids.
     streams: AtomicU64,
+    /// The loop whose peer every request's handler context gets (see the module docs).
+    out_of_band: std::sync::OnceLock<OutOfBandLoop>,
+}
+
+/// The service loop behind the peer lent to session requests, kept for as long as the
+/// sessions (dropping a `RunningService` ends its loop).
+struct OutOfBandLoop {
+    peer: Peer<RoleServer>,
+    _service: Mutex<RunningService<RoleServer, Gateway>>,
+}
+
+/// The transport of that loop: nothing ever comes in, and a message a handler sends the
+/// client outside its answer (a notification or a request; this gateway sends neither) is
+/// dropped with a warning rather than delivered late or never answered.
+struct OutOfBand;
+
+impl Transport<RoleServer> for OutOfBand {
+    type Error = SessionError;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleServer>,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send + 'static {
+        let kind = match &item {
+            ServerJsonRpcMessage::Notification(_) => "notification",
+            ServerJsonRpcMessage::Request(_) => "request",
+            _ => "answer",
+        };
+        tracing::warn!(
+            kind,
+            "a handler sent a session client a message outside its answer: dropped"
+        );
+        std::future::ready(Ok(()))
+    }
+
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
+        std::future::pending().await
+    }
+
+    async fn close(&mut self) -> Result<(), SessionError> {
+        Ok(())
+    }
 }
 
 impl Sessions {
@@ -154,7 +216,34 @@ impl Sessions {
             idle,
             next_sweep: Mutex::new(Instant::now()),
             streams: AtomicU64::new(0),
+            out_of_band: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The peer for a request's handler context (the loop starts on first use: it needs
+    /// the runtime, which building the sessions does not).
+    fn peer(&self) -> Peer<RoleServer> {
+        self.out_of_band
+            .get_or_init(|| {
+                // rmcp's loop runs inside the span current when it starts, for as long as it
+                // lives: a root span of its own, not the first request's (which would then
+                // never end, and never be exported).
+                let root = tracing::debug_span!(parent: None, "mcp_out_of_band");
+                let service = root.in_scope(|| {
+                    serve_directly_with_ct(
+                        self.gateway.clone(),
+                        OutOfBand,
+                        None,
+                        self.cancel.child_token(),
+                    )
+                });
+                OutOfBandLoop {
+                    peer: service.peer().clone(),
+                    _service: Mutex::new(service),
+                }
+            })
+            .peer
+            .clone()
     }
 
     /// The session `id`, when it exists and has not been idle too long.
@@ -326,35 +415,67 @@ impl SessionManager for Sessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, SessionError> {
+        let ClientJsonRpcMessage::Request(JsonRpcRequest {
+            id: request_id,
+            mut request,
+            ..
+        }) = message
+        else {
+            return Err(SessionError::NotARequest);
+        };
         let session = self.get(id).ok_or(SessionError::NotFound)?;
         session.touch();
-        let request_id = match &message {
-            ClientJsonRpcMessage::Request(req) => Some(req.id.clone()),
-            _ => None,
-        };
         let ct = self.cancel.child_token();
-        if let Some(rid) = &request_id {
-            session.running.lock().insert(rid.clone(), ct.clone());
+        session
+            .running
+            .lock()
+            .insert(request_id.clone(), ct.clone());
+        // What rmcp's service loop does with a request: its `_meta` and extensions become
+        // the handler's context.
+        // rmcp's loop logs each request and answer whole at debug, under its own target;
+        // so does this dispatch, so naming rmcp in the filter (`RUST_LOG=...,rmcp=debug`)
+        // still shows them, and nothing else does (`telemetry`).
+        tracing::debug!(target: RMCP_LOOP, %request_id, ?request, "received request");
+        let meta = std::mem::replace(request.get_meta_mut(), RequestMetaObject::new());
+        let mut extensions = std::mem::take(request.extensions_mut());
+        if let Some(version) = session
+            .peer
+            .lock()
+            .as_ref()
+            .map(|p| p.protocol_version.clone())
+        {
+            extensions.insert(NegotiatedVersion(version));
         }
-        let peer = session.peer.lock().clone();
-        let (transport, answers) = OneshotTransport::<RoleServer>::new(message);
-        let service = serve_directly_with_ct(self.gateway.clone(), transport, peer, ct);
+        let mut ctx = RequestContext::new(request_id.clone(), self.peer());
+        ctx.ct = ct;
+        ctx.meta = meta;
+        ctx.extensions = extensions;
+        let (answer_tx, answer_rx) = oneshot::channel();
+        let gateway = self.gateway.clone();
+        // A task of its own, as in rmcp's loop: a client that leaves does not drop the call
+        // halfway (it is cancelled through its token, and ends in order).
         tokio::spawn(async move {
-            let _ = service.waiting().await;
-            if let Some(rid) = request_id {
-                session.running.lock().remove(&rid);
-            }
+            let answer = match gateway.handle_request(request, ctx).await {
+                Ok(result) => {
+                    tracing::debug!(target: RMCP_LOOP, id = %request_id, ?result, "response message");
+                    ServerJsonRpcMessage::response(result, request_id.clone())
+                }
+                Err(error) => {
+                    tracing::warn!(target: RMCP_LOOP, id = %request_id, ?error, "response error");
+                    ServerJsonRpcMessage::error(error, Some(request_id.clone()))
+                }
+            };
+            let _ = answer_tx.send(answer);
+            session.running.lock().remove(&request_id);
             session.touch();
         });
         // A priming event first (an id and the retry interval, no data), as rmcp's own
         // session streams start: clients learn the reconnection delay before anything else.
         let n = self.streams.fetch_add(1, Ordering::Relaxed);
         let priming = ServerSseMessage::priming(format!("0/{n}"), SSE_RETRY);
-        let answers = futures::stream::unfold(answers, |mut rx| async move {
-            let message = rx.recv().await?;
-            Some((ServerSseMessage::from_message(message), rx))
-        });
-        Ok(futures::stream::once(std::future::ready(priming)).chain(answers))
+        let answer = futures::stream::once(answer_rx)
+            .filter_map(|a| std::future::ready(a.ok().map(ServerSseMessage::from_message)));
+        Ok(futures::stream::once(std::future::ready(priming)).chain(answer))
     }
 
     async fn accept_message(

@@ -50,9 +50,19 @@ pub(crate) fn is_supported(header: &[u8]) -> bool {
         .any(|v| v.as_str().as_bytes() == header)
 }
 
+/// The revision the request speaks: its own (`_meta`, 2026-07-28), else the one its
+/// session negotiated.
+pub(crate) fn version(ctx: &RequestContext<RoleServer>) -> Option<ProtocolVersion> {
+    ctx.protocol_version().or_else(|| {
+        ctx.extensions
+            .get::<crate::call::NegotiatedVersion>()
+            .map(|v| v.0.clone())
+    })
+}
+
 /// True when the request speaks 2026-07-28 or later (per-request `_meta`, no session).
 pub(crate) fn is_modern(ctx: &RequestContext<RoleServer>) -> bool {
-    ctx.protocol_version().is_some_and(|v| !v.has_initialize())
+    version(ctx).is_some_and(|v| !v.has_initialize())
 }
 
 /// `tools` as a `tools/list` result; on 2026-07-28 with caching hints for `audience`.

@@ -190,7 +190,7 @@ impl Gateway {
                 if parts.is_some() { "tcp" } else { "pipe" },
             ),
         ];
-        if let Some(v) = ctx.protocol_version() {
+        if let Some(v) = super::protocol::version(ctx) {
             attrs.push(KeyValue::new("mcp.protocol.version", v.to_string()));
         }
         if let Some(session) = parts

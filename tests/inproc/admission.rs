@@ -84,13 +84,13 @@ async fn requests_past_the_limit_wait_their_turn_and_all_succeed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_finds_no_slot_in_time_gets_503_and_is_not_run() {
-    // One slot; the first call holds it for about 10 s (two API requests of 5 s each); the
-    // second may wait 7.5 s. The request timeout (7.5 s) also bounds each API request, so
-    // both margins are 2.5 s wide: a loaded machine neither times the first call out nor
-    // frees the slot in time for the second (1.5 s margins timed the first call out in a
-    // clean-clone CI run with a benchmark beside it).
-    let stack = stack(1, 7.5).await;
-    stack.emulator().faults().set_delay(Duration::from_secs(5));
+    // One slot; the first call holds it for about 20 s (two API requests of 10 s each); the
+    // second may wait 15 s. The request timeout (15 s) also bounds each API request, so
+    // both margins are 5 s wide: a loaded machine neither times the first call out nor
+    // frees the slot in time for the second (2.5 s margins still timed the first call out
+    // once with three builds beside the suite; 1.5 s margins did in a clean-clone CI run).
+    let stack = stack(1, 15.0).await;
+    stack.emulator().faults().set_delay(Duration::from_secs(10));
     let url = stack.mcp_url();
     let first = {
         let url = url.clone();

@@ -218,3 +218,44 @@ async fn a_session_answers_only_its_owner() {
     assert_eq!(r.status, 404, "{}", r.body);
     stack.stop().await;
 }
+
+/// `notifications/cancelled` on a session ends the call it names (the API request is
+/// dropped, the call's answer says it was cancelled) and nothing else: the session and its
+/// other requests go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_notification_ends_the_call_it_names() {
+    let stack = stack(|_| {}).await;
+    let url = stack.mcp_url();
+    let http = client();
+    let alice = bearer("alice");
+    let sid = open_session(&http, &url, &alice).await;
+    stack.emulator().faults().set_delay(Duration::from_secs(60));
+    let slow = {
+        let (http, url, alice, sid) = (http.clone(), url.clone(), alice.clone(), sid.clone());
+        tokio::spawn(
+            async move { post(&http, &url, Some(&alice), Some(&sid), list_notes(7)).await },
+        )
+    };
+    until_api_busy(stack.emulator()).await;
+    let cancel = json!({
+        "jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 7, "reason": "the user changed their mind"}
+    });
+    let r = post(&http, &url, Some(&alice), Some(&sid), cancel.to_string()).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    // Well before the API's 60 s: the cancellation, not the API, ended the call.
+    let r = tokio::time::timeout(Duration::from_secs(30), slow)
+        .await
+        .expect("the cancelled call ends")
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let answer = r.answer();
+    assert_eq!(answer["id"], 7, "{}", r.body);
+    assert_eq!(answer["result"]["isError"], true, "{}", r.body);
+    assert!(r.body.contains("cancel"), "{}", r.body);
+    stack.emulator().faults().set_delay(Duration::ZERO);
+    let r = post(&http, &url, Some(&alice), Some(&sid), list_notes(8)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.answer()["result"].is_object(), "{}", r.body);
+    stack.stop().await;
+}
