@@ -1,6 +1,6 @@
-//! [`Flights`]: a per-caller cache whose misses are fetched single-flight. Sync sessions,
-//! backend tokens and resolved tenants all use it: a burst of concurrent calls by one caller
-//! makes one request upstream, not one each, and a `429` on that request is shared by the
+//! [`Flights`]: a per-caller cache (keyed by the caller's [`CredentialKey`]) whose misses are
+//! fetched single-flight. Sync sessions, backend tokens and resolved tenants all use it: a
+//! burst of concurrent calls by one caller makes one request upstream, not one each, and a `429` on that request is shared by the
 //! waiters instead of being repeated by each of them in turn.
 
 use std::{
