@@ -10,9 +10,8 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-pub(crate) use crate::call::Scopes;
 use crate::{
-    call::{Caller, ToolFilter},
+    call::{Caller, Scopes, ToolFilter},
     config::{Config, Generation},
     mcp::tools::{Choice, tools},
 };
