@@ -285,7 +285,7 @@ impl Gateway {
         };
         let _in_flight = self.shared.in_flight.enter();
         let caller = self.caller(&ctx);
-        let correlation_id = crate::upstream::new_correlation_id();
+        let correlation_id = crate::upstream::correlation::new_id();
         let span = tracing::info_span!(
             parent: &Self::request_span(&ctx),
             "tool_call",

@@ -292,7 +292,7 @@ pub(crate) async fn run_checks(
     }
     let opened = async {
         let caller = configured_caller(&token)?;
-        let correlation_id = crate::upstream::new_correlation_id();
+        let correlation_id = crate::upstream::correlation::new_id();
         let call = Call {
             caller: &caller,
             correlation_id: &correlation_id,

@@ -46,7 +46,7 @@ use crate::{
 pub(crate) struct Call<'a> {
     /// Who calls: the `Authorization` value to send and the key of the per-caller caches.
     pub(crate) caller: &'a Caller,
-    /// Correlation id of this tool call (`upstream::new_correlation_id`).
+    /// Correlation id of this tool call (`upstream::correlation::new_id`).
     pub(crate) correlation_id: &'a str,
 }
 

@@ -5,7 +5,7 @@
 
 mod answer;
 mod client;
-mod correlation;
+pub(crate) mod correlation;
 mod credential;
 mod error;
 mod flight;
@@ -23,5 +23,4 @@ pub use client::install_crypto_provider;
 pub(crate) use client::{
     ApiRequest, ApiResponse, Call, Upstream, client_builder, configured_caller,
 };
-pub(crate) use correlation::new_id as new_correlation_id;
 pub(crate) use error::UpstreamError;
