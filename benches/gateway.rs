@@ -49,7 +49,8 @@ pub struct Options {
     pub emu: EmuSpawn,
     /// `--only A,B`: only the lines whose name contains one of these (for profiling one line;
     /// the phases are named `sessions`, `stateless`, `2026-07-28 clients` and `+5ms`; the
-    /// 2026-07-28 tool lines end in `2026-07-28`).
+    /// 2026-07-28 tool lines end in `2026-07-28`). A piece ending in `$` must end the name:
+    /// `get_note c=16$` is that line without its 2026-07-28 twin.
     pub only: Option<String>,
     /// `--window SECS`: measure each line this long instead.
     pub window: Option<f64>,
@@ -57,9 +58,12 @@ pub struct Options {
 
 impl Options {
     fn wants(&self, line: &str) -> bool {
-        self.only
-            .as_ref()
-            .is_none_or(|o| o.split(',').any(|part| line.contains(part)))
+        self.only.as_ref().is_none_or(|o| {
+            o.split(',').any(|part| match part.strip_suffix('$') {
+                Some(end) => line.ends_with(end),
+                None => line.contains(part),
+            })
+        })
     }
 }
 

@@ -1,7 +1,12 @@
-//! What one MCP request carries from the HTTP edge down to the tool handler, in a module
-//! both sides import (so `http` and `mcp` need nothing of each other): the credential the
-//! edge checked, the signal that the client went away, and the count of calls in progress
-//! that graceful shutdown waits for.
+//! What one MCP request carries from the HTTP edge down to the tool handler and the
+//! upstream chain, in a module all of them import (so `http`, `mcp` and `upstream` need
+//! nothing of each other): the [`Caller`] the token check made (`call/caller.rs`), the
+//! signal that the client went away, and the count of calls in progress that graceful
+//! shutdown waits for.
+
+mod caller;
+
+pub(crate) use caller::{Caller, CredentialKey, Scopes, UserKey, UserKeyring};
 
 use std::sync::Arc;
 
@@ -10,19 +15,14 @@ use tokio_util::{
     task::{TaskTracker, task_tracker::TaskTrackerToken},
 };
 
-use crate::secret::Secret;
-
-/// The caller of one HTTP request, put into the request extensions by the edge.
-#[derive(Clone, Debug)]
-pub(crate) struct Caller {
-    /// The `Authorization` header value the edge checked, in canonical `Bearer` form.
-    pub(crate) authorization: Secret,
-}
-
-/// Which tools this request's caller may call (only with `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`):
-/// the edge decides, the MCP side only asks.
+/// Whether a caller may call a tool (only with `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`): the
+/// scope policy, built once; the edge puts it into the requests whose `tools/list` it
+/// filters, and the MCP side only asks it about the request's [`Caller`].
 #[derive(Clone)]
-pub(crate) struct ToolFilter(pub(crate) Arc<dyn Fn(&str) -> bool + Send + Sync>);
+pub(crate) struct ToolFilter(pub(crate) Arc<Permits>);
+
+/// The question a [`ToolFilter`] answers: may this caller call the tool of this name?
+pub(crate) type Permits = dyn Fn(&Caller, &str) -> bool + Send + Sync;
 
 /// Cancelled when the client of this HTTP request is gone (see `http::disconnect`).
 #[derive(Clone, Debug)]

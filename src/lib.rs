@@ -6,7 +6,9 @@
 //! ## Layout
 //!
 //! - [`config`]: defaults < TOML file < `.env` < `TOOLBRIDGE_*` environment, validated once.
-//! - `call`: what one MCP request carries from the edge to the tool handler (crate-private).
+//! - `call`: what one MCP request carries from the edge to the tool handler and the upstream
+//!   chain (crate-private): above all the `Caller` the token check makes
+//!   (`call/caller.rs`: its user key, scopes, `Authorization` value and credential key).
 //! - [`http`]: the axum side: router, request span, edge layers, per-user shares, health,
 //!   the server loop.
 //! - [`auth`]: bearer tokens (HS256, RS256 from the issuer's JWKS), scopes.
@@ -21,8 +23,8 @@
 //!   [`secret`]: the redacting type of every secret.
 //!
 //! Data flows one way: HTTP edge → MCP handler → upstream client → API. No layer reaches
-//! back up; what a lower layer needs (the caller's token, the correlation id) travels down
-//! as a value.
+//! back up; what a lower layer needs travels down as a value: one `call::Caller`, made once
+//! by the token check and borrowed by every stage after it, and the call's correlation id.
 //!
 //! The path of one tool call (`get_note` over streamable HTTP), socket to API, file by file:
 //!
@@ -33,31 +35,38 @@
 //!    parent of the `tool_call` span.
 //! 4. `http/edge.rs` (`edge::mcp`): every check of `/mcp` as plain functions, in the order
 //!    they run: Host/Origin (`edge/rebinding.rs`; rmcp's copy is off), the bearer token
-//!    (`auth/token.rs`, keys from `auth/jwks.rs`) becoming `call::Caller`, the
-//!    `MCP-Protocol-Version` header (`edge/version.rs`), a declared length over the limit,
-//!    the user's rate and share and the session's owner (`http/fair.rs`, `http/users.rs`),
+//!    (`auth/token.rs` reads and checks it, keys from `auth/jwks.rs`; `auth/mod.rs`'s
+//!    `Verifier::caller` makes the request's `call::Caller`, `call/caller.rs`: the user key,
+//!    the scopes, the `Authorization` value for the API), the `MCP-Protocol-Version` header
+//!    (`edge/version.rs`), a declared length over the limit, the caller's user's rate and
+//!    share and the session's owner (`http/fair.rs`, `http/users.rs`, by `Caller::user`),
 //!    then the body: read whole within the read deadline, scanned (`http/scan.rs`) and
-//!    parsed once into an `intake::Envelope` (`http/intake.rs`: method, id, tool name,
-//!    `_meta` with its protocol version and trace context, length) that the later stages
-//!    take as an argument: the duplicate id and the session reservation (`fair.rs`), the
-//!    scope (`http/scope_check.rs`, `auth/scopes.rs`), a request slot (`http/admission.rs`), then
-//!    the disconnect watch (`http/disconnect.rs`, `call::ClientGone`) and the answer's
-//!    deadline (`http/deadline.rs`) around rmcp.
+//!    parsed once (`intake/message.rs`) into an `intake::Envelope` (`http/intake.rs`:
+//!    method, id, tool name, `_meta` with its protocol version and trace context, length)
+//!    that the later stages take as an argument: the duplicate id and the session
+//!    reservation (`fair.rs`), the caller's scopes (`http/scope_check.rs`,
+//!    `auth/scopes.rs`), a request slot (`http/admission.rs`), then the caller is moved into
+//!    the request, and the disconnect watch (`http/disconnect.rs`, `call::ClientGone`) and
+//!    the answer's deadline (`http/deadline.rs`) run around rmcp.
 //! 5. rmcp's `StreamableHttpService`, with this gateway's session manager
 //!    (`http/mcp_sessions.rs`: an idle session holds only what `initialize` negotiated; each
 //!    request is served by a one-request service) → `mcp/server.rs` (`Gateway::call_tool`):
-//!    the tool set of the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` +
+//!    the caller borrowed from the request rmcp hands over (over stdio, the configured
+//!    token's), the tool set of the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` +
 //!    `catalog/rows.rs`; the operator's choice, `TOOLBRIDGE_TOOLS`, in `tools/choice.rs`), arguments decoded to typed `Args` (`mcp/fields.rs`,
 //!    `fields/args.rs`).
-//! 6. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`), its answer shaped
+//! 6. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`), sent as an
+//!    `upstream::Call` (the borrowed caller and the correlation id), its answer shaped
 //!    for the model by `mcp/shape.rs` (compact items, list previews, the result bound) (the review's two
 //!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
-//! 7. `upstream/client.rs` (`Upstream::call`), then its chain of layers: `retry.rs` (the
-//!    retry rules: 429, 5xx, refused connections, lost answers; `docs/retries.md`),
-//!    `slot.rs` (API requests in flight), `sync_sessions.rs` (sync session, `flight.rs` for the
-//!    per-caller cache), `credential.rs` (passthrough or exchange), `tenant.rs` (signed, plain
-//!    or resolved tenant header, `signing.rs`), then the client span and its `traceparent`
-//!    (`telemetry/otel.rs`, traces on only), then reqwest to the API.
+//! 7. `upstream/client.rs` (`Upstream::call`: the caller's `Authorization` value and its
+//!    `call::CredentialKey` go on the request, with the marks of `upstream/marks.rs`), then
+//!    its chain of layers: `retry.rs` (the retry rules: 429, 5xx, refused connections, lost
+//!    answers; `docs/retries.md`), `slot.rs` (API requests in flight), `sync_sessions.rs`
+//!    (sync session, `flight.rs` for the cache per credential key), `credential.rs`
+//!    (passthrough or exchange), `tenant.rs` (signed, plain or resolved tenant header,
+//!    `signing.rs`), then the client span and its `traceparent` (`telemetry/otel.rs`, traces
+//!    on only), then reqwest to the API.
 //! 8. `upstream/answer.rs` reads the answer; `mcp/results.rs` turns a failure into an
 //!    `isError` result with advice; `telemetry/names.rs` names the metrics it records.
 //!

@@ -1,5 +1,6 @@
-//! Identity at the edge: the `Verifier` that decides whether a bearer token is good
-//! enough to let a request reach the MCP server (and, through it, the API).
+//! The token check at the edge: the `Verifier` that decides whether a bearer token is good
+//! enough to let a request reach the MCP server (and, through it, the API), and makes its
+//! [`Caller`].
 //!
 //! - `verify` mode: HS256 with the shared secret and/or RS256 with the OIDC issuer's JWKS.
 //!   The token's `alg` only selects among keys we hold, and each key type has exactly one
@@ -19,18 +20,18 @@ pub mod jwks;
 pub(crate) mod scopes;
 pub(crate) mod token;
 
-pub(crate) use token::Identity;
-
 use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 pub use error::AuthError;
 use jwks::{JwksCache, JwksSource};
-use scopes::Scopes;
-use token::{ClaimRules, Claims};
+use token::{ClaimRules, Claimed, Claims};
 
-use crate::config::{AuthMode, Config};
+use crate::{
+    call::{Caller, Scopes, UserKeyring},
+    config::{AuthMode, Config},
+};
 
 /// Largest clock leeway honoured, whatever the configuration says.
 pub(crate) const MAX_LEEWAY_SECONDS: u64 = 60;
@@ -63,6 +64,8 @@ struct Inner {
     /// any `aud`.
     any_audience_from_issuer: bool,
     leeway: u64,
+    /// Turns a token's `sub` into the caller's user key.
+    user_keys: UserKeyring,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -121,6 +124,7 @@ impl Verifier {
                 audiences: audiences(cfg),
                 any_audience_from_issuer: cfg.accept_any_audience_from_issuer,
                 leeway: cfg.jwt_leeway.as_secs().min(MAX_LEEWAY_SECONDS),
+                user_keys: UserKeyring::new(cfg),
             }),
         })
     }
@@ -135,9 +139,23 @@ impl Verifier {
         self.inner.mode
     }
 
-    /// Checks `token` (the part after `Bearer `). A failure is counted in
+    /// The token check: the [`Caller`] of `token` (the part after `Bearer `), the one value
+    /// every later stage of the request borrows. A failure is counted in
     /// `toolbridge_auth_failures_total`.
-    pub(crate) async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+    pub(crate) async fn caller(&self, token: &str) -> Result<Caller, AuthError> {
+        let claimed = self.verify(token).await?;
+        let user = self.inner.user_keys.key(&claimed.sub);
+        // A token that passed `token::split` is base64url and dots: always a header value.
+        Caller::checked(token, user, claimed.scopes).ok_or_else(|| {
+            let e = AuthError::Malformed;
+            e.record();
+            e
+        })
+    }
+
+    /// Checks `token` (the part after `Bearer `): what it claims. A failure is counted in
+    /// `toolbridge_auth_failures_total`.
+    pub(crate) async fn verify(&self, token: &str) -> Result<Claimed, AuthError> {
         let result = match self.inner.mode {
             AuthMode::Verify => self.verify_signed(token).await,
             AuthMode::Passthrough => passthrough(token),
@@ -148,7 +166,7 @@ impl Verifier {
         result
     }
 
-    async fn verify_signed(&self, token: &str) -> Result<Identity, AuthError> {
+    async fn verify_signed(&self, token: &str) -> Result<Claimed, AuthError> {
         let inner = &*self.inner;
         let parts = token::split(token)?;
         // The allow-list: one algorithm per key type, and only for keys we hold.
@@ -232,10 +250,10 @@ fn jwks_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
 }
 
 /// Passthrough: a well-formed JWS with a non-empty string `sub`; nothing verified.
-fn passthrough(token: &str) -> Result<Identity, AuthError> {
+fn passthrough(token: &str) -> Result<Claimed, AuthError> {
     let parts = token::split(token)?;
     let mut claims = token::unverified_claims(parts.payload)?;
-    Ok(Identity {
+    Ok(Claimed {
         sub: token::subject(claims.remove("sub"))?,
         scopes: Scopes::from_claims(claims.get("scope"), claims.get("scp")),
     })

@@ -1,60 +1,20 @@
-//! Scopes: which scopes a token carries (its `scope` and `scp` claims), which scope a tool
-//! needs (the read scope for a tool the catalog marks read-only, the write scope for the
-//! others), and what a client should be told to ask for.
+//! Scopes: which scope a tool needs (the read scope for a tool the catalog marks read-only,
+//! the write scope for the others), and what a client should be told to ask for. Which
+//! scopes a token carries is the caller's ([`Scopes`], in `call/caller.rs`).
 //!
 //! Pure logic: the HTTP side (`http::scope_check`) reads the request and answers 403; the
-//! `tools/list` hook asks a [`Grant`].
+//! `tools/list` hook asks the [`ToolFilter`] made by [`ScopePolicy::tool_filter`].
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::HashMap,
     sync::{Arc, OnceLock},
 };
 
-use serde_json::Value;
-
 use crate::{
+    call::{Caller, Scopes, ToolFilter},
     config::{Config, Generation},
     mcp::tools::{Choice, tools},
 };
-
-/// The scopes a token carries. Both the OAuth `scope` claim (one space-separated string,
-/// RFC 9068) and `scp` (an array, as Okta writes it, or a string, as Entra ID does) count.
-/// A claim of any other type counts as no scopes: a malformed claim can only take rights
-/// away, never add them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Scopes(BTreeSet<String>);
-
-impl Scopes {
-    /// Reads the `scope` and `scp` claim values.
-    pub(crate) fn from_claims(scope: Option<&Value>, scp: Option<&Value>) -> Self {
-        let mut set = BTreeSet::new();
-        for claim in [scope, scp].into_iter().flatten() {
-            match claim {
-                Value::String(s) => set.extend(s.split_ascii_whitespace().map(str::to_owned)),
-                Value::Array(items) => set.extend(
-                    items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .flat_map(str::split_ascii_whitespace)
-                        .map(str::to_owned),
-                ),
-                _ => {}
-            }
-        }
-        Self(set)
-    }
-
-    /// Whether `scope` is among them.
-    pub(crate) fn has(&self, scope: &str) -> bool {
-        self.0.contains(scope)
-    }
-
-    /// Whether there are none.
-    #[cfg(test)]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 pub(crate) use crate::config::is_scope_token;
 
@@ -148,6 +108,20 @@ impl ScopePolicy {
         self.required(name).filter(|need| !scopes.has(need))
     }
 
+    /// Whether `scopes` may call tool `name`.
+    pub(crate) fn permits(&self, scopes: &Scopes, name: &str) -> bool {
+        self.missing(scopes, name).is_none()
+    }
+
+    /// The same question about a caller, in the form the MCP side reads (it knows nothing
+    /// of scopes). Made once; each request filtered gets a clone of the `Arc`.
+    pub(crate) fn tool_filter(self: &Arc<Self>) -> ToolFilter {
+        let policy = self.clone();
+        ToolFilter(Arc::new(move |caller: &Caller, name: &str| {
+            policy.permits(caller.scopes(), name)
+        }))
+    }
+
     /// The `scope` of a 403 step-up challenge: the advertised scopes the token already has,
     /// plus the one it lacks. The previous grant is repeated because clients (the
     /// TypeScript SDK among them) request exactly the challenge's scopes: naming only the
@@ -166,35 +140,10 @@ impl ScopePolicy {
     }
 }
 
-/// What one request's token may call; put into the request by `http::scope_check` when
-/// `tools/list` is filtered by scope, read there by the MCP server.
-#[derive(Clone, Debug)]
-pub(crate) struct Grant {
-    policy: Arc<ScopePolicy>,
-    scopes: Scopes,
-}
-
-impl Grant {
-    /// The grant of a token with `scopes` under `policy`.
-    pub(crate) fn new(policy: Arc<ScopePolicy>, scopes: Scopes) -> Self {
-        Self { policy, scopes }
-    }
-
-    /// Whether tool `name` may be called with this token.
-    pub(crate) fn permits(&self, name: &str) -> bool {
-        self.policy.missing(&self.scopes, name).is_none()
-    }
-
-    /// The same question, in the form the MCP side reads (it knows nothing of scopes).
-    pub(crate) fn into_filter(self) -> crate::call::ToolFilter {
-        crate::call::ToolFilter(Arc::new(move |name| self.permits(name)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn scopes(scope: Value, scp: Value) -> Scopes {
         Scopes::from_claims(Some(&scope), Some(&scp))
@@ -261,8 +210,7 @@ mod tests {
         assert_eq!(off.missing(&Scopes::default(), "delete_note"), None);
         assert!(off.advertised().is_empty());
         assert!(!off.filters());
-        let grant = Grant::new(Arc::new(p), read);
-        assert!(grant.permits("list_notes") && !grant.permits("delete_note"));
+        assert!(p.permits(&read, "list_notes") && !p.permits(&read, "delete_note"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn unsigned(header: Value, claims: Value) -> String {
     format!("{}.{}.", enc(&header), enc(&claims))
 }
 
-async fn check(cfg: &Config, token: &str) -> Result<Identity, AuthError> {
+async fn check(cfg: &Config, token: &str) -> Result<Claimed, AuthError> {
     Verifier::new(cfg).unwrap().verify(token).await
 }
 

@@ -9,11 +9,13 @@ use http::{HeaderMap, header};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{AuthError, scopes::Scopes};
+use super::AuthError;
+use crate::call::Scopes;
 
-/// The verified caller, put into the request extensions next to [`crate::call::Caller`].
+/// What a checked token says about its holder: the verifier's step on the way to a
+/// [`crate::call::Caller`], where the `sub` becomes the user key and goes no further.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Identity {
+pub(crate) struct Claimed {
     /// The token's `sub` claim (verified in `verify` mode, only decoded in `passthrough`).
     pub(crate) sub: String,
     /// Its `scope`/`scp` claims (likewise; in `passthrough` the API sees the same token,
@@ -168,7 +170,7 @@ pub(crate) struct ClaimRules<'a> {
 
 impl Claims {
     /// Applies `rules` and returns the caller: its subject and scopes.
-    pub(crate) fn check(self, rules: &ClaimRules<'_>) -> Result<Identity, AuthError> {
+    pub(crate) fn check(self, rules: &ClaimRules<'_>) -> Result<Claimed, AuthError> {
         if rules.require_exp {
             match self.exp {
                 None => return Err(AuthError::MissingClaim("exp")),
@@ -195,7 +197,7 @@ impl Claims {
                 return Err(AuthError::BadAudience);
             }
         }
-        Ok(Identity {
+        Ok(Claimed {
             sub: subject(self.sub)?,
             scopes: Scopes::from_claims(self.scope.as_ref(), self.scp.as_ref()),
         })

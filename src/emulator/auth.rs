@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
 use super::config::{EmulatorConfig, Generation};
-use super::jwks::Jwks;
+use super::oidc_keys::Jwks;
 
 /// The issuer the API writes into the backend tokens it issues.
 pub(crate) const BACKEND_ISSUER: &str = "toolbridge-api";
@@ -40,9 +40,13 @@ impl TokenKind {
     }
 }
 
-/// Who sent a request, judged once on arrival from its headers (request extension).
+/// Who sent a request, judged once on arrival from its headers (request extension), for
+/// every route, authenticated or not; the gates turn it into an [`ApiCaller`] where a route
+/// needs one. `Api`: the emulated API's view, independent of the gateway's types.
+///
+/// [`ApiCaller`]: super::api_caller::ApiCaller
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Identity {
+pub(crate) struct ApiIdentity {
     /// The `sub` of a valid token, or (dev mode, no Bearer token) of `X-Debug-Sub`.
     pub(crate) user: Option<Arc<str>>,
     /// Set when `user` comes from a valid token.
@@ -79,15 +83,15 @@ impl Authenticator {
     /// The caller, from `Authorization: Bearer <token>` (exactly that prefix, as the API
     /// reads it: another scheme counts as no token) or, in dev mode and only without a
     /// Bearer token, from `X-Debug-Sub`.
-    pub(crate) async fn identify(&self, headers: &HeaderMap) -> Identity {
+    pub(crate) async fn identify(&self, headers: &HeaderMap) -> ApiIdentity {
         let authorization = headers.get(header::AUTHORIZATION);
         let token = authorization
             .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
             .filter(|t| !t.is_empty());
-        let mut identity = Identity {
+        let mut identity = ApiIdentity {
             authorization: authorization.is_some(),
             bearer: token.is_some(),
-            ..Identity::default()
+            ..ApiIdentity::default()
         };
         match token {
             Some(token) => {

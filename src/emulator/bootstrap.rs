@@ -11,20 +11,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::auth::Identity;
-use super::caller::Caller;
+use super::api_caller::ApiCaller;
+use super::auth::ApiIdentity;
 use super::error::{ApiError, RawBody, body_bytes, json};
+use super::formats::{string_field, struct_body};
 use super::mint::issue_backend;
 use super::shared::Shared;
-use super::tenant::Lookup;
-use super::wire::{string_field, struct_body};
+use super::tenant_check::Lookup;
 
 /// The only grant type token exchange accepts.
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// The organization name answered for the default tenant.
 const DEFAULT_ORGANIZATION: &str = "ThinkPen";
 
-fn refuse(c: &Caller, status: StatusCode, msg: &'static str) -> Response {
+fn refuse(c: &ApiCaller, status: StatusCode, msg: &'static str) -> Response {
     ApiError::new(status, msg).respond(&c.cid)
 }
 
@@ -32,8 +32,8 @@ fn refuse(c: &Caller, status: StatusCode, msg: &'static str) -> Response {
 /// the Bearer token itself, so a dev-mode `X-Debug-Sub` alone gets a JSON `401`.
 pub(crate) async fn resolve(
     State(st): State<Arc<Shared>>,
-    Extension(c): Extension<Caller>,
-    Extension(identity): Extension<Identity>,
+    Extension(c): Extension<ApiCaller>,
+    Extension(identity): Extension<ApiIdentity>,
 ) -> Response {
     if !identity.bearer {
         let msg = "Missing or invalid Authorization header";
@@ -81,8 +81,8 @@ pub(crate) async fn resolve(
 /// are accepted and ignored.
 pub(crate) async fn exchange(
     State(st): State<Arc<Shared>>,
-    Extension(c): Extension<Caller>,
-    Extension(identity): Extension<Identity>,
+    Extension(c): Extension<ApiCaller>,
+    Extension(identity): Extension<ApiIdentity>,
     body: RawBody,
 ) -> Response {
     // Reachable only in dev mode, where `X-Debug-Sub` passes the token check.

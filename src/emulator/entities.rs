@@ -15,16 +15,16 @@ use axum::routing::{MethodRouter, get, post};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::caller::Caller;
+use super::api_caller::ApiCaller;
 use super::error::{ApiError, RawBody, body_bytes, empty_500, gone, json_bytes};
+use super::formats::{
+    decode_cursor, encode_cursor, first_json_value, if_match, object_field, parse_limit,
+    string_field, struct_body, version_mismatch,
+};
 use super::item::{ItemJson, PageJson, Shape};
 use super::kinds::{self, EntityKind, Process};
 use super::shared::Shared;
 use super::store::StoreError;
-use super::wire::{
-    decode_cursor, encode_cursor, first_json_value, if_match, object_field, parse_limit,
-    string_field, struct_body, version_mismatch,
-};
 
 type Routes = Vec<(String, MethodRouter<Arc<Shared>>)>;
 
@@ -35,22 +35,22 @@ pub(crate) fn routes(generation: super::config::Generation) -> Routes {
     for kind in kinds::of(generation) {
         let base = format!("/v1/{}", kind.segment);
         let collection = get(
-            move |Extension(c): Extension<Caller>, uri: Uri| async move {
+            move |Extension(c): Extension<ApiCaller>, uri: Uri| async move {
                 answer(&c, list(kind, &c, &uri))
             },
         )
         .post(
-            move |Extension(c): Extension<Caller>, body: RawBody| async move {
+            move |Extension(c): Extension<ApiCaller>, body: RawBody| async move {
                 answer(&c, create(kind, &c, body))
             },
         );
         let one = get(
-            move |Extension(c): Extension<Caller>, Path(uid): Path<String>, uri: Uri| async move {
+            move |Extension(c): Extension<ApiCaller>, Path(uid): Path<String>, uri: Uri| async move {
                 answer(&c, get_one(kind, &c, &uid, &uri))
             },
         )
         .put(
-            move |Extension(c): Extension<Caller>,
+            move |Extension(c): Extension<ApiCaller>,
                   Path(uid): Path<String>,
                   headers: HeaderMap,
                   body: RawBody| async move {
@@ -58,7 +58,7 @@ pub(crate) fn routes(generation: super::config::Generation) -> Routes {
             },
         )
         .patch(
-            move |Extension(c): Extension<Caller>,
+            move |Extension(c): Extension<ApiCaller>,
                   Path(uid): Path<String>,
                   headers: HeaderMap,
                   body: RawBody| async move {
@@ -66,17 +66,17 @@ pub(crate) fn routes(generation: super::config::Generation) -> Routes {
             },
         )
         .delete(
-            move |Extension(c): Extension<Caller>, Path(uid): Path<String>| async move {
+            move |Extension(c): Extension<ApiCaller>, Path(uid): Path<String>| async move {
                 answer(&c, delete(kind, &c, &uid))
             },
         );
         let archive = post(
-            move |Extension(c): Extension<Caller>, Path(uid): Path<String>| async move {
+            move |Extension(c): Extension<ApiCaller>, Path(uid): Path<String>| async move {
                 answer(&c, archive(kind, &c, &uid))
             },
         );
         let process = post(
-            move |Extension(c): Extension<Caller>, Path(uid): Path<String>, body: RawBody| async move {
+            move |Extension(c): Extension<ApiCaller>, Path(uid): Path<String>, body: RawBody| async move {
                 answer(&c, process(kind, &c, &uid, body))
             },
         );
@@ -109,7 +109,7 @@ impl From<ApiError> for Fail {
 
 type Answer = Result<Response, Fail>;
 
-fn answer(c: &Caller, result: Answer) -> Response {
+fn answer(c: &ApiCaller, result: Answer) -> Response {
     match result {
         Ok(r) => r,
         Err(Fail::Api(e)) => e.respond(&c.cid),
@@ -196,7 +196,7 @@ fn include_deleted(uri: &Uri) -> bool {
 
 /// `GET /v1/E`: oldest change first, strictly after the cursor; `nextCursor` points after
 /// the last item returned and is absent when the page is empty.
-fn list(kind: &'static EntityKind, c: &Caller, uri: &Uri) -> Answer {
+fn list(kind: &'static EntityKind, c: &ApiCaller, uri: &Uri) -> Answer {
     let limit = parse_limit(query(uri, "limit").as_deref());
     let after = query(uri, "cursor").as_deref().and_then(decode_cursor);
     let data = c.user.lock();
@@ -215,7 +215,7 @@ fn list(kind: &'static EntityKind, c: &Caller, uri: &Uri) -> Answer {
 
 /// `POST /v1/E`: `201`. The body's `uid` is used if it is a UUID string, else the server
 /// makes one; an existing uid (live or deleted) is upserted. A `null` body is `500`, empty.
-fn create(kind: &'static EntityKind, c: &Caller, body: RawBody) -> Answer {
+fn create(kind: &'static EntityKind, c: &ApiCaller, body: RawBody) -> Answer {
     let Body::Object(body) = object(body)? else {
         return Err(Fail::Empty500);
     };
@@ -233,7 +233,7 @@ fn create(kind: &'static EntityKind, c: &Caller, body: RawBody) -> Answer {
 }
 
 /// `GET /v1/E/{uid}`: a deleted item is `410` unless `includeDeleted=true`.
-fn get_one(kind: &'static EntityKind, c: &Caller, raw_uid: &str, uri: &Uri) -> Answer {
+fn get_one(kind: &'static EntityKind, c: &ApiCaller, raw_uid: &str, uri: &Uri) -> Answer {
     let uid = parse_uid(raw_uid)?;
     let data = c.user.lock();
     let item = match data.get(kind, &uid) {
@@ -264,7 +264,7 @@ enum Write {
 /// `PUT` and `PATCH /v1/E/{uid}`, honouring an optional `If-Match`.
 fn write(
     kind: &'static EntityKind,
-    c: &Caller,
+    c: &ApiCaller,
     raw_uid: &str,
     headers: &HeaderMap,
     body: RawBody,
@@ -300,7 +300,7 @@ fn write(
 
 /// `DELETE /v1/E/{uid}`: soft delete (and the entity's cascade); seed answers the
 /// four-field summary, current the full item. No link check.
-fn delete(kind: &'static EntityKind, c: &Caller, raw_uid: &str) -> Answer {
+fn delete(kind: &'static EntityKind, c: &ApiCaller, raw_uid: &str) -> Answer {
     let uid = parse_uid(raw_uid)?;
     let shape = Shape::of(kind, c.generation);
     let mut data = c.user.lock();
@@ -311,7 +311,7 @@ fn delete(kind: &'static EntityKind, c: &Caller, raw_uid: &str) -> Answer {
 }
 
 /// `POST /v1/E/{uid}/archive`: writes the entity's archive fields; the body is never read.
-fn archive(kind: &'static EntityKind, c: &Caller, raw_uid: &str) -> Answer {
+fn archive(kind: &'static EntityKind, c: &ApiCaller, raw_uid: &str) -> Answer {
     let uid = parse_uid(raw_uid)?;
     let generation = c.generation;
     let mut data = c.user.lock();
@@ -341,7 +341,7 @@ enum Requested {
 }
 
 /// `POST /v1/E/{uid}/process` with `{"action", "metadata"?}`: the action's field writes.
-fn process(kind: &'static EntityKind, c: &Caller, raw_uid: &str, body: RawBody) -> Answer {
+fn process(kind: &'static EntityKind, c: &ApiCaller, raw_uid: &str, body: RawBody) -> Answer {
     let uid = parse_uid(raw_uid)?;
     let requested = match kind.process {
         Process::BodyFirst => Requested::Named(action_of(body)?),

@@ -23,8 +23,8 @@ use parking_lot::Mutex;
 
 use super::config::RateLimit;
 use super::error::{ApiError, Cid, epoch_mismatch, rate_limited, session_unknown};
+use super::formats::now_ms;
 use super::ratelimit::Verdict;
-use super::wire::now_ms;
 
 /// One injected misbehaviour.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::error::{CORRELATION, Cid};
+use super::formats::now_ms;
 use super::log::RecordedRequest;
+use super::session_store::SessionCheck;
 use super::shared::Shared;
-use super::sync_sessions::SessionCheck;
-use super::wire::now_ms;
 use crate::upstream::signing::TENANT_ID;
 
 /// The request header naming the sync session.

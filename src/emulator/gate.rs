@@ -15,18 +15,18 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::auth::Identity;
-use super::caller::Caller;
+use super::api_caller::ApiCaller;
+use super::auth::ApiIdentity;
 use super::config::{Generation, RateLimit};
 use super::error::{ApiError, Cid, EPOCH, Refusal, epoch_mismatch, rate_limited};
 use super::faults::{Injected, STALL};
+use super::formats::now_ms;
 use super::front::{SESSION, SessionOutcome};
 use super::ratelimit::{Bucket, Verdict};
 use super::serve::Hangup;
+use super::session_store::SessionCheck;
 use super::shared::Shared;
 use super::store::UserData;
-use super::sync_sessions::SessionCheck;
-use super::wire::now_ms;
 
 /// Sleeps for the injected global delay, if any.
 async fn global_delay(st: &Shared) {
@@ -44,14 +44,14 @@ fn cid_of(req: &Request) -> Cid {
 
 fn sub_of(req: &Request) -> Option<Arc<str>> {
     req.extensions()
-        .get::<Identity>()
+        .get::<ApiIdentity>()
         .and_then(|i| i.user.clone())
 }
 
 /// The token check of every authenticated route: the caller, or `401 unauthorized`.
-fn authenticate(st: &Shared, req: &Request) -> Result<Caller, Refusal> {
+fn authenticate(st: &Shared, req: &Request) -> Result<ApiCaller, Refusal> {
     let sub = sub_of(req).ok_or(Refusal::Token)?;
-    Ok(Caller {
+    Ok(ApiCaller {
         user: st.users.get_or_create(&sub),
         sub,
         cid: cid_of(req),
@@ -82,7 +82,7 @@ fn require_session(check: SessionCheck) -> Result<(), Refusal> {
 
 /// Takes one token from the bucket `pick` chooses, if a limit is configured.
 fn take(
-    caller: &Caller,
+    caller: &ApiCaller,
     limit: Option<RateLimit>,
     pick: fn(&mut UserData) -> &mut Option<Bucket>,
 ) -> Option<Verdict> {
@@ -157,7 +157,7 @@ pub(crate) async fn account_gate(
 }
 
 /// Token, tenant, session: the checks every data route makes.
-fn account_checks(st: &Shared, req: &Request, check: SessionCheck) -> Result<Caller, Refusal> {
+fn account_checks(st: &Shared, req: &Request, check: SessionCheck) -> Result<ApiCaller, Refusal> {
     let caller = authenticate(st, req)?;
     st.check_tenant(req.headers(), &caller.sub)?;
     require_session(check)?;

@@ -8,9 +8,9 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::error::json;
+use super::formats::{DEFAULT_LIMIT, MAX_LIMIT, rfc3339};
 use super::kinds;
 use super::shared::Shared;
-use super::wire::{DEFAULT_LIMIT, MAX_LIMIT, rfc3339};
 
 /// What `/v1/sync/info` tells clients to wait after a `429` without `Retry-After`.
 const BACKOFF_MS_ON_429: u64 = 1500;

@@ -11,36 +11,41 @@
 //! `faults` (`Faults`) for when faults apply, [`Emulator::bump_epoch`] for an epoch change
 //! without a wipe, [`EmulatorConfig::current`] for the membership service it starts with.
 //!
-//! Layout, leaves first: `config`, `wire` (clock, timestamps, cursors, `If-Match`, bodies),
-//! `kinds` (the entity table), `item` and `store` (per-user data and its JSON), `error` (every
-//! non-success answer), `ratelimit`, `sessions`, `tenant`, `jwks` and `auth` (who calls),
-//! `token`, `faults`, `log`, `serve` (the server loop, which can cut a connection); then `shared` (the state), `caller`, `front` (outermost layer),
-//! `gate` (the checks of each route group); then the routes: `info`, `sync_routes`,
-//! `bootstrap`, `entities`. No file imports one of a later group, nor this one.
+//! Layout, leaves first: `config`, `formats` (clock, timestamps, cursors, `If-Match`,
+//! bodies), `kinds` (the entity table), `item` and `store` (per-user data and its JSON),
+//! `error` (every non-success answer), `ratelimit`, `session_store` (the sync sessions),
+//! `tenant_check` (the tenant headers and memberships), `oidc_keys` (the issuer's keys) and
+//! `auth` (who calls: [`auth::ApiIdentity`]), `mint`, `faults`, `log`, `serve` (the server
+//! loop, which can cut a connection); then `shared` (the state), `api_caller` (the
+//! [`api_caller::ApiCaller`] every handler gets), `front` (outermost layer), `gate` (the
+//! checks of each route group); then the routes: `info`, `sync_routes`, `bootstrap`,
+//! `entities`. No file imports one of a later group, nor this one. The emulator plays the
+//! other side of the wire and imports none of the gateway's request types: its `Api…`
+//! names keep it from being read as the gateway's `call::Caller`.
 
+mod api_caller;
 mod auth;
 mod bootstrap;
-mod caller;
 mod config;
 mod entities;
 mod error;
 mod faults;
+mod formats;
 mod front;
 mod gate;
 mod info;
 mod item;
-mod jwks;
 mod kinds;
 mod log;
 pub(crate) mod mint;
+mod oidc_keys;
 mod ratelimit;
 mod serve;
+mod session_store;
 mod shared;
 mod store;
 mod sync_routes;
-mod sync_sessions;
-mod tenant;
-mod wire;
+mod tenant_check;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -185,7 +190,7 @@ impl Emulator {
 
     /// How many sessions of the user `sub` are live now (not ended, not expired).
     pub fn open_sessions(&self, sub: &str) -> usize {
-        self.shared.sessions.live_of(sub, wire::now_ms())
+        self.shared.sessions.live_of(sub, formats::now_ms())
     }
 
     /// How many `POST /auth/token-exchange` succeeded so far.

@@ -13,11 +13,11 @@ use super::auth::Authenticator;
 use super::config::{EmulatorConfig, Generation};
 use super::error::Refusal;
 use super::faults::Faults;
+use super::formats::{now_ms, rfc3339};
 use super::log::RequestLog;
+use super::session_store::{SessionStore, internal_user_id};
 use super::store::{UserData, WipeRecord};
-use super::sync_sessions::{SessionStore, internal_user_id};
-use super::tenant::{Tenancy, plain_header, signed_headers_valid};
-use super::wire::{now_ms, rfc3339};
+use super::tenant_check::{Tenancy, plain_header, signed_headers_valid};
 
 /// Every user's data, created on first use.
 #[derive(Debug, Default)]

@@ -11,10 +11,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::config::Generation;
+use super::formats::{now_ms, rfc3339_ms, rfc3339_ms3};
 use super::item::Item;
 use super::kinds::{self, EntityKind, Link};
 use super::ratelimit::Bucket;
-use super::wire::{now_ms, rfc3339_ms, rfc3339_ms3};
 
 /// Why a store operation was refused; the handler turns it into a status and message.
 #[derive(Debug, PartialEq, Eq)]

@@ -10,17 +10,17 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::caller::Caller;
+use super::api_caller::ApiCaller;
 use super::error::{ApiError, EPOCH, RawBody, body_bytes, json, plain_error};
+use super::formats::{now_ms, string_field, struct_body};
+use super::session_store::Session;
 use super::shared::Shared;
-use super::sync_sessions::Session;
-use super::wire::{now_ms, string_field, struct_body};
 
 /// `POST /v1/sync/sessions`: `201` with the session JSON and `X-Sync-Epoch`. Any request
 /// body is ignored.
 pub(crate) async fn open(
     State(st): State<Arc<Shared>>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<ApiCaller>,
 ) -> Response {
     let epoch = c.user.lock().epoch;
     let session = st.sessions.create(c.sub.clone(), epoch);
@@ -34,7 +34,7 @@ pub(crate) async fn open(
 
 /// The caller's own live session `id`, or the API's plain-text `404`/`403`. The real API
 /// answers these two with Go's `http.Error` (plain text), not with JSON.
-fn owned(st: &Shared, caller: &Caller, id: &str) -> Result<Session, (StatusCode, &'static str)> {
+fn owned(st: &Shared, caller: &ApiCaller, id: &str) -> Result<Session, (StatusCode, &'static str)> {
     match st.sessions.lookup(id, now_ms()) {
         None => Err((StatusCode::NOT_FOUND, "session not found or expired")),
         Some(s) if s.owner != caller.sub => Err((StatusCode::FORBIDDEN, "forbidden")),
@@ -45,7 +45,7 @@ fn owned(st: &Shared, caller: &Caller, id: &str) -> Result<Session, (StatusCode,
 /// `GET /v1/sync/sessions/{id}`: `200` with the session JSON, owner only.
 pub(crate) async fn get_one(
     State(st): State<Arc<Shared>>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<ApiCaller>,
     Path(id): Path<String>,
 ) -> Response {
     match owned(&st, &c, &id) {
@@ -57,7 +57,7 @@ pub(crate) async fn get_one(
 /// `DELETE /v1/sync/sessions/{id}`: `204`, owner only.
 pub(crate) async fn delete_one(
     State(st): State<Arc<Shared>>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<ApiCaller>,
     Path(id): Path<String>,
 ) -> Response {
     match owned(&st, &c, &id) {
@@ -75,7 +75,7 @@ pub(crate) async fn delete_one(
 /// decode, or another confirmation, is `400`.
 pub(crate) async fn wipe(
     State(st): State<Arc<Shared>>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<ApiCaller>,
     body: RawBody,
 ) -> Response {
     let confirm = body_bytes(body, "invalid request body").and_then(|bytes| {
@@ -100,7 +100,7 @@ pub(crate) async fn wipe(
 
 /// `GET /v1/sync/state`: `{"epoch", "lastWipeAt"?, "lastWipeBy"?}` (the last two once the
 /// account was wiped; `lastWipeBy` is the internal user id).
-pub(crate) async fn state(Extension(c): Extension<Caller>) -> Response {
+pub(crate) async fn state(Extension(c): Extension<ApiCaller>) -> Response {
     let data = c.user.lock();
     let mut body = Map::new();
     body.insert("epoch".into(), Value::from(data.epoch));

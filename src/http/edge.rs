@@ -4,8 +4,9 @@
 //! 1. Host and Origin allow-lists (`rebinding`: 400/403; more than one `Host` is a 400,
 //!    more than one `Origin` a 403), so a DNS-rebinding page learns nothing more;
 //! 2. the bearer token ([`authenticate`]: 401 with a `WWW-Authenticate` challenge pointing
-//!    at the RFC 9728 metadata): never in the query string, verified by
-//!    [`crate::auth::Verifier`];
+//!    at the RFC 9728 metadata): never in the query string, checked by
+//!    [`crate::auth::Verifier`], which makes the request's [`Caller`] (its user key, its
+//!    scopes, the `Authorization` value for the API); every later stage borrows it;
 //! 3. an `MCP-Protocol-Version` header the gateway does not serve: the JSON-RPC `-32022`
 //!    error (`version`);
 //! 4. a declared `Content-Length` over the body limit (413, without reading the body);
@@ -23,10 +24,10 @@
 //! What the request holds (its share, the session's busy mark, its id, its slot) is given
 //! back when the answer has been sent or abandoned. On the way out a closed session's
 //! `DELETE` answers `204`, and rmcp's 415 for JSON it cannot read as a JSON-RPC message
-//! becomes a 400 with a JSON-RPC error. rmcp itself receives the verified [`Caller`] (and,
-//! with `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`, the tool filter) in the request's extensions;
-//! nothing else travels between the stages as an extension. Nothing here logs a header
-//! map or a token.
+//! becomes a 400 with a JSON-RPC error. rmcp itself receives the [`Caller`] (and, with
+//! `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`, the tool filter) in the request's extensions, moved
+//! there just before it runs; nothing travels between the stages as an extension.
+//! Nothing here logs a header map or a token.
 
 pub(super) mod rebinding;
 mod version;
@@ -43,16 +44,15 @@ use super::{
 };
 use crate::{
     auth::{
-        AuthError, Identity,
+        AuthError,
         token::{self, Credential},
     },
-    call::Caller,
-    secret::Secret,
+    call::{Caller, UserKey},
 };
 use rebinding::Refusal;
 
 /// The `/mcp` middleware: the stages of the module docs, in order.
-pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let cfg = &state.config;
     let body_timeout = cfg.header_read_timeout;
     // 1. Host and Origin.
@@ -60,13 +60,9 @@ pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: N
         Ok(host) => host,
         Err(refusal) => return refused(refusal),
     };
-    // 2. The token.
-    let identity = match authenticate(&state, req.uri(), req.headers()).await {
-        Ok(Some((caller, identity))) => {
-            req.extensions_mut().insert(caller);
-            Some(identity)
-        }
-        Ok(None) => None,
+    // 2. The token: the caller every later stage borrows.
+    let caller = match authenticate(&state, req.uri(), req.headers()).await {
+        Ok(caller) => caller,
         Err(e) => return super::challenge::unauthorized(&state, &host, &e),
     };
     // 3. The protocol version header.
@@ -79,7 +75,7 @@ pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: N
         return body_refused(refusal, None);
     }
     // 5. The user's share.
-    let user = state.users.key(identity.as_ref());
+    let user = caller.as_ref().map_or(UserKey::ANONYMOUS, Caller::user);
     let method = req.method().clone();
     let post = method == Method::POST;
     let ticket = match fair::share(&state, user, post).await {
@@ -117,7 +113,7 @@ pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: N
     };
     // 10. The scope.
     let mut req = req;
-    match scope_check::check(&state, identity, envelope.as_ref(), &req) {
+    match scope_check::check(&state, caller.as_ref(), envelope.as_ref(), &req) {
         Ok(Some(filter)) => {
             req.extensions_mut().insert(filter);
         }
@@ -141,6 +137,10 @@ pub(super) async fn mcp(State(state): State<AppState>, mut req: Request, next: N
     if let Some(r) = reservation {
         // rmcp hands it to the session it opens (`mcp_sessions`).
         req.extensions_mut().insert(mcp_sessions::Opening::new(r));
+    }
+    if let Some(caller) = caller {
+        // Moved, not copied: rmcp moves the request's parts into the handler's context.
+        req.extensions_mut().insert(caller);
     }
     let run = disconnect::watch(answers, req, |req| next.run(req));
     let resp = if post {
@@ -172,7 +172,7 @@ async fn authenticate(
     state: &AppState,
     uri: &http::Uri,
     headers: &http::HeaderMap,
-) -> Result<Option<(Caller, Identity)>, AuthError> {
+) -> Result<Option<Caller>, AuthError> {
     let verifier = &state.verifier;
     let fail = |e: AuthError| {
         e.record();
@@ -185,19 +185,12 @@ async fn authenticate(
         Err(e) => fail(e),
         Ok(Credential::Absent) if verifier.required() => fail(AuthError::MissingToken),
         Ok(Credential::Absent) => Ok(None),
-        Ok(Credential::Bearer(t)) => {
-            let identity = verifier.verify(t).await?;
-            // Forwarded in canonical form: the API matches the scheme case-sensitively.
-            let caller = Caller {
-                authorization: Secret::new(format!("Bearer {t}")),
-            };
-            Ok(Some((caller, identity)))
-        }
+        Ok(Credential::Bearer(t)) => verifier.caller(t).await.map(Some),
     }
 }
 
 /// A body the intake refused.
-fn body_refused(refusal: intake::Refusal, user: Option<super::users::UserKey>) -> Response {
+fn body_refused(refusal: intake::Refusal, user: Option<UserKey>) -> Response {
     let reason = refusal.reason();
     metrics::counter!(crate::telemetry::names::EDGE_REFUSED, "reason" => reason).increment(1);
     if let Some(user) = user {

@@ -25,8 +25,9 @@ use rmcp::{model::RequestId, transport::streamable_http_server::session::Session
 use super::{
     AppState, MCP_SESSION_ID,
     intake::{self, Envelope},
-    users::{self, IdInFlight, InSession, Limited, NotFound, Reservation, Ticket, UserKey},
+    users::{self, IdInFlight, InSession, Limited, NotFound, Reservation, Ticket},
 };
+use crate::call::UserKey;
 
 /// The user's rate, then (for a POST) their share of requests in progress.
 pub(super) async fn share(

@@ -29,9 +29,9 @@ use serde_json::json;
 
 use super::scan::{ScanError, Scanner};
 
-mod wire;
+mod message;
 
-pub(crate) use wire::Meta;
+pub(crate) use message::Meta;
 
 /// Longest JSON-RPC `id` accepted, in bytes: ids are counters or UUIDs, and each one in
 /// flight is remembered for the duplicate check.
@@ -219,7 +219,7 @@ pub(crate) async fn read(
 fn envelope(chunks: &Chunks) -> Result<Envelope, Refusal> {
     // One parse. Every member other than these is skipped by serde without being built;
     // the scan already bounded the nesting, so skipping cannot recurse deeply.
-    let raw: wire::Message = match chunks.queue.len() {
+    let raw: message::Message = match chunks.queue.len() {
         1 => serde_json::from_slice(&chunks.queue[0]),
         _ => serde_json::from_reader(chunks.reader()),
     }
@@ -239,9 +239,9 @@ fn envelope(chunks: &Chunks) -> Result<Envelope, Refusal> {
     // the scope check; other methods' params are rmcp's to judge.
     let tool = match method.as_deref() {
         Some("tools/call") => match params.name {
-            wire::Name::Absent => None,
-            wire::Name::Str(n) => Some(n).filter(|n| n.len() <= 64),
-            wire::Name::Invalid(why) => return Err(Refusal::Rpc(why)),
+            message::Name::Absent => None,
+            message::Name::Str(n) => Some(n).filter(|n| n.len() <= 64),
+            message::Name::Invalid(why) => return Err(Refusal::Rpc(why)),
         },
         _ => None,
     };

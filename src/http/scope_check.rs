@@ -9,8 +9,9 @@
 //! A POST without an envelope is not JSON, and rmcp refuses it unread; with scopes
 //! enforced it is refused here first, the same way, so no path around the check exists.
 //!
-//! With `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`, it also puts a tool filter into the request, by
-//! which the MCP server's `tools/list` leaves out the tools the token may not call.
+//! With `TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE`, it also puts the tool filter (made once from the
+//! policy) into the request, by which the MCP server's `tools/list` leaves out the tools the
+//! request's caller may not call.
 
 use axum::{
     extract::Request,
@@ -19,22 +20,19 @@ use axum::{
 use http::{Method, StatusCode};
 
 use super::{AppState, challenge, edge::rebinding, intake::Envelope};
-use crate::{
-    auth::{Identity, scopes::Grant},
-    call::ToolFilter,
-};
+use crate::call::{Caller, ToolFilter};
 
 /// The check. Passes (with no filter) unless scopes are enforced, the request is a POST,
-/// and it carries a verified identity (an anonymous caller, when tokens are optional,
-/// reaches no API: its tool calls fail for want of a token). `Ok(Some(filter))` is the
-/// tool filter for rmcp's `tools/list`.
+/// and it has a caller (an anonymous request, when tokens are optional, reaches no API:
+/// its tool calls fail for want of a token). `Ok(Some(filter))` is the tool filter for
+/// rmcp's `tools/list`.
 #[expect(
     clippy::result_large_err,
     reason = "the error is the refusal itself, built on a cold path"
 )]
 pub(super) fn check(
     state: &AppState,
-    identity: Option<Identity>,
+    caller: Option<&Caller>,
     envelope: Option<&Envelope>,
     req: &Request,
 ) -> Result<Option<ToolFilter>, Response> {
@@ -42,7 +40,7 @@ pub(super) fn check(
     if !policy.enforced() || req.method() != Method::POST {
         return Ok(None);
     }
-    let Some(identity) = identity else {
+    let Some(caller) = caller else {
         return Ok(None);
     };
     let Some(envelope) = envelope else {
@@ -53,9 +51,9 @@ pub(super) fn check(
             .into_response());
     };
     if let Some(tool) = envelope.tool.as_deref()
-        && let Some(needed) = policy.missing(&identity.scopes, tool)
+        && let Some(needed) = policy.missing(caller.scopes(), tool)
     {
-        let scope = policy.step_up(&identity.scopes, needed);
+        let scope = policy.step_up(caller.scopes(), needed);
         // The edge already checked the Host; this only recovers it for the URL.
         return Err(
             match rebinding::request_authority(req.uri(), req.headers()) {
@@ -67,8 +65,7 @@ pub(super) fn check(
         );
     }
     if policy.filters() {
-        let grant = Grant::new(state.scopes.clone(), identity.scopes);
-        return Ok(Some(grant.into_filter()));
+        return Ok(Some(state.tool_filter.clone()));
     }
     Ok(None)
 }

@@ -50,6 +50,8 @@ pub struct AppState {
     pub(crate) verifier: crate::auth::Verifier,
     /// Which scope each tool needs, and whether that is enforced.
     pub(super) scopes: Arc<crate::auth::scopes::ScopePolicy>,
+    /// The scope policy as the MCP side asks it (`tools/list`), made once.
+    pub(super) tool_filter: crate::call::ToolFilter,
     pub(super) sessions: Arc<mcp_sessions::Sessions>,
     pub(super) users: Arc<users::Users>,
     pub(super) slots: admission::Slots,
@@ -80,11 +82,13 @@ impl AppState {
             config.max_body_bytes,
             config.request_timeout,
         );
+        let scopes = Arc::new(crate::auth::scopes::ScopePolicy::new(
+            &config,
+            gateway.choice().clone(),
+        ));
         Ok(Self {
-            scopes: Arc::new(crate::auth::scopes::ScopePolicy::new(
-                &config,
-                gateway.choice().clone(),
-            )),
+            tool_filter: scopes.tool_filter(),
+            scopes,
             config: Arc::new(config),
             gateway,
             upstream,

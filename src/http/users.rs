@@ -1,8 +1,8 @@
 //! Per-user shares of the gateway, so one token cannot take it away from the others.
 //!
-//! A user is the token's `sub`, known here only as [`UserKey`], a keyed hash (so logs can
-//! tell users apart without naming them; requests without a token share one key). Each
-//! user has, at most:
+//! A user is the token's `sub`, known here only as the [`UserKey`] the token check put into
+//! the request's caller, a keyed hash (so logs can tell users apart without naming them;
+//! requests without a token share [`UserKey::ANONYMOUS`]). Each user has, at most:
 //!
 //! - `TOOLBRIDGE_MAX_REQUESTS_PER_USER` MCP POSTs in progress, counted from the first byte
 //!   of the body to the last byte of the answer (a slow sender spends its own share); more
@@ -27,42 +27,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hmac::{Hmac, KeyInit, Mac};
 use parking_lot::Mutex;
 use rmcp::{model::RequestId, transport::streamable_http_server::session::SessionId};
-use sha2::Sha256;
 use tokio::sync::Semaphore;
 
-use crate::{auth::Identity, config::Config};
+use crate::{call::UserKey, config::Config};
 
 /// User entries kept before idle ones are swept out.
 pub(crate) const SWEEP_AT: usize = 4096;
-
-/// A user as limits and logs know them: an HMAC of the `sub` (keyed from the deployment's
-/// tenant secret, so it is stable across restarts and cannot be reversed by guessing subs).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct UserKey([u8; 16]);
-
-impl UserKey {
-    /// Requests without a token (when the gateway does not require one).
-    const ANONYMOUS: UserKey = UserKey([0; 16]);
-}
-
-impl std::fmt::Display for UserKey {
-    /// The first 12 hex digits: enough to tell users apart in a log.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if *self == Self::ANONYMOUS {
-            return f.write_str("anonymous");
-        }
-        f.write_str(&hex::encode(&self.0[..6]))
-    }
-}
-
-impl std::fmt::Debug for UserKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "UserKey({self})")
-    }
-}
 
 /// Why a user's request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,17 +109,11 @@ struct State {
 pub(crate) struct Users {
     state: Mutex<State>,
     limits: Limits,
-    hasher: Hmac<Sha256>,
 }
 
 impl Users {
-    /// Limits from the config, and the user-hash key derived from the tenant secret.
+    /// Limits from the config.
     pub(crate) fn new(cfg: &Config) -> Arc<Self> {
-        let mut derive =
-            Hmac::<Sha256>::new_from_slice(cfg.tenant_header_secret.expose().as_bytes())
-                .expect("HMAC takes any key length");
-        derive.update(b"toolbridge-mcp user key v1");
-        let key = derive.finalize().into_bytes();
         Arc::new(Self {
             state: Mutex::default(),
             limits: Limits {
@@ -156,20 +122,7 @@ impl Users {
                 max_sessions: cfg.max_sessions,
                 rate: (cfg.user_requests_per_second > 0.0).then_some(cfg.user_requests_per_second),
             },
-            hasher: Hmac::new_from_slice(&key).expect("HMAC takes any key length"),
         })
-    }
-
-    /// The key of the caller.
-    pub(crate) fn key(&self, identity: Option<&Identity>) -> UserKey {
-        let Some(id) = identity else {
-            return UserKey::ANONYMOUS;
-        };
-        let mut mac = self.hasher.clone();
-        mac.update(id.sub.as_bytes());
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&mac.finalize().into_bytes()[..16]);
-        UserKey(key)
     }
 
     /// Spends one request of the user's rate (any method), when a rate is configured.

@@ -20,7 +20,7 @@ use super::{
     review::{self, Decision, Hunk},
     views,
 };
-use crate::upstream::{ApiRequest, CallContext, Upstream, UpstreamError};
+use crate::upstream::{ApiRequest, Call, Upstream, UpstreamError};
 
 /// Which of the two tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,9 +163,9 @@ struct Note {
     content: String,
 }
 
-async fn read(up: &Upstream, ctx: &CallContext, path: &str) -> Result<Note, ToolError> {
+async fn read(up: &Upstream, call: Call<'_>, path: &str) -> Result<Note, ToolError> {
     let item = up
-        .call(ctx, ApiRequest::entity(Method::GET, path.to_owned()))
+        .call(call, ApiRequest::entity(Method::GET, path.to_owned()))
         .await?
         .body;
     let payload = &item["payload"];
@@ -200,7 +200,7 @@ async fn diff(base: String, proposed: String) -> Result<(Vec<Hunk>, String, Stri
 /// Runs one of the two tools; also returns the API's last status for the metrics.
 pub(crate) async fn run(
     up: &Upstream,
-    ctx: &CallContext,
+    call: Call<'_>,
     which: Review,
     args: Args,
 ) -> Result<(CallToolResult, u16), ToolError> {
@@ -208,14 +208,14 @@ pub(crate) async fn run(
     let uid = args.uid.unwrap_or_default();
     let proposal = args.proposal.unwrap_or_default();
     let path = format!("/v1/{}/{uid}", note().plural);
-    let current = read(up, ctx, &path).await?;
+    let current = read(up, call, &path).await?;
     match which {
         Review::Show => show(uid, current, proposal, args.summary).await,
         Review::Apply => {
             let base_version = args.if_match.unwrap_or_default();
             apply(
                 up,
-                ctx,
+                call,
                 &path,
                 uid,
                 current,
@@ -264,7 +264,7 @@ async fn show(
 #[allow(clippy::too_many_arguments)]
 async fn apply(
     up: &Upstream,
-    ctx: &CallContext,
+    call: Call<'_>,
     path: &str,
     uid: String,
     current: Note,
@@ -290,7 +290,7 @@ async fn apply(
     let mut req =
         ApiRequest::entity(Method::PATCH, path.to_owned()).json(&json!({"content": merged}));
     req.if_match = Some(base_version.to_string());
-    match up.call(ctx, req).await {
+    match up.call(call, req).await {
         Ok(resp) => {
             let version = resp.body["version"].as_i64().unwrap_or_default();
             let message = format!(
@@ -303,7 +303,7 @@ async fn apply(
         }
         // Changed between the read and the write: the If-Match refused it.
         Err(UpstreamError::Status { status, .. }) if status == StatusCode::PRECONDITION_FAILED => {
-            let now = read(up, ctx, path).await.ok();
+            let now = read(up, call, path).await.ok();
             Ok((conflict(&uid, base_version, now), status.as_u16()))
         }
         Err(e) => Err(ToolError::of_write(e, &uid)),

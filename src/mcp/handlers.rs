@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::catalog::{Entity, Verb};
 use super::fields::Args;
 use super::shape::{self, Shaping};
-use crate::upstream::{ApiRequest, ApiResponse, CallContext, Upstream, UpstreamError};
+use crate::upstream::{ApiRequest, ApiResponse, Call, Upstream, UpstreamError};
 
 /// Why a tool call failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +69,7 @@ fn item_path(e: &Entity, args: &Args) -> String {
 /// Runs one entity tool; the answer is the API's last response, shaped for the model.
 pub(crate) async fn run(
     up: &Upstream,
-    ctx: &CallContext,
+    call: Call<'_>,
     e: &'static Entity,
     verb: Verb,
     args: Args,
@@ -77,12 +77,12 @@ pub(crate) async fn run(
 ) -> Result<ApiResponse, ToolError> {
     let fields = args.fields.clone();
     let mut resp = match verb {
-        Verb::List => return list(up, ctx, e, args, shaping).await,
-        Verb::Update => update(up, ctx, e, args).await?,
-        Verb::Get => up.call(ctx, request(e, verb, args).0).await?,
+        Verb::List => return list(up, call, e, args, shaping).await,
+        Verb::Update => update(up, call, e, args).await?,
+        Verb::Get => up.call(call, request(e, verb, args).0).await?,
         _ => {
             let (req, uid) = request(e, verb, args);
-            write(up, ctx, req, &uid).await?
+            write(up, call, req, &uid).await?
         }
     };
     resp.body = shape::item(shaping, resp.body, fields.as_deref());
@@ -96,7 +96,7 @@ pub(crate) async fn run(
 /// round, two when bounded.
 async fn list(
     up: &Upstream,
-    ctx: &CallContext,
+    call: Call<'_>,
     e: &'static Entity,
     args: Args,
     shaping: &Shaping,
@@ -113,7 +113,7 @@ async fn list(
         if args.include_deleted {
             req.query.push(("includeDeleted", "true".into()));
         }
-        let mut resp = up.call(ctx, req).await?;
+        let mut resp = up.call(call, req).await?;
         let body = std::mem::take(&mut resp.body);
         let mut page = shape::page(shaping, e, body, limit, args.fields.as_deref());
         match shape::fit(shaping, &mut page, asked) {
@@ -188,11 +188,11 @@ fn request(e: &Entity, verb: Verb, mut args: Args) -> (ApiRequest, String) {
 /// Sends a write to the item `uid`; a lost answer becomes [`ToolError::Unsure`].
 async fn write(
     up: &Upstream,
-    ctx: &CallContext,
+    call: Call<'_>,
     req: ApiRequest,
     uid: &str,
 ) -> Result<ApiResponse, ToolError> {
-    up.call(ctx, req)
+    up.call(call, req)
         .await
         .map_err(|e| ToolError::of_write(e, uid))
 }
@@ -202,7 +202,7 @@ async fn write(
 /// the version read then guards the PUT, so a change in between is refused, not overwritten.
 async fn update(
     up: &Upstream,
-    ctx: &CallContext,
+    call: Call<'_>,
     e: &'static Entity,
     args: Args,
 ) -> Result<ApiResponse, ToolError> {
@@ -211,7 +211,7 @@ async fn update(
     let mut if_match = args.if_match;
     if !e.links.is_empty() {
         let current = up
-            .call(ctx, ApiRequest::entity(Method::GET, path.clone()))
+            .call(call, ApiRequest::entity(Method::GET, path.clone()))
             .await?
             .body;
         for key in e.links {
@@ -225,5 +225,5 @@ async fn update(
     }
     let mut req = ApiRequest::entity(Method::PUT, path).json(&Value::Object(body));
     req.if_match = if_match.map(|v| v.to_string());
-    write(up, ctx, req, args.uid.as_deref().unwrap_or_default()).await
+    write(up, call, req, args.uid.as_deref().unwrap_or_default()).await
 }

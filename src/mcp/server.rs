@@ -37,16 +37,16 @@ use super::{
     views,
 };
 use crate::{
+    call::{Caller, ToolFilter},
     config::Generation,
-    secret::Secret,
-    upstream::{CallContext, Upstream, UpstreamError},
+    upstream::{Call, Upstream, UpstreamError},
 };
 
 struct Shared {
     upstream: Upstream,
     in_flight: crate::call::InFlight,
-    /// Used when a request carries no token of its own (stdio mode).
-    default_token: Option<Secret>,
+    /// The caller over stdio, where no request carries one: the configured token.
+    configured_caller: Option<Caller>,
     /// For `health_check`: the configured modes, by name.
     tenant_mode: String,
     backend_auth: String,
@@ -69,7 +69,7 @@ impl Gateway {
     pub(crate) fn new(
         upstream: Upstream,
         config: &crate::config::Config,
-        default_token: Option<Secret>,
+        configured_caller: Option<Caller>,
         in_flight: crate::call::InFlight,
     ) -> Result<Self, crate::config::ConfigError> {
         let choice = Choice::new(&config.tools)?;
@@ -90,7 +90,7 @@ impl Gateway {
             shared: Arc::new(Shared {
                 upstream,
                 in_flight,
-                default_token,
+                configured_caller,
                 tenant_mode: format!("{:?}", config.effective_tenant_mode()).to_lowercase(),
                 backend_auth: format!("{:?}", config.backend_auth).to_lowercase(),
                 choice,
@@ -126,16 +126,13 @@ impl Gateway {
             .collect()
     }
 
-    /// The credential to forward. Over HTTP it is only what the edge checked and put in
-    /// the request as [`Caller`] (never a raw header the edge did not see); over stdio,
-    /// where there is no HTTP request, it is the configured token.
-    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Option<Secret> {
+    /// The caller, borrowed. Over HTTP it is only the one the edge's token check made and
+    /// put into the request (never a raw header the edge did not see); over stdio, where
+    /// there is no HTTP request, it is the configured token's.
+    fn caller<'a>(&'a self, ctx: &'a RequestContext<RoleServer>) -> Option<&'a Caller> {
         match ctx.extensions.get::<http::request::Parts>() {
-            Some(parts) => parts
-                .extensions
-                .get::<crate::call::Caller>()
-                .map(|c| c.authorization.clone()),
-            None => self.shared.default_token.clone(),
+            Some(parts) => parts.extensions.get::<Caller>(),
+            None => self.shared.configured_caller.as_ref(),
         }
     }
 
@@ -187,12 +184,13 @@ impl Gateway {
             Target::Review(Review::Apply) => (edit::note(), Verb::Patch),
         };
         let _in_flight = self.shared.in_flight.enter();
-        let call = CallContext::new(self.caller(&ctx));
+        let caller = self.caller(&ctx);
+        let correlation_id = crate::upstream::correlation::new_id();
         let span = tracing::info_span!(
             parent: &spans::http_span(&ctx.extensions),
             "tool_call",
             tool = name,
-            correlation_id = %call.correlation_id,
+            correlation_id = %correlation_id,
             outcome = tracing::field::Empty,
             upstream_status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
@@ -205,12 +203,16 @@ impl Gateway {
         let fut = async {
             let args = crate::mcp::fields::decode(&spec.fields, request.arguments)
                 .map_err(ToolError::Invalid)?;
-            if call.authorization.is_none() {
+            let Some(caller) = caller else {
                 return Err(ToolError::Upstream(UpstreamError::NoToken));
-            }
+            };
+            let call = Call {
+                caller,
+                correlation_id: &correlation_id,
+            };
             match spec.target {
-                Target::Review(review) => edit::run(up, &call, review, args).await,
-                _ => handlers::run(up, &call, advice.0, advice.1, args, &self.shared.shaping)
+                Target::Review(review) => edit::run(up, call, review, args).await,
+                _ => handlers::run(up, call, advice.0, advice.1, args, &self.shared.shaping)
                     .await
                     .map(|resp| (CallToolResult::structured(resp.body), resp.status.as_u16())),
             }
@@ -227,7 +229,7 @@ impl Gateway {
         if outcome.is_none() {
             tracing::info!(parent: &span, "tool call cancelled by the client");
         }
-        let (result, label, upstream_status) = shape(outcome, name, advice, &call.correlation_id);
+        let (result, label, upstream_status) = shape(outcome, name, advice, &correlation_id);
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
         span.record("outcome", label);
         if let Some(status) = upstream_status {
@@ -240,7 +242,7 @@ impl Gateway {
         span.in_scope(|| {
             tracing::info!(
                 tool = name,
-                correlation_id = %call.correlation_id,
+                correlation_id = %correlation_id,
                 outcome = label,
                 upstream_status = upstream_status,
                 latency_ms,
@@ -358,16 +360,16 @@ impl ServerHandler for Gateway {
         spans::answer(span, async {
             let generation = self.shared.upstream.generation_or_detect().await;
             let mut tools = self.listing(generation);
-            // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the token's grant into the
-            // request (`http::scope_check`): list only what it may call, and say the list is
-            // the caller's own.
-            let grant = ctx
-                .extensions
-                .get::<http::request::Parts>()
-                .and_then(|p| p.extensions.get::<crate::call::ToolFilter>());
-            let audience = match grant {
-                Some(grant) => {
-                    tools.retain(|t| (grant.0)(&t.name));
+            // With TOOLBRIDGE_FILTER_TOOLS_BY_SCOPE the edge puts the scope policy's filter
+            // into the request beside its caller (`http::scope_check`): list only what the
+            // caller may call, and say the list is the caller's own.
+            let filtered = ctx.extensions.get::<http::request::Parts>().and_then(|p| {
+                let filter = p.extensions.get::<ToolFilter>()?;
+                Some((filter, p.extensions.get::<Caller>()?))
+            });
+            let audience = match filtered {
+                Some((filter, caller)) => {
+                    tools.retain(|t| (filter.0)(caller, &t.name));
                     Audience::Caller
                 }
                 None => Audience::Everyone,

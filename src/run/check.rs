@@ -13,7 +13,7 @@ use crate::{
     config::{Config, Generation},
     mcp::tools::Choice,
     secret::Secret,
-    upstream::{CallContext, Upstream, UpstreamError},
+    upstream::{Call, Upstream, UpstreamError, configured_caller},
 };
 
 /// One line of the report.
@@ -290,7 +290,16 @@ pub(crate) async fn run_checks(
     if probe.is_err() {
         return lines;
     }
-    match upstream.open_session(&CallContext::new(Some(token))).await {
+    let opened = async {
+        let caller = configured_caller(&token)?;
+        let correlation_id = crate::upstream::correlation::new_id();
+        let call = Call {
+            caller: &caller,
+            correlation_id: &correlation_id,
+        };
+        upstream.open_session(call).await
+    };
+    match opened.await {
         Ok(s) => lines.push(line(
             "sync session",
             true,

@@ -5,7 +5,7 @@
 use rmcp::ServiceExt;
 
 use super::RunError;
-use crate::{config::Config, mcp::Gateway, secret::Secret, upstream::Upstream};
+use crate::{call::Caller, config::Config, mcp::Gateway, secret::Secret, upstream::Upstream};
 
 /// The `Authorization` value for a configured token, with or without its `Bearer ` prefix.
 pub(crate) fn bearer(token: &Secret) -> Option<Secret> {
@@ -21,13 +21,25 @@ pub(crate) fn bearer(token: &Secret) -> Option<Secret> {
 
 /// Serves MCP on stdin/stdout until the client closes it.
 pub async fn stdio_main(config: Config) -> Result<(), RunError> {
-    let token = bearer(&config.token);
-    if token.is_none() {
-        tracing::warn!(
-            "TOOLBRIDGE_TOKEN is not set: tools that reach the API will answer with an error"
-        );
-    }
-    let gateway = Gateway::new(Upstream::new(&config)?, &config, token, Default::default())?;
+    let caller = match bearer(&config.token) {
+        None => {
+            tracing::warn!(
+                "TOOLBRIDGE_TOKEN is not set: tools that reach the API will answer with an error"
+            );
+            None
+        }
+        Some(token) => {
+            let caller = Caller::configured(&token);
+            if caller.is_none() {
+                tracing::warn!(
+                    "TOOLBRIDGE_TOKEN is not a valid header value: tools that reach the API \
+                     will answer with an error"
+                );
+            }
+            caller
+        }
+    };
+    let gateway = Gateway::new(Upstream::new(&config)?, &config, caller, Default::default())?;
     let service = gateway
         .serve(rmcp::transport::stdio())
         .await

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, StatusCode, header};
+use http::{Method, StatusCode, header};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::Value;
 
@@ -28,34 +28,32 @@ use super::{
     answer::{error_from, json_answer, read_capped},
     credential::CredentialLayer,
     generation::{GenerationCell, Info},
+    marks::{CORRELATION_ID, EntityRequest, Repeatable, join},
     retry::Retry,
     slot::SlotLayer,
     sync_sessions::{SessionInfo, SyncSessions},
     tenant::TenantLayer,
-    wire::{CORRELATION_ID, CallerKey, EntityRequest, Repeatable, join},
 };
 use crate::{
+    call::Caller,
     config::{Config, Generation},
     secret::Secret,
 };
 
-/// Who is calling and under which correlation id. Travels with each tool call.
-#[derive(Clone, Debug)]
-pub(crate) struct CallContext {
-    /// The caller's `Authorization` header value, forwarded unchanged.
-    pub(crate) authorization: Option<Secret>,
-    /// Correlation id of this tool call.
-    pub(crate) correlation_id: Arc<str>,
+/// One tool call as the chain sees it: its caller (borrowed: the one the token check made,
+/// or the configured one) and its correlation id. Two borrows, copied freely.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Call<'a> {
+    /// Who calls: the `Authorization` value to send and the key of the per-caller caches.
+    pub(crate) caller: &'a Caller,
+    /// Correlation id of this tool call (`upstream::correlation::new_id`).
+    pub(crate) correlation_id: &'a str,
 }
 
-impl CallContext {
-    /// A context with a fresh correlation id.
-    pub(crate) fn new(authorization: Option<Secret>) -> Self {
-        Self {
-            authorization,
-            correlation_id: super::correlation::new_id(),
-        }
-    }
+/// The caller of a configured `Authorization` value (`check`, the readiness probe).
+pub(crate) fn configured_caller(authorization: &Secret) -> Result<Caller, UpstreamError> {
+    Caller::configured(authorization)
+        .ok_or_else(|| UpstreamError::Other("the Authorization header is not valid".into()))
 }
 
 /// One REST request, as a handler describes it.
@@ -253,21 +251,17 @@ impl Upstream {
     /// one API slot; waiting out a `429` holds none.
     pub(crate) async fn call(
         &self,
-        ctx: &CallContext,
+        call: Call<'_>,
         req: ApiRequest,
     ) -> Result<ApiResponse, UpstreamError> {
-        let auth = ctx.authorization.as_ref().ok_or(UpstreamError::NoToken)?;
-        let mut auth = HeaderValue::from_str(auth.expose())
-            .map_err(|_| UpstreamError::Other("the Authorization header is not valid".into()))?;
-        auth.set_sensitive(true);
         let method = req.method.clone();
         let mut builder = self
             .inner
             .http
             .request(req.method, self.url(&req.path, &req.query))
-            .with_extension(CallerKey::of(auth.as_bytes()))
-            .header(header::AUTHORIZATION, auth)
-            .header(CORRELATION_ID, ctx.correlation_id.as_ref());
+            .with_extension(call.caller.credential_key())
+            .header(header::AUTHORIZATION, call.caller.authorization().clone())
+            .header(CORRELATION_ID, call.correlation_id);
         if let Some(v) = &req.if_match {
             builder = builder.header(header::IF_MATCH, v.as_str());
         }
@@ -345,12 +339,9 @@ impl Upstream {
 
     /// Opens a sync session with the caller's token, through the credential and tenant
     /// layers (used by `check`).
-    pub(crate) async fn open_session(
-        &self,
-        ctx: &CallContext,
-    ) -> Result<SessionInfo, UpstreamError> {
+    pub(crate) async fn open_session(&self, call: Call<'_>) -> Result<SessionInfo, UpstreamError> {
         let resp = self
-            .send_raw(ctx, Method::POST, "/v1/sync/sessions")
+            .send_raw(call, Method::POST, "/v1/sync/sessions")
             .await?;
         super::sync_sessions::parse_session(resp, self.inner.max_body).await
     }
@@ -358,20 +349,16 @@ impl Upstream {
     /// One request through the chain without a sync session: for probes and `check`.
     pub(crate) async fn send_raw(
         &self,
-        ctx: &CallContext,
+        call: Call<'_>,
         method: Method,
         path: &str,
     ) -> Result<reqwest::Response, UpstreamError> {
-        let auth = ctx.authorization.as_ref().ok_or(UpstreamError::NoToken)?;
-        let mut auth = HeaderValue::from_str(auth.expose())
-            .map_err(|_| UpstreamError::Other("the Authorization header is not valid".into()))?;
-        auth.set_sensitive(true);
         self.inner
             .http
             .request(method, self.url(path, &[]))
-            .with_extension(CallerKey::of(auth.as_bytes()))
-            .header(header::AUTHORIZATION, auth)
-            .header(CORRELATION_ID, ctx.correlation_id.as_ref())
+            .with_extension(call.caller.credential_key())
+            .header(header::AUTHORIZATION, call.caller.authorization().clone())
+            .header(CORRELATION_ID, call.correlation_id)
             .send()
             .await
             .map_err(UpstreamError::from_middleware)

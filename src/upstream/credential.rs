@@ -19,9 +19,12 @@ use super::{
     UpstreamError,
     answer::json_answer,
     flight::Flights,
-    wire::{CORRELATION_ID, CallerKey, NoTenant},
+    marks::{CORRELATION_ID, NoTenant},
 };
-use crate::config::{BackendAuth, Config};
+use crate::{
+    call::CredentialKey,
+    config::{BackendAuth, Config},
+};
 
 /// RFC 8693's grant type and token type.
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -71,7 +74,7 @@ impl CredentialLayer {
             .unwrap_or_else(|| cfg.api_base().to_owned());
         let endpoint = match &cfg.token_exchange_url {
             None => Endpoint::Api {
-                url: super::wire::join(base, "/auth/token-exchange"),
+                url: super::marks::join(base, "/auth/token-exchange"),
                 audience: resource,
             },
             Some(url) => {
@@ -237,7 +240,7 @@ impl Middleware for CredentialLayer {
             return next.run(req, ext).await;
         };
         let (Some(key), Some(caller)) = (
-            ext.get::<CallerKey>().copied(),
+            ext.get::<CredentialKey>().copied(),
             req.headers().get(header::AUTHORIZATION).cloned(),
         ) else {
             return next.run(req, ext).await;

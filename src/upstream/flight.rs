@@ -1,6 +1,6 @@
-//! [`Flights`]: a per-caller cache whose misses are fetched single-flight. Sync sessions,
-//! backend tokens and resolved tenants all use it: a burst of concurrent calls by one caller
-//! makes one request upstream, not one each, and a `429` on that request is shared by the
+//! [`Flights`]: a per-caller cache (keyed by the caller's [`CredentialKey`]) whose misses are
+//! fetched single-flight. Sync sessions, backend tokens and resolved tenants all use it: a
+//! burst of concurrent calls by one caller makes one request upstream, not one each, and a `429` on that request is shared by the
 //! waiters instead of being repeated by each of them in turn.
 
 use std::{
@@ -12,7 +12,8 @@ use std::{
 
 use parking_lot::Mutex;
 
-use super::{UpstreamError, wire::CallerKey};
+use super::UpstreamError;
+use crate::call::CredentialKey;
 
 struct Entry<V> {
     value: V,
@@ -39,7 +40,7 @@ impl<V: Clone> Slot<V> {
 
 /// A bounded map from caller to a cached value, fetched single-flight on a miss.
 pub(crate) struct Flights<V> {
-    slots: Mutex<HashMap<CallerKey, Arc<Slot<V>>>>,
+    slots: Mutex<HashMap<CredentialKey, Arc<Slot<V>>>>,
     cap: usize,
 }
 
@@ -52,7 +53,7 @@ impl<V: Clone> Flights<V> {
         }
     }
 
-    fn slot(&self, key: CallerKey) -> Arc<Slot<V>> {
+    fn slot(&self, key: CredentialKey) -> Arc<Slot<V>> {
         let mut slots = self.slots.lock();
         if slots.len() >= self.cap && !slots.contains_key(&key) {
             let now = Instant::now();
@@ -77,7 +78,7 @@ impl<V: Clone> Flights<V> {
     }
 
     /// The cached value, or the one `fetch` gives (kept for the duration it returns).
-    pub(crate) async fn get<F, Fut>(&self, key: CallerKey, fetch: F) -> Result<V, UpstreamError>
+    pub(crate) async fn get<F, Fut>(&self, key: CredentialKey, fetch: F) -> Result<V, UpstreamError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(V, Duration), UpstreamError>>,
@@ -117,7 +118,7 @@ impl<V: Clone> Flights<V> {
 
     /// Forgets the caller's value if `stale` says it is the one that failed (another call
     /// may already have replaced it).
-    pub(crate) fn forget_if(&self, key: CallerKey, stale: impl FnOnce(&V) -> bool) {
+    pub(crate) fn forget_if(&self, key: CredentialKey, stale: impl FnOnce(&V) -> bool) {
         let slot = self.slots.lock().get(&key).cloned();
         if let Some(slot) = slot {
             let mut entry = slot.entry.lock();
@@ -128,7 +129,7 @@ impl<V: Clone> Flights<V> {
     }
 
     /// Changes the caller's cached value in place, if there is one.
-    pub(crate) fn modify(&self, key: CallerKey, change: impl FnOnce(&mut V)) {
+    pub(crate) fn modify(&self, key: CredentialKey, change: impl FnOnce(&mut V)) {
         let slot = self.slots.lock().get(&key).cloned();
         if let Some(slot) = slot
             && let Some(e) = slot.entry.lock().as_mut()
@@ -148,7 +149,7 @@ mod tests {
     async fn concurrent_misses_fetch_once_and_a_rate_limit_is_shared() {
         let flights = Arc::new(Flights::<u32>::new(8));
         let fetches = Arc::new(AtomicUsize::new(0));
-        let key = CallerKey::of(b"Bearer a");
+        let key = CredentialKey::of(b"Bearer a");
         let mut tasks = Vec::new();
         for _ in 0..50 {
             let (flights, fetches) = (flights.clone(), fetches.clone());
@@ -167,7 +168,7 @@ mod tests {
         }
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
 
-        let other = CallerKey::of(b"Bearer b");
+        let other = CredentialKey::of(b"Bearer b");
         let limited = || async {
             Err::<(u32, Duration), _>(UpstreamError::Status {
                 status: http::StatusCode::TOO_MANY_REQUESTS,

@@ -5,11 +5,12 @@
 
 mod answer;
 mod client;
-mod correlation;
+pub(crate) mod correlation;
 mod credential;
 mod error;
 mod flight;
 mod generation;
+mod marks;
 mod probe;
 mod readiness;
 mod retry;
@@ -17,8 +18,9 @@ pub mod signing;
 mod slot;
 mod sync_sessions;
 mod tenant;
-mod wire;
 
 pub use client::install_crypto_provider;
-pub(crate) use client::{ApiRequest, ApiResponse, CallContext, Upstream, client_builder};
+pub(crate) use client::{
+    ApiRequest, ApiResponse, Call, Upstream, client_builder, configured_caller,
+};
 pub(crate) use error::UpstreamError;

@@ -13,7 +13,7 @@ use std::time::Instant;
 use http::{Method, StatusCode};
 
 use super::{
-    CallContext, Upstream, UpstreamError,
+    Call, Upstream, UpstreamError,
     answer::error_from,
     readiness::{Credentials, FRESH, HealthCache, HealthReport},
 };
@@ -73,8 +73,13 @@ impl Upstream {
     /// The credential probe with `token`: `Ok` when the API let it past the token, the
     /// backend credential and the tenant checks (a `428` for the missing session).
     pub(crate) async fn probe(&self, token: Secret) -> Result<(), UpstreamError> {
-        let ctx = CallContext::new(Some(token));
-        let resp = self.send_raw(&ctx, Method::GET, "/v1/notes").await?;
+        let caller = super::configured_caller(&token)?;
+        let correlation_id = super::correlation::new_id();
+        let call = Call {
+            caller: &caller,
+            correlation_id: &correlation_id,
+        };
+        let resp = self.send_raw(call, Method::GET, "/v1/notes").await?;
         let status = resp.status();
         if status == StatusCode::PRECONDITION_REQUIRED || status.is_success() {
             return Ok(());

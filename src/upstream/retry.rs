@@ -28,7 +28,7 @@ use http::{Extensions, Method, StatusCode, header};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Middleware, Next, Result};
 
-use super::{UpstreamError, answer::read_capped, wire::Repeatable};
+use super::{UpstreamError, answer::read_capped, marks::Repeatable};
 
 /// Most retries of a request the API could not be connected for (about 3 s of waits).
 pub(crate) const MAX_UNREACHABLE: u32 = 5;

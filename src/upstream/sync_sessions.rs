@@ -22,10 +22,10 @@ use super::{
     UpstreamError,
     answer::{json_answer, read_capped},
     flight::Flights,
+    marks::{CORRELATION_ID, EntityRequest, SYNC_EPOCH, SYNC_SESSION},
     retry::record_retry,
-    wire::{CORRELATION_ID, CallerKey, EntityRequest, SYNC_EPOCH, SYNC_SESSION},
 };
-use crate::config::SessionMode;
+use crate::{call::CredentialKey, config::SessionMode};
 
 /// A session is renewed this long before the API would expire it.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
@@ -84,7 +84,7 @@ fn header_epoch(headers: &http::HeaderMap) -> Option<i64> {
 }
 
 /// The session requests go through the credential and tenant layers as the caller's own.
-fn caller_extensions(caller: Option<CallerKey>) -> Extensions {
+fn caller_extensions(caller: Option<CredentialKey>) -> Extensions {
     let mut ext = Extensions::new();
     if let Some(c) = caller {
         ext.insert(c);
@@ -121,7 +121,7 @@ impl SyncSessions {
     async fn open(
         &self,
         template: &Request,
-        caller: Option<CallerKey>,
+        caller: Option<CredentialKey>,
         next: &Next<'_>,
     ) -> std::result::Result<SessionInfo, UpstreamError> {
         let req = session_request(http::Method::POST, self.url.clone(), template);
@@ -142,7 +142,7 @@ impl SyncSessions {
     async fn close(
         &self,
         template: &Request,
-        caller: Option<CallerKey>,
+        caller: Option<CredentialKey>,
         id: &str,
         next: &Next<'_>,
     ) {
@@ -170,8 +170,8 @@ impl SyncSessions {
     async fn acquire(
         &self,
         req: &Request,
-        caller: Option<CallerKey>,
-        key: Option<CallerKey>,
+        caller: Option<CredentialKey>,
+        key: Option<CredentialKey>,
         next: &Next<'_>,
     ) -> Result<SessionInfo> {
         match key {
@@ -203,7 +203,7 @@ impl Middleware for SyncSessions {
         if ext.get::<EntityRequest>().is_none() {
             return next.run(req, ext).await;
         }
-        let caller = ext.get::<CallerKey>().copied();
+        let caller = ext.get::<CredentialKey>().copied();
         let key = match self.mode {
             SessionMode::PerCall => None,
             SessionMode::Reuse => caller,

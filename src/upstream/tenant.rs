@@ -22,10 +22,13 @@ use super::{
     answer::json_answer,
     flight::Flights,
     generation::GenerationCell,
+    marks::NoTenant,
     signing::{self, SIGNATURE, TENANT_ID, TIMESTAMP},
-    wire::{CallerKey, NoTenant},
 };
-use crate::config::{Config, Generation, TenantMode};
+use crate::{
+    call::CredentialKey,
+    config::{Config, Generation, TenantMode},
+};
 
 /// A tenant and, when the deployment signs, its signer.
 #[derive(Clone)]
@@ -110,7 +113,7 @@ impl TenantLayer {
             TenantMode::Signed => Source::Fixed(fixed(true).expect("validated tenant id")),
             TenantMode::Plain => Source::Fixed(fixed(false).expect("validated tenant id")),
             TenantMode::Resolve => Source::Resolve(Box::new(Resolver {
-                url: super::wire::join(base, "/v1/auth/tenant"),
+                url: super::marks::join(base, "/v1/auth/tenant"),
                 fallback: Some(cfg.tenant_id.trim())
                     .filter(|t| !t.is_empty())
                     .and_then(|t| Tenant::new(t, secret.as_deref())),
@@ -144,7 +147,7 @@ impl Resolver {
         let mut req = Request::new(http::Method::GET, self.url.clone());
         for name in [
             header::AUTHORIZATION,
-            super::wire::CORRELATION_ID.parse().expect("static"),
+            super::marks::CORRELATION_ID.parse().expect("static"),
         ] {
             if let Some(v) = template.headers().get(&name) {
                 req.headers_mut().insert(name, v.clone());
@@ -210,9 +213,9 @@ impl Middleware for TenantLayer {
             Source::Fixed(t) => t.apply(&mut req),
             Source::Resolve(r) => {
                 let key = ext
-                    .get::<CallerKey>()
+                    .get::<CredentialKey>()
                     .copied()
-                    .unwrap_or_else(|| CallerKey::of(b""));
+                    .unwrap_or_else(|| CredentialKey::of(b""));
                 let resolution = r
                     .cache
                     .get(key, || r.lookup(&req, &next))

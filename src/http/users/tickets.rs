@@ -5,7 +5,8 @@ use std::{sync::Arc, time::Instant};
 use rmcp::{model::RequestId, transport::streamable_http_server::session::SessionId};
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::{Duplicate, UserKey, Users};
+use super::{Duplicate, Users};
+use crate::call::UserKey;
 
 /// One request of a user; gives its place back when dropped.
 pub(crate) struct Ticket {

@@ -10,7 +10,7 @@ use parking_lot::RwLock;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::wire::rfc3339;
+use super::formats::rfc3339;
 
 /// Expired sessions are swept at most this often (on session creation), which bounds the
 /// map by the number of sessions opened per TTL plus one interval.
@@ -153,7 +153,7 @@ impl SessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::wire::now_ms;
+    use crate::emulator::formats::now_ms;
     use std::time::Duration;
 
     #[test]

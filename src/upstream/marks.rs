@@ -1,6 +1,8 @@
-//! Names shared by the layers of the upstream chain: header names and the markers a
-//! request carries in its extensions. A leaf: it imports nothing from the chain, so the
-//! layers can all import it without circles.
+//! The marks the layers of the upstream chain read off a request: header names, and the
+//! markers a request carries in its extensions (beside the caller's
+//! [`crate::call::CredentialKey`], which `client.rs` puts there too), and the one rule for
+//! a URL below the API's base. A leaf: it imports nothing from the chain, so the layers can
+//! all import it without circles.
 
 /// Header carrying the per-call correlation id, to the API and back.
 pub(crate) const CORRELATION_ID: &str = "x-correlation-id";
@@ -22,19 +24,6 @@ pub(crate) struct Repeatable;
 /// lookup, which need no tenant header (and which the tenant itself may depend on).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct NoTenant;
-
-/// Who is calling, as a key for the per-caller caches (session, backend token, tenant): a
-/// SHA-256 of the caller's credential, never the credential itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct CallerKey(pub(crate) [u8; 32]);
-
-impl CallerKey {
-    /// The key of a credential (the whole `Authorization` value).
-    pub(crate) fn of(credential: &[u8]) -> Self {
-        use sha2::Digest;
-        Self(sha2::Sha256::digest(credential).into())
-    }
-}
 
 /// `path` (starting with `/`) below the base URL, keeping any path prefix of the base (an
 /// API mounted below `/api`, say).

@@ -1,5 +1,8 @@
 //! The authenticated caller handed to every route handler (a request extension), so that
-//! handlers depend on neither the gates nor the shared state.
+//! handlers depend on neither the gates nor the shared state. Named `ApiCaller`, not
+//! `Caller`: it is the caller as the emulated API sees it (its store, its correlation id),
+//! on the other side of the wire from the gateway's `call::Caller`, and shares nothing
+//! with it.
 
 use std::sync::Arc;
 
@@ -9,9 +12,9 @@ use super::config::Generation;
 use super::error::Cid;
 use super::store::UserData;
 
-/// An authenticated caller.
+/// An authenticated caller of the emulated API.
 #[derive(Clone)]
-pub(crate) struct Caller {
+pub(crate) struct ApiCaller {
     /// The JWT `sub` (or dev-mode `X-Debug-Sub`).
     pub(crate) sub: Arc<str>,
     /// That user's data.
