@@ -50,7 +50,9 @@
 //!    the answer's deadline (`http/deadline.rs`) run around rmcp.
 //! 5. rmcp's `StreamableHttpService`, with this gateway's session manager
 //!    (`http/mcp_sessions.rs`: an idle session holds only what `initialize` negotiated; each
-//!    request is served by a one-request service) → `mcp/server.rs` (`Gateway::call_tool`):
+//!    session request goes straight to the handler, in a task of its own; a 2026-07-28
+//!    request, which has no session, is served by rmcp's one-request service) →
+//!    `mcp/server.rs` (`Gateway::call_tool`):
 //!    the caller borrowed from the request rmcp hands over (over stdio, the configured
 //!    token's), the tool set of the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` +
 //!    `catalog/rows.rs`; the operator's choice, `TOOLBRIDGE_TOOLS`, in `tools/choice.rs`), arguments decoded to typed `Args` (`mcp/fields.rs`,
