@@ -53,8 +53,9 @@ use parking_lot::Mutex;
 use rmcp::{
     RoleServer, Service,
     model::{
-        ClientConfig, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions,
-        GetMeta, JsonRpcRequest, RequestId, RequestMetaObject, ServerJsonRpcMessage, ServerResult,
+        ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions, GetMeta,
+        JsonRpcRequest, ProtocolVersion, RequestId, RequestMetaObject, ServerJsonRpcMessage,
+        ServerResult,
     },
     service::{
         Peer, RequestContext, RunningService, RxJsonRpcMessage, TxJsonRpcMessage,
@@ -115,8 +116,9 @@ pub(crate) enum SessionError {
 
 /// One session, as kept between calls.
 struct Session {
-    /// The client as negotiated at `initialize` (set once the handshake has answered).
-    peer: Mutex<Option<ClientConfig>>,
+    /// The protocol version negotiated at `initialize` (set once the handshake has
+    /// answered): all that later requests need of the handshake (see the module docs).
+    version: Mutex<Option<ProtocolVersion>>,
     /// The handshake's other ends, until `initialize_session` uses them.
     handshake: Mutex<
         Option<(
@@ -134,6 +136,11 @@ struct Session {
 }
 
 impl Session {
+    /// The version this session negotiated, once it has.
+    fn version(&self) -> Option<ProtocolVersion> {
+        self.version.lock().clone()
+    }
+
     fn touch(&self) {
         *self.last_used.lock() = Instant::now();
     }
@@ -347,7 +354,7 @@ impl SessionManager for Sessions {
         let (request_tx, request_rx) = oneshot::channel();
         let (answer_tx, answer_rx) = oneshot::channel();
         let session = Arc::new(Session {
-            peer: Mutex::new(None),
+            version: Mutex::new(None),
             handshake: Mutex::new(Some((request_tx, answer_rx))),
             running: Mutex::default(),
             stream_end: Mutex::new(None),
@@ -376,9 +383,11 @@ impl SessionManager for Sessions {
             .lock()
             .take()
             .ok_or(SessionError::Handshake)?;
-        let mut peer = match &message {
+        let mut version = match &message {
             ClientJsonRpcMessage::Request(req) => match &req.request {
-                ClientRequest::InitializeRequest(init) => Some(init.params.clone()),
+                ClientRequest::InitializeRequest(init) => {
+                    Some(init.params.protocol_version.clone())
+                }
                 _ => None,
             },
             _ => None,
@@ -387,13 +396,13 @@ impl SessionManager for Sessions {
             .send(message)
             .map_err(|_| SessionError::Handshake)?;
         let answer = answer_rx.await.map_err(|_| SessionError::Handshake)?;
-        // Later requests see the client as negotiated: the version the answer names.
-        if let (Some(p), ServerJsonRpcMessage::Response(resp)) = (&mut peer, &answer)
+        // Later requests see the version as negotiated: the one the answer names.
+        if let (Some(v), ServerJsonRpcMessage::Response(resp)) = (&mut version, &answer)
             && let ServerResult::InitializeResult(result) = &resp.result
         {
-            p.protocol_version = result.protocol_version.clone();
+            *v = result.protocol_version.clone();
         }
-        *session.peer.lock() = peer;
+        *session.version.lock() = version;
         session.touch();
         Ok(answer)
     }
@@ -434,20 +443,15 @@ impl SessionManager for Sessions {
             .running
             .lock()
             .insert(request_id.clone(), ct.clone());
-        // What rmcp's service loop does with a request: its `_meta` and extensions become
-        // the handler's context.
         // rmcp's loop logs each request and answer whole at debug, under its own target;
         // so does this dispatch, so naming rmcp in the filter (`RUST_LOG=...,rmcp=debug`)
         // still shows them, and nothing else does (`telemetry`).
         tracing::debug!(target: RMCP_LOOP, %request_id, ?request, "received request");
+        // What rmcp's service loop does with a request: its `_meta` and extensions become
+        // the handler's context.
         let meta = std::mem::replace(request.get_meta_mut(), RequestMetaObject::new());
         let mut extensions = std::mem::take(request.extensions_mut());
-        if let Some(version) = session
-            .peer
-            .lock()
-            .as_ref()
-            .map(|p| p.protocol_version.clone())
-        {
+        if let Some(version) = session.version() {
             extensions.insert(NegotiatedVersion(version));
         }
         let mut ctx = RequestContext::new(request_id.clone(), self.peer());
@@ -491,14 +495,9 @@ impl SessionManager for Sessions {
         session.touch();
         // Its MCP span (traces on only), held while it is handled.
         let _span = match &message {
-            ClientJsonRpcMessage::Notification(n) => crate::mcp::spans::session_notification(
-                &n.notification,
-                session
-                    .peer
-                    .lock()
-                    .as_ref()
-                    .map(|p| p.protocol_version.to_string()),
-            ),
+            ClientJsonRpcMessage::Notification(n) => {
+                crate::mcp::spans::session_notification(&n.notification, session.version())
+            }
             _ => tracing::Span::none(),
         };
         if let ClientJsonRpcMessage::Notification(n) = &message

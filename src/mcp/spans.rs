@@ -20,7 +20,10 @@ use std::future::Future;
 use opentelemetry::KeyValue;
 use rmcp::{
     ErrorData, RoleServer,
-    model::{ClientNotification, ConstString, Extensions, GetExtensions, GetMeta, MetaObject},
+    model::{
+        ClientNotification, ConstString, Extensions, GetExtensions, GetMeta, MetaObject,
+        ProtocolVersion,
+    },
     service::{NotificationContext, RequestContext},
 };
 use tracing::Instrument;
@@ -124,15 +127,12 @@ pub(super) fn notification(
     if !otel::enabled() {
         return tracing::Span::none();
     }
+    // A notification reaches the handler over stdio or on rmcp's stateless path, whose peers
+    // carry the client info; a session's notifications go to `http::mcp_sessions` instead.
     let version = ctx
-        .extensions
-        .get::<crate::call::NegotiatedVersion>()
-        .map(|v| v.0.to_string())
-        .or_else(|| {
-            ctx.peer
-                .peer_info()
-                .map(|info| info.protocol_version.to_string())
-        });
+        .peer
+        .peer_info()
+        .map(|info| info.protocol_version.to_string());
     notification_span(method, &ctx.meta, &ctx.extensions, version)
 }
 
@@ -141,7 +141,7 @@ pub(super) fn notification(
 /// (`Span::none()` with traces off).
 pub(crate) fn session_notification(
     notification: &ClientNotification,
-    version: Option<String>,
+    version: Option<ProtocolVersion>,
 ) -> tracing::Span {
     if !otel::enabled() {
         return tracing::Span::none();
@@ -159,7 +159,7 @@ pub(crate) fn session_notification(
         method,
         notification.get_meta(),
         notification.extensions(),
-        version,
+        version.map(|v| v.to_string()),
     )
 }
 
