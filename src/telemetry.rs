@@ -17,17 +17,23 @@ use crate::config::LogFormat;
 pub(crate) mod names;
 pub(crate) mod otel;
 
-/// Crates whose debug lines carry whole messages, and so stay at info unless named.
-const WHOLE_MESSAGES_AT_DEBUG: &[&str] = &["rmcp"];
-
-/// rmcp's service loop, which writes three info lines each time one starts and ends
-/// ("Service initialized as server" with the client's whole `initialize` parameters, "input
-/// stream terminated", "serve finished"). rmcp serves each stateless and each 2026-07-28
-/// request with a one-request loop, and each session's handshake runs one, so at info these
-/// were three lines per request saying nothing about it (about 35,000 instructions of a
-/// 550,000-instruction tool call: callgrind, BENCHMARKS.md). Its warnings and errors still
-/// show; naming it (or `rmcp`) in the filter brings the rest back.
-const PER_REQUEST_LIFECYCLE: &str = "rmcp::service";
+/// Log targets held below what the filter asks for, unless the filter names them (or a
+/// module above or below them): each with the most it shows.
+const CAPPED: &[(&str, tracing_subscriber::filter::LevelFilter)] = &[
+    // rmcp's debug lines carry whole messages (one once held 11 MB of a user's notes).
+    ("rmcp", tracing_subscriber::filter::LevelFilter::INFO),
+    // rmcp's service loop writes three info lines each time one starts and ends ("Service
+    // initialized as server" with the client's whole `initialize` parameters, "input stream
+    // terminated", "serve finished"). rmcp serves each stateless and each 2026-07-28
+    // request with a one-request loop, and each session's handshake runs one, so at info
+    // these were three lines per request saying nothing about it (about 35,000
+    // instructions of a 550,000-instruction tool call: callgrind, BENCHMARKS.md). Its
+    // warnings and errors still show.
+    (
+        "rmcp::service",
+        tracing_subscriber::filter::LevelFilter::WARN,
+    ),
+];
 
 /// Installs the global subscriber. Safe to call more than once (later calls are no-ops).
 ///
@@ -193,31 +199,28 @@ where
     }
 }
 
-/// A filter that lets everything through except the debug and trace lines of the crates
-/// in [`WHOLE_MESSAGES_AT_DEBUG`], and the info lines of [`PER_REQUEST_LIFECYCLE`], that
+/// A filter that lets everything through but what [`CAPPED`] holds back for the targets
 /// `directives` does not name.
 fn cap(directives: &str) -> Targets {
     use tracing_subscriber::filter::LevelFilter;
-    let targets = || {
-        directives
-            .split(',')
-            .map(|d| d.trim().split(['=', '[']).next().unwrap_or_default())
+    let named: Vec<&str> = directives
+        .split(',')
+        .filter_map(|d| d.trim().split(['=', '[']).next())
+        .filter(|t| !t.is_empty())
+        .collect();
+    // The same module, or one inside the other (`rmcp` and `rmcp::service`, not `rmcp_x`).
+    let within = |inner: &str, outer: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
     };
-    let named_crate = |krate: &str| targets().any(|t| t.split("::").next() == Some(krate));
-    let capped = WHOLE_MESSAGES_AT_DEBUG
+    CAPPED
         .iter()
-        .filter(|k| !named_crate(k))
-        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, k| {
-            t.with_target(*k, LevelFilter::INFO)
-        });
-    let lifecycle_named = targets().any(|t| {
-        t == PER_REQUEST_LIFECYCLE || PER_REQUEST_LIFECYCLE.starts_with(&format!("{t}::"))
-    });
-    if lifecycle_named {
-        capped
-    } else {
-        capped.with_target(PER_REQUEST_LIFECYCLE, LevelFilter::WARN)
-    }
+        .filter(|(target, _)| !named.iter().any(|n| within(n, target) || within(target, n)))
+        .fold(
+            Targets::new().with_default(LevelFilter::TRACE),
+            |t, (target, level)| t.with_target(*target, *level),
+        )
 }
 
 /// Latency buckets, in seconds: sub-millisecond gateway work up to the 30 s timeout.
