@@ -255,13 +255,7 @@ impl Upstream {
         req: ApiRequest,
     ) -> Result<ApiResponse, UpstreamError> {
         let method = req.method.clone();
-        let mut builder = self
-            .inner
-            .http
-            .request(req.method, self.url(&req.path, &req.query))
-            .with_extension(call.caller.credential_key())
-            .header(header::AUTHORIZATION, call.caller.authorization().clone())
-            .header(CORRELATION_ID, call.correlation_id);
+        let mut builder = self.request(call, req.method, self.url(&req.path, &req.query));
         if let Some(v) = &req.if_match {
             builder = builder.header(header::IF_MATCH, v.as_str());
         }
@@ -346,6 +340,22 @@ impl Upstream {
         super::sync_sessions::parse_session(resp, self.inner.max_body).await
     }
 
+    /// A request through the chain as `call`: its caller's credential (and the key of that
+    /// caller's cache entries, for the layers) and its correlation id.
+    fn request(
+        &self,
+        call: Call<'_>,
+        method: Method,
+        url: reqwest::Url,
+    ) -> reqwest_middleware::RequestBuilder {
+        self.inner
+            .http
+            .request(method, url)
+            .with_extension(call.caller.credential_key())
+            .header(header::AUTHORIZATION, call.caller.authorization().clone())
+            .header(CORRELATION_ID, call.correlation_id)
+    }
+
     /// One request through the chain without a sync session: for probes and `check`.
     pub(crate) async fn send_raw(
         &self,
@@ -353,12 +363,7 @@ impl Upstream {
         method: Method,
         path: &str,
     ) -> Result<reqwest::Response, UpstreamError> {
-        self.inner
-            .http
-            .request(method, self.url(path, &[]))
-            .with_extension(call.caller.credential_key())
-            .header(header::AUTHORIZATION, call.caller.authorization().clone())
-            .header(CORRELATION_ID, call.correlation_id)
+        self.request(call, method, self.url(path, &[]))
             .send()
             .await
             .map_err(UpstreamError::from_middleware)
