@@ -58,7 +58,8 @@ pub(crate) fn credential(headers: &HeaderMap) -> Result<Credential<'_>, AuthErro
     if token.is_empty() {
         return Ok(Credential::Absent);
     }
-    if token.contains(char::is_whitespace) {
+    // `to_str` let through visible ASCII and spaces only, so a byte test is the whole test.
+    if token.bytes().any(|b| b.is_ascii_whitespace()) {
         return Err(AuthError::Malformed);
     }
     Ok(Credential::Bearer(token))

@@ -194,19 +194,23 @@ fn modern_answer(message: ServerJsonRpcMessage, json_only: bool) -> Response {
         },
         _ => StatusCode::OK,
     };
-    let json = serde_json::to_vec(&message).expect("a server message serializes");
-    if json_only || status != StatusCode::OK {
+    let json_answer = json_only || status != StatusCode::OK;
+    // Written once, straight into the body (an SSE event is the JSON between its prefix and
+    // the blank line that ends it).
+    let mut body = Vec::with_capacity(1024);
+    if !json_answer {
+        body.extend_from_slice(b"data: ");
+    }
+    serde_json::to_writer(&mut body, &message).expect("a server message serializes");
+    if json_answer {
         return Response::builder()
             .status(status)
             .header(header::CONTENT_TYPE, JSON)
-            .body(Body::from(json))
+            .body(Body::from(body))
             .expect("a valid response");
     }
-    let mut event = Vec::with_capacity(json.len() + 8);
-    event.extend_from_slice(b"data: ");
-    event.extend_from_slice(&json);
-    event.extend_from_slice(b"\n\n");
-    sse_response(Body::from(event))
+    body.extend_from_slice(b"\n\n");
+    sse_response(Body::from(body))
 }
 
 /// A session's answer stream as rmcp frames it (`sse_stream_response`): each message one

@@ -59,7 +59,7 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
     let cfg = &state.config;
     let body_timeout = cfg.header_read_timeout;
     // 1. Host and Origin.
-    let host = match rebinding::check(cfg, req.uri(), req.headers()) {
+    let host = match state.site.check(req.uri(), req.headers()) {
         Ok(host) => host,
         Err(refusal) => return refused(refusal),
     };
@@ -173,7 +173,7 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
 
 /// Host and Origin alone, for `/metrics` on the main port.
 pub(super) async fn same_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match rebinding::check(&state.config, req.uri(), req.headers()) {
+    match state.site.check(req.uri(), req.headers()) {
         Ok(_) => next.run(req).await,
         Err(refusal) => refused(refusal),
     }

@@ -13,12 +13,6 @@ use crate::{call::InFlight, config::Config, mcp::Gateway, upstream::Upstream};
 /// Header rmcp uses for the MCP session id.
 pub(crate) const MCP_SESSION_ID: &str = "mcp-session-id";
 
-/// Loopback names every deployment accepts in `Host`.
-pub(crate) const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1", "[::1]"];
-/// Loopback origins every deployment accepts (any port).
-pub(crate) const LOOPBACK_ORIGINS: &[&str] =
-    &["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
-
 /// Why the HTTP side could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -52,6 +46,8 @@ pub struct AppState {
     pub(super) scopes: Arc<crate::auth::scopes::ScopePolicy>,
     /// The scope policy as the MCP side asks it (`tools/list`), made once.
     pub(super) tool_filter: crate::call::ToolFilter,
+    /// The Host and Origin allow-lists, parsed once.
+    pub(super) site: Arc<super::edge::rebinding::SiteRules>,
     pub(super) sessions: Arc<mcp_sessions::Sessions>,
     pub(super) users: Arc<users::Users>,
     pub(super) slots: admission::Slots,
@@ -89,6 +85,7 @@ impl AppState {
         Ok(Self {
             tool_filter: scopes.tool_filter(),
             scopes,
+            site: Arc::new(super::edge::rebinding::SiteRules::new(&config)),
             config: Arc::new(config),
             gateway,
             upstream,

@@ -133,11 +133,7 @@ pub(super) async fn protected_resource(
 ) -> Response {
     let cfg = &state.config;
     let host = match rebinding::request_authority(&uri, &headers) {
-        Ok(h)
-            if cfg.public_url.is_some() || is_ip(h.host()) || rebinding::host_allowed(cfg, &h) =>
-        {
-            h
-        }
+        Ok(h) if cfg.public_url.is_some() || is_ip(h.host()) || state.site.host_allowed(&h) => h,
         Ok(_) => return (StatusCode::FORBIDDEN, "Host header is not allowed").into_response(),
         Err(_) => {
             return (StatusCode::BAD_REQUEST, "missing or invalid Host header").into_response();

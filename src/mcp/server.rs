@@ -191,9 +191,6 @@ impl Gateway {
             "tool_call",
             tool = name,
             correlation_id = %correlation_id,
-            outcome = tracing::field::Empty,
-            upstream_status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
             otel.name = spans::otel_name("tools/call", name).as_deref(),
             otel.kind = spans::otel_kind(),
         );
@@ -231,14 +228,10 @@ impl Gateway {
         }
         let (result, label, upstream_status) = shape(outcome, name, advice, &correlation_id);
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
-        span.record("outcome", label);
-        if let Some(status) = upstream_status {
-            span.record("upstream_status", status);
-        }
-        span.record("latency_ms", latency_ms);
         spans::outcome(&span, label, upstream_status);
-        // The fields are repeated on the event so every log format carries them, whatever
-        // it does with spans.
+        // The outcome is on this line, not recorded into the span: the text format would
+        // print it twice, and every record is a formatting pass. `tool` and `correlation_id`
+        // are repeated so every log format carries them, whatever it does with spans.
         span.in_scope(|| {
             tracing::info!(
                 tool = name,

@@ -242,18 +242,9 @@ pub(crate) async fn shutdown(within: Duration) {
 
 /// Fields the gateway's spans carry for the log lines, left out of what is exported: the
 /// HTTP span's `method`, `route` and `status` are `http.request.method`, `http.route` and
-/// `http.response.status_code`; the MCP span's `tool`, `outcome` and `upstream_status` are
-/// `gen_ai.tool.name`, `toolbridge.outcome` and `toolbridge.api.status_code`; `latency_ms`
+/// `http.response.status_code`; the MCP span's `tool` is `gen_ai.tool.name`; `latency_ms`
 /// is the span's own duration. (`correlation_id` stays: it joins a trace to its logs.)
-const LOG_ONLY_FIELDS: &[&str] = &[
-    "method",
-    "route",
-    "status",
-    "latency_ms",
-    "tool",
-    "outcome",
-    "upstream_status",
-];
+const LOG_ONLY_FIELDS: &[&str] = &["method", "route", "status", "latency_ms", "tool"];
 
 /// Finished spans waiting for the export thread. It is woken when a batch is full (or by
 /// its timer), not once per span: at thousands of spans a second, a wake-up of another

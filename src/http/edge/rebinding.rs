@@ -42,46 +42,120 @@ pub(crate) fn request_authority(uri: &Uri, headers: &HeaderMap) -> Result<Author
     }
 }
 
-/// Checks Host, then Origin, against the loopback names plus the configured lists.
-pub(crate) fn check(cfg: &Config, uri: &Uri, headers: &HeaderMap) -> Result<Authority, Refusal> {
-    let host = request_authority(uri, headers)?;
-    if !host_allowed(cfg, &host) {
-        return Err(Refusal::ForeignHost);
-    }
-    if headers.get_all(header::ORIGIN).iter().nth(1).is_some() {
-        return Err(Refusal::ForeignOrigin);
-    }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().map_err(|_| Refusal::ForeignOrigin)?;
-        if !origin_allowed(cfg, origin) {
-            return Err(Refusal::ForeignOrigin);
+/// Loopback names every deployment accepts in `Host`.
+pub(crate) const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1", "[::1]"];
+/// Loopback origins every deployment accepts (any port).
+pub(crate) const LOOPBACK_ORIGINS: &[&str] =
+    &["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
+
+/// The Host and Origin allow-lists, each entry parsed once (at start) into what a request's
+/// own Host or Origin is compared with.
+#[derive(Debug)]
+pub(crate) struct SiteRules {
+    /// Allowed host names (lowercase, without brackets), each with its port if it names one.
+    hosts: Vec<(String, Option<u16>)>,
+    /// Allowed origins.
+    origins: Vec<AllowedOrigin>,
+    /// `null` is an allowed origin.
+    null_origin: bool,
+}
+
+/// One allowed origin: `scheme://host` (any port), `scheme://host:*`, `scheme://host:port`.
+#[derive(Debug)]
+struct AllowedOrigin {
+    scheme: String,
+    host: String,
+    /// `None`: any port.
+    port: Option<u16>,
+}
+
+impl SiteRules {
+    /// The loopback names plus `TOOLBRIDGE_ALLOWED_HOSTS` and `TOOLBRIDGE_ALLOWED_ORIGINS`.
+    pub(crate) fn new(cfg: &Config) -> Self {
+        let hosts = LOOPBACK_HOSTS
+            .iter()
+            .copied()
+            .chain(cfg.allowed_hosts.iter().map(String::as_str))
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|allowed| match Authority::try_from(allowed) {
+                Ok(a) => (norm(a.host()), a.port_u16()),
+                Err(_) => (norm(allowed), None),
+            })
+            .collect();
+        let listed = || {
+            LOOPBACK_ORIGINS
+                .iter()
+                .copied()
+                .chain(cfg.allowed_origins.iter().map(String::as_str))
+                .map(str::trim)
+        };
+        let origins = listed()
+            .filter_map(|a| {
+                let (base, any_port) = match a.strip_suffix(":*") {
+                    Some(base) => (base, true),
+                    None => (a, false),
+                };
+                let (scheme, host, port) = parse_origin(base)?;
+                // `scheme://host:port:*` names no origin.
+                (!(any_port && port.is_some())).then_some(AllowedOrigin { scheme, host, port })
+            })
+            .collect();
+        let null_origin = listed().any(|a| a.eq_ignore_ascii_case("null"));
+        Self {
+            hosts,
+            origins,
+            null_origin,
         }
     }
-    Ok(host)
+
+    /// Checks Host, then Origin, against the lists.
+    pub(crate) fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<Authority, Refusal> {
+        let host = request_authority(uri, headers)?;
+        if !self.host_allowed(&host) {
+            return Err(Refusal::ForeignHost);
+        }
+        if headers.get_all(header::ORIGIN).iter().nth(1).is_some() {
+            return Err(Refusal::ForeignOrigin);
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().map_err(|_| Refusal::ForeignOrigin)?;
+            if !self.origin_allowed(origin) {
+                return Err(Refusal::ForeignOrigin);
+            }
+        }
+        Ok(host)
+    }
+
+    /// True when `host` matches a loopback name or `TOOLBRIDGE_ALLOWED_HOSTS`.
+    pub(crate) fn host_allowed(&self, host: &Authority) -> bool {
+        let (name, port) = (host.host().trim_matches(['[', ']']), host.port_u16());
+        self.hosts.iter().any(|(a_name, a_port)| {
+            a_name.eq_ignore_ascii_case(name) && a_port.is_none_or(|p| port == Some(p))
+        })
+    }
+
+    /// True when `origin` matches a loopback origin or `TOOLBRIDGE_ALLOWED_ORIGINS`.
+    pub(crate) fn origin_allowed(&self, origin: &str) -> bool {
+        let origin = origin.trim();
+        if origin.eq_ignore_ascii_case("null") {
+            return self.null_origin;
+        }
+        let Some((scheme, host, port)) = parse_origin(origin) else {
+            return false;
+        };
+        self.origins.iter().any(|a| {
+            let port_ok = match a.port {
+                None => true,
+                Some(p) => port.or_else(|| default_port(&scheme)) == Some(p),
+            };
+            a.scheme == scheme && a.host == host && port_ok
+        })
+    }
 }
 
 fn norm(host: &str) -> String {
     host.trim_matches(['[', ']']).to_ascii_lowercase()
-}
-
-/// True when `host` matches a loopback name or `TOOLBRIDGE_ALLOWED_HOSTS`.
-pub(crate) fn host_allowed(cfg: &Config, host: &Authority) -> bool {
-    let (name, port) = (norm(host.host()), host.port_u16());
-    super::super::LOOPBACK_HOSTS
-        .iter()
-        .copied()
-        .chain(cfg.allowed_hosts.iter().map(String::as_str))
-        .any(|allowed| {
-            let allowed = allowed.trim();
-            if allowed.is_empty() {
-                return false;
-            }
-            let (a_name, a_port) = match Authority::try_from(allowed) {
-                Ok(a) => (norm(a.host()), a.port_u16()),
-                Err(_) => (norm(allowed), None),
-            };
-            a_name == name && a_port.is_none_or(|p| port == Some(p))
-        })
 }
 
 /// An origin as (scheme, host, port).
@@ -102,41 +176,6 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
-/// True when `origin` matches a loopback origin or `TOOLBRIDGE_ALLOWED_ORIGINS`.
-pub(crate) fn origin_allowed(cfg: &Config, origin: &str) -> bool {
-    let origin = origin.trim();
-    let allowed = super::super::LOOPBACK_ORIGINS
-        .iter()
-        .copied()
-        .chain(cfg.allowed_origins.iter().map(String::as_str));
-    if origin.eq_ignore_ascii_case("null") {
-        return allowed
-            .into_iter()
-            .any(|a| a.trim().eq_ignore_ascii_case("null"));
-    }
-    let Some((scheme, host, port)) = parse_origin(origin) else {
-        return false;
-    };
-    allowed.into_iter().any(|a| {
-        let a = a.trim();
-        let (base, any_port) = match a.strip_suffix(":*") {
-            Some(base) => (base, true),
-            None => (a, false),
-        };
-        let Some((a_scheme, a_host, a_port)) = parse_origin(base) else {
-            return false;
-        };
-        if any_port && a_port.is_some() {
-            return false;
-        }
-        let port_ok = match a_port {
-            None => true,
-            Some(p) => port.or_else(|| default_port(&scheme)) == Some(p),
-        };
-        a_scheme == scheme && a_host == host && port_ok
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,7 +192,7 @@ mod tests {
     }
 
     fn host(s: &str) -> bool {
-        host_allowed(&cfg(), &Authority::try_from(s).unwrap())
+        SiteRules::new(&cfg()).host_allowed(&Authority::try_from(s).unwrap())
     }
 
     #[test]
@@ -182,7 +221,7 @@ mod tests {
 
     #[test]
     fn origins() {
-        let c = cfg();
+        let c = SiteRules::new(&cfg());
         for ok in [
             "http://localhost:6274",
             "http://127.0.0.1",
@@ -190,7 +229,7 @@ mod tests {
             "https://APP.example.com:9",
             "https://x.example:8443",
         ] {
-            assert!(origin_allowed(&c, ok), "{ok}");
+            assert!(c.origin_allowed(ok), "{ok}");
         }
         for bad in [
             "https://evil.com",
@@ -202,40 +241,40 @@ mod tests {
             "http://app.example.com",
             "file://",
         ] {
-            assert!(!origin_allowed(&c, bad), "{bad}");
+            assert!(!c.origin_allowed(bad), "{bad}");
         }
     }
 
     #[test]
     fn missing_origin_passes_and_missing_host_fails() {
-        let c = cfg();
+        let c = SiteRules::new(&cfg());
         let mut h = HeaderMap::new();
         assert_eq!(
-            check(&c, &Uri::from_static("/mcp"), &h),
+            c.check(&Uri::from_static("/mcp"), &h),
             Err(Refusal::BadHost)
         );
         h.insert(header::HOST, "localhost:8001".parse().unwrap());
-        assert!(check(&c, &Uri::from_static("/mcp"), &h).is_ok());
+        assert!(c.check(&Uri::from_static("/mcp"), &h).is_ok());
         h.insert(header::ORIGIN, "https://evil.com".parse().unwrap());
         assert_eq!(
-            check(&c, &Uri::from_static("/mcp"), &h),
+            c.check(&Uri::from_static("/mcp"), &h),
             Err(Refusal::ForeignOrigin)
         );
     }
 
     #[test]
     fn a_second_host_or_origin_is_refused_whatever_the_first() {
-        let c = cfg();
+        let c = SiteRules::new(&cfg());
         let uri = Uri::from_static("/mcp");
         let mut h = HeaderMap::new();
         h.append(header::HOST, "127.0.0.1".parse().unwrap());
         h.append(header::HOST, "evil.example.com".parse().unwrap());
-        assert_eq!(check(&c, &uri, &h), Err(Refusal::BadHost));
+        assert_eq!(c.check(&uri, &h), Err(Refusal::BadHost));
         let mut h = HeaderMap::new();
         h.append(header::HOST, "localhost".parse().unwrap());
         for o in ["http://localhost:1", "http://localhost:1"] {
             h.append(header::ORIGIN, o.parse().unwrap());
         }
-        assert_eq!(check(&c, &uri, &h), Err(Refusal::ForeignOrigin));
+        assert_eq!(c.check(&uri, &h), Err(Refusal::ForeignOrigin));
     }
 }
