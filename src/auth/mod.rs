@@ -9,9 +9,15 @@
 //!   and `aud` checked when configured; the leeway is capped at 60 s.
 //! - `passthrough` mode: the API verifies; the gateway only reads a non-empty `sub` so a
 //!   garbage token is refused before it costs an upstream request.
+//! - In both modes a token that passed is kept, with the `Caller` it made, in a bounded
+//!   cache keyed by the whole token (`token_cache`): a client sends the same token on every
+//!   call, and until its `exp` (with the leeway), for 60 s at most, and while the issuer's
+//!   key set stays the one it was checked under, checking it again gives the same answer.
+//!   Refusals are never kept: a bad token is checked, and counted, every time.
 //!
-//! Layout: `token` (header, parts, claim rules), `jwks` (the key cache), `discovery` (the
-//! issuer's `jwks_uri`), `scopes` (which scope a tool needs), `error`.
+//! Layout: `token` (header, parts, claim rules), `token_cache` (the tokens that passed),
+//! `jwks` (the key cache), `discovery` (the issuer's `jwks_uri`), `scopes` (which scope a
+//! tool needs), `error`.
 
 pub(crate) mod discovery;
 mod error;
@@ -150,8 +156,10 @@ impl Verifier {
     /// full check. A failure is counted in `toolbridge_auth_failures_total`.
     pub(crate) async fn caller(&self, token: &str) -> Result<Caller, AuthError> {
         let inner = &*self.inner;
+        // Read before the check: a JWKS refresh during it counts against its answer.
+        let key_set = inner.jwks.as_ref().map_or(0, JwksCache::generation);
         // No lock is held past this line: the await below never sees the cache's.
-        if let Some(caller) = inner.passed.get(token) {
+        if let Some(caller) = inner.passed.get(token, key_set) {
             return Ok(caller);
         }
         let claimed = self.verify(token).await?;
@@ -173,7 +181,9 @@ impl Verifier {
             AuthMode::Passthrough => Some(u64::MAX),
         };
         if let Some(valid_through) = valid_through {
-            inner.passed.remember(token, &caller, valid_through);
+            inner
+                .passed
+                .remember(token, &caller, valid_through, key_set);
         }
         Ok(caller)
     }

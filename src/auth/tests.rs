@@ -204,7 +204,7 @@ mod passed_tokens {
         let user = v.inner.user_keys.key("alice");
         let stale = Caller::checked(&t, user, Scopes::default()).unwrap();
         let valid_through = u64::try_from(exp).unwrap() + v.inner.leeway;
-        v.inner.passed.remember(&t, &stale, valid_through);
+        v.inner.passed.remember(&t, &stale, valid_through, 0);
         assert_eq!(v.inner.passed.len(), 1);
         assert_eq!(v.caller(&t).await.unwrap_err(), uncached);
         assert_eq!(v.inner.passed.len(), 0, "the stale entry is dropped");
@@ -213,9 +213,9 @@ mod passed_tokens {
         // not served (a new caller comes from the full check), one whose time is not is.
         let good = mint_hs256_with(SECRET, json!({"sub": "alice", "exp": now() + 3600}));
         let behind = u64::try_from(now()).unwrap() - 1;
-        v.inner.passed.remember(&good, &stale, behind);
+        v.inner.passed.remember(&good, &stale, behind, 0);
         assert!(!v.caller(&good).await.unwrap().same(&stale));
-        v.inner.passed.remember(&good, &stale, behind + 3600);
+        v.inner.passed.remember(&good, &stale, behind + 3600, 0);
         assert!(v.caller(&good).await.unwrap().same(&stale));
     }
 

@@ -9,7 +9,9 @@
 //!   could land one user on another's entry. Keys are never logged.
 //! - An entry holds until the earliest of the token's `exp` under the check's leeway rule
 //!   (on the clock the check uses: past it, the entry is dropped and the full check runs,
-//!   which gives the real error, counted as before) and [`MAX_AGE`] after it passed.
+//!   which gives the real error, counted as before), [`MAX_AGE`] after it passed, and the
+//!   next key set fetched from the issuer's JWKS (which may have withdrawn the token's key:
+//!   `jwks::JwksCache::generation`).
 //! - Only passes are stored; a refused token is checked (and counted) every time.
 //! - Bounded by [`MAX_WEIGHT`]: at most [`MAX_ENTRIES`] entries, and fewer when tokens
 //!   are large. A full cache evicts; it never refuses, and a miss costs what a check did.
@@ -28,10 +30,12 @@ use tokio::time::Instant;
 
 use crate::call::Caller;
 
-/// How long a passed token is trusted without another check, whatever its `exp`: a key
-/// its issuer withdraws from the JWKS (the JWKS cache notices within its refresh interval),
-/// or a token whose check depends on something that changes, must stop being trusted soon.
-/// 60 s bounds that window; a client calling once a second pays one check a minute.
+/// How long a passed token is trusted without another check, whatever its `exp`: its
+/// answer can change in ways an entry does not see (the JWKS cache fetches an hour-old key
+/// set again only when a check asks it for a key, so a key withdrawn without anyone sending
+/// an unknown `kid` is only noticed through a check), so every token in use goes through
+/// the whole check at least once a minute. A client calling once a second pays one check
+/// a minute instead of sixty.
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(60);
 
 /// The most entries held.
@@ -61,13 +65,15 @@ struct Entry {
     valid_through: u64,
     /// When [`MAX_AGE`] is over (monotonic: a wall-clock step does not stretch it).
     stale_at: Instant,
+    /// The issuer's key set (`JwksCache::generation`, 0 without one) when the check began.
+    key_set: u64,
     /// Its weight, computed once: the weigher runs inside eviction and must be cheap.
     weight: u64,
 }
 
 impl Entry {
-    fn holds(&self, unix_now: u64, now: Instant) -> bool {
-        unix_now <= self.valid_through && now < self.stale_at
+    fn holds(&self, unix_now: u64, now: Instant, key_set: u64) -> bool {
+        unix_now <= self.valid_through && now < self.stale_at && key_set == self.key_set
     }
 }
 
@@ -95,27 +101,31 @@ impl TokenCache {
         ))
     }
 
-    /// The caller `token` made when it passed, while that answer holds; an entry past its
-    /// time is dropped (the caller then runs the full check).
-    pub(crate) fn get(&self, token: &str) -> Option<Caller> {
+    /// The caller `token` made when it passed, while that answer holds under the issuer's
+    /// key set `key_set`; an entry past its time is dropped (the caller then runs the full
+    /// check).
+    pub(crate) fn get(&self, token: &str, key_set: u64) -> Option<Caller> {
         let entry = self.0.get(token)?;
         let (unix_now, now) = (unix_now(), Instant::now());
-        if entry.holds(unix_now, now) {
+        if entry.holds(unix_now, now, key_set) {
             return Some(entry.caller);
         }
         // Only if still stale: another request may have stored a fresh answer meanwhile.
-        self.0.remove_if(token, |e| !e.holds(unix_now, now));
+        self.0
+            .remove_if(token, |e| !e.holds(unix_now, now, key_set));
         None
     }
 
     /// Keeps that `token` passed and made `caller`, and that the check would pass it again
-    /// until `valid_through` (Unix seconds, inclusive); for [`MAX_AGE`] at most.
-    pub(crate) fn remember(&self, token: &str, caller: &Caller, valid_through: u64) {
+    /// until `valid_through` (Unix seconds, inclusive) while the issuer's key set is
+    /// `key_set` (read before the check began); for [`MAX_AGE`] at most.
+    pub(crate) fn remember(&self, token: &str, caller: &Caller, valid_through: u64, key_set: u64) {
         let held = 2 * token.len() + caller.scopes().held_bytes() + ENTRY_OVERHEAD;
         let entry = Entry {
             caller: caller.clone(),
             valid_through,
             stale_at: Instant::now() + MAX_AGE,
+            key_set,
             weight: (held as u64).max(MAX_WEIGHT / MAX_ENTRIES),
         };
         self.0.insert(token.into(), entry);
@@ -150,7 +160,7 @@ mod tests {
         let cache = TokenCache::new();
         for i in 0..2 * MAX_ENTRIES {
             let t = format!("t.{i}.s");
-            cache.remember(&t, &caller(&t), u64::MAX);
+            cache.remember(&t, &caller(&t), u64::MAX, 0);
         }
         assert!(cache.len() as u64 <= MAX_ENTRIES, "{}", cache.len());
         assert!(cache.len() as u64 > MAX_ENTRIES / 2, "{}", cache.len());
@@ -162,7 +172,7 @@ mod tests {
         let fat = "a".repeat(crate::auth::token::MAX_TOKEN_LEN - 16);
         for i in 0..MAX_ENTRIES {
             let t = format!("{fat}.{i}.s");
-            cache.remember(&t, &caller(&t), u64::MAX);
+            cache.remember(&t, &caller(&t), u64::MAX, 0);
         }
         assert!(cache.weight() <= MAX_WEIGHT, "{}", cache.weight());
         let per_entry = 2 * fat.len() as u64;
@@ -178,13 +188,25 @@ mod tests {
         );
     }
 
+    /// An answer given under one JWKS key set is not served under the next one.
+    #[test]
+    fn a_new_key_set_drops_the_answers_given_under_the_old_one() {
+        let cache = TokenCache::new();
+        let c = caller("a.b.c");
+        cache.remember("a.b.c", &c, u64::MAX, 7);
+        assert!(cache.get("a.b.c", 7).is_some_and(|hit| hit.same(&c)));
+        assert!(cache.get("a.b.c", 8).is_none());
+        assert_eq!(cache.len(), 0);
+        assert!(cache.get("a.b.c", 7).is_none());
+    }
+
     #[test]
     fn an_entry_weighs_what_it_holds() {
         let cache = TokenCache::new();
         let scopes = Scopes::from_claims(Some(&"a b c".into()), None);
         let t = "b".repeat(10_000);
         let c = Caller::checked(&t, UserKey::ANONYMOUS, scopes).unwrap();
-        cache.remember(&t, &c, u64::MAX);
+        cache.remember(&t, &c, u64::MAX, 0);
         let want = 2 * 10_000 + 3 * (1 + 48) + ENTRY_OVERHEAD;
         assert_eq!(cache.weight(), want as u64);
     }

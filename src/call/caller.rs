@@ -1,6 +1,7 @@
-//! [`Caller`]: who one MCP request comes from. The token check makes it once
-//! (`auth::Verifier::caller`, called by `http::edge`); everything after it borrows the same
-//! value: the user's shares (`http::fair`, by [`Caller::user`]), the scope check (by
+//! [`Caller`]: who one MCP request comes from. The token check makes it once per token
+//! (`auth::Verifier::caller`, called by `http::edge`; the next request with the same token
+//! gets the same shared value from its cache of passed tokens); everything after it borrows
+//! that value: the user's shares (`http::fair`, by [`Caller::user`]), the scope check (by
 //! [`Caller::scopes`]), the MCP handler, which finds it in the request rmcp hands over (rmcp
 //! moves the request's parts into the handler's context, it does not copy them), and the
 //! upstream chain (by [`Caller::authorization`] and [`Caller::credential_key`]).
