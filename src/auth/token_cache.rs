@@ -14,14 +14,15 @@
 //!   `jwks::JwksCache::generation`).
 //! - Only passes are stored; a refused token is checked (and counted) every time.
 //! - Bounded by [`MAX_WEIGHT`]: at most [`MAX_ENTRIES`] entries, and fewer when tokens
-//!   are large. A full cache evicts; it never refuses, and a miss costs what a check did.
+//!   are large. A full cache evicts; it never refuses, and a miss costs a check and one
+//!   insertion.
 //!
 //! The map is `quick_cache`'s sync cache rather than a hand-written one: sharded locks
-//! held only inside each call (never across an await), CLOCK-Pro eviction that keeps the
-//! tokens in use when one-off tokens stream through, weights for a bound in bytes, and
-//! nothing else (no background thread, no timers, dependencies already in the tree).
-//! `moka` would bring its own expiry, but also a housekeeping machinery this does not need:
-//! the two deadlines are checked on the hit itself.
+//! held only inside each call (never across an await), a scan-resistant eviction (S3-FIFO)
+//! that keeps the tokens in use when one-off tokens stream through, weights for a bound in
+//! bytes, and nothing else (no background thread, no timers; its own dependencies were
+//! already in the tree). `moka` would bring per-entry expiry, but with housekeeping
+//! machinery and dependencies this does not need: the deadlines are checked on the hit.
 
 use std::time::Duration;
 
