@@ -19,7 +19,9 @@
 //! 10. the scope the tool needs (`scope_check::check`, 403);
 //! 11. a request slot and a share of the byte budget (`admission::admit`, 503);
 //! 12. the disconnect watch and the answer's deadline around rmcp (`disconnect`,
-//!     `deadline`).
+//!     `deadline`), or around the handler itself for an ordinary tool call (`direct`: the
+//!     body was parsed into rmcp's call type in step 7, and rmcp's HTTP service would only
+//!     repeat the checks above).
 //!
 //! What the request holds (its share, the session's busy mark, its id, its slot) is given
 //! back when the answer has been sent or abandoned. On the way out a closed session's
@@ -40,7 +42,8 @@ use axum::{
 use http::{Method, StatusCode};
 
 use super::{
-    AppState, admission, body, deadline, disconnect, fair, intake, mcp_sessions, scope_check,
+    AppState, admission, body, deadline, direct, disconnect, fair, intake, mcp_sessions,
+    scope_check,
 };
 use crate::{
     auth::{
@@ -89,17 +92,20 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
     };
     // 7. The body, read and parsed once. GET streams and DELETEs have none; rmcp refuses
     // a POST of another media type before reading a byte of it.
-    let (req, envelope) = if post && fair::is_json(req.headers()) {
+    // A tool call the edge can serve itself is parsed here too, into rmcp's own type
+    // (`direct`); any other message goes on to rmcp as the bytes that came.
+    let (req, envelope, direct) = if post && fair::is_json(req.headers()) {
         let (parts, raw) = req.into_parts();
         match intake::read(raw, cfg.max_body_bytes, body_timeout).await {
-            Ok((chunks, envelope)) => (
-                Request::from_parts(parts, chunks.into_body()),
-                Some(envelope),
-            ),
+            Ok((chunks, envelope)) => {
+                let direct = direct::take(&parts.headers, &envelope, &chunks, sid.as_deref());
+                let req = Request::from_parts(parts, chunks.into_body());
+                (req, Some(envelope), direct)
+            }
             Err(refusal) => return body_refused(refusal, Some(user)),
         }
     } else {
-        (req, None)
+        (req, None, None)
     };
     // 8. A duplicate id in the session.
     let id_in_flight = match fair::claim_id(in_session.as_ref(), envelope.as_ref(), user) {
@@ -142,7 +148,15 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
         // Moved, not copied: rmcp moves the request's parts into the handler's context.
         req.extensions_mut().insert(caller);
     }
-    let run = disconnect::watch(answers, req, |req| next.run(req));
+    let run = disconnect::watch(answers, req, |req| async move {
+        let Some(direct) = direct else {
+            return next.run(req).await;
+        };
+        match direct.serve(&state.sessions, cfg.stateless, req).await {
+            Ok(resp) => resp,
+            Err(req) => next.run(req).await,
+        }
+    });
     let resp = if post {
         let within = cfg.response_timeout;
         deadline::limit(within, id, run).await

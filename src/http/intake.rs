@@ -219,11 +219,9 @@ pub(crate) async fn read(
 fn envelope(chunks: &Chunks) -> Result<Envelope, Refusal> {
     // One parse. Every member other than these is skipped by serde without being built;
     // the scan already bounded the nesting, so skipping cannot recurse deeply.
-    let raw: message::Message = match chunks.queue.len() {
-        1 => serde_json::from_slice(&chunks.queue[0]),
-        _ => serde_json::from_reader(chunks.reader()),
-    }
-    .map_err(|e| Refusal::Rpc(serde_message(&e)))?;
+    let raw: message::Message = chunks
+        .parse()
+        .map_err(|e| Refusal::Rpc(serde_message(&e)))?;
     if let Some(RequestId::String(s)) = &raw.id
         && s.len() > MAX_ID_BYTES
     {
@@ -272,6 +270,15 @@ pub(crate) struct Chunks {
 }
 
 impl Chunks {
+    /// The body as a `T`, read in place (a body that came in one chunk, as most do, is
+    /// parsed from it without a copy).
+    pub(crate) fn parse<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        match self.queue.len() {
+            1 => serde_json::from_slice(&self.queue[0]),
+            _ => serde_json::from_reader(self.reader()),
+        }
+    }
+
     fn reader(&self) -> impl Read + '_ {
         ChunkReader {
             chunks: self.queue.iter(),

@@ -53,9 +53,9 @@ use parking_lot::Mutex;
 use rmcp::{
     RoleServer, Service,
     model::{
-        ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions, GetMeta,
-        JsonRpcRequest, ProtocolVersion, RequestId, RequestMetaObject, ServerJsonRpcMessage,
-        ServerResult,
+        ClientJsonRpcMessage, ClientNotification, ClientRequest, Extensions, GetExtensions,
+        GetMeta, JsonRpcRequest, ProtocolVersion, RequestId, RequestMetaObject,
+        ServerJsonRpcMessage, ServerResult,
     },
     service::{
         Peer, RequestContext, RunningService, RxJsonRpcMessage, TxJsonRpcMessage,
@@ -115,7 +115,7 @@ pub(crate) enum SessionError {
 }
 
 /// One session, as kept between calls.
-struct Session {
+pub(super) struct Session {
     /// The protocol version negotiated at `initialize` (set once the handshake has
     /// answered): all that later requests need of the handshake (see the module docs).
     version: Mutex<Option<ProtocolVersion>>,
@@ -268,6 +268,112 @@ impl Sessions {
             return None;
         }
         Some(session)
+    }
+
+    /// Session `id`, for a request in it (`None`: rmcp's 404).
+    pub(super) fn live(&self, id: &SessionId) -> Option<Arc<Session>> {
+        self.get(id)
+    }
+
+    /// Cancelled at shutdown: what a request's stream ends with.
+    pub(super) fn shutdown(&self) -> CancellationToken {
+        self.cancel.child_token()
+    }
+
+    /// Request `request_id` of `session`: its answer stream (a priming event, then the
+    /// answer), the handler running in a task of its own. `meta` and `extensions` are the
+    /// request's, taken out of it as rmcp's service loop does.
+    pub(super) fn call(
+        &self,
+        session: Arc<Session>,
+        request_id: RequestId,
+        request: ClientRequest,
+        meta: RequestMetaObject,
+        mut extensions: Extensions,
+    ) -> impl Stream<Item = ServerSseMessage> + Send + Sync + 'static {
+        session.touch();
+        let ct = self.cancel.child_token();
+        session
+            .running
+            .lock()
+            .insert(request_id.clone(), ct.clone());
+        if let Some(version) = session.version() {
+            extensions.insert(NegotiatedVersion(version));
+        }
+        let answered = self.spawn(request_id, request, meta, extensions, ct, Some(session));
+        // A priming event first (an id and the retry interval, no data), as rmcp's own
+        // session streams start: clients learn the reconnection delay before anything else.
+        let n = self.streams.fetch_add(1, Ordering::Relaxed);
+        let priming = ServerSseMessage::priming(format!("0/{n}"), SSE_RETRY);
+        let answer = futures::stream::once(answered)
+            .filter_map(|a| std::future::ready(a.ok().map(ServerSseMessage::from_message)));
+        futures::stream::once(std::future::ready(priming)).chain(answer)
+    }
+
+    /// A 2026-07-28 request, which belongs to no session: its answer, from the handler
+    /// running in a task of its own, cancelled if this future is dropped first (the client
+    /// left) or at shutdown.
+    pub(super) async fn run(
+        &self,
+        request_id: RequestId,
+        request: ClientRequest,
+        meta: RequestMetaObject,
+        extensions: Extensions,
+    ) -> ServerJsonRpcMessage {
+        let ct = self.cancel.child_token();
+        let left = ct.clone().drop_guard();
+        let answer = self.spawn(request_id.clone(), request, meta, extensions, ct, None);
+        let answer = answer.await;
+        left.disarm();
+        answer.unwrap_or_else(|_| {
+            ServerJsonRpcMessage::error(
+                rmcp::ErrorData::internal_error("the call ended without an answer", None),
+                Some(request_id),
+            )
+        })
+    }
+
+    /// Runs the handler on one request in a task of its own, as rmcp's loop does (a client
+    /// that leaves does not drop the call halfway: it is cancelled through `ct`, and ends
+    /// in order); the receiver gets its answer. The request's `session`, if any, is told
+    /// when it ends, whether or not anyone still reads the answer.
+    fn spawn(
+        &self,
+        request_id: RequestId,
+        request: ClientRequest,
+        meta: RequestMetaObject,
+        extensions: Extensions,
+        ct: CancellationToken,
+        session: Option<Arc<Session>>,
+    ) -> oneshot::Receiver<ServerJsonRpcMessage> {
+        // rmcp's loop logs each request and answer whole at debug, under its own target;
+        // so does this dispatch, so naming rmcp in the filter (`RUST_LOG=...,rmcp=debug`)
+        // still shows them, and nothing else does (`telemetry`).
+        tracing::debug!(target: RMCP_LOOP, %request_id, ?request, "received request");
+        let mut ctx = RequestContext::new(request_id.clone(), self.peer());
+        ctx.ct = ct;
+        ctx.meta = meta;
+        ctx.extensions = extensions;
+        let (answer_tx, answer_rx) = oneshot::channel();
+        let gateway = self.gateway.clone();
+        tokio::spawn(async move {
+            let answer = match gateway.handle_request(request, ctx).await {
+                Ok(result) => {
+                    tracing::debug!(target: RMCP_LOOP, id = %request_id, ?result, "response message");
+                    ServerJsonRpcMessage::response(result, request_id.clone())
+                }
+                Err(error) => {
+                    tracing::warn!(target: RMCP_LOOP, id = %request_id, ?error, "response error");
+                    ServerJsonRpcMessage::error(error, Some(request_id.clone()))
+                }
+            };
+            let _ = answer_tx.send(answer);
+            if let Some(session) = session {
+                session.running.lock().remove(&request_id);
+                session.touch();
+            }
+        });
+        answer_rx
     }
 
     /// Forgets session `id`: its `GET` stream and running requests end.
@@ -436,54 +542,12 @@ impl SessionManager for Sessions {
         else {
             return Err(SessionError::NotARequest);
         };
-        let session = self.get(id).ok_or(SessionError::NotFound)?;
-        session.touch();
-        let ct = self.cancel.child_token();
-        session
-            .running
-            .lock()
-            .insert(request_id.clone(), ct.clone());
-        // rmcp's loop logs each request and answer whole at debug, under its own target;
-        // so does this dispatch, so naming rmcp in the filter (`RUST_LOG=...,rmcp=debug`)
-        // still shows them, and nothing else does (`telemetry`).
-        tracing::debug!(target: RMCP_LOOP, %request_id, ?request, "received request");
+        let session = self.live(id).ok_or(SessionError::NotFound)?;
         // What rmcp's service loop does with a request: its `_meta` and extensions become
         // the handler's context.
         let meta = std::mem::replace(request.get_meta_mut(), RequestMetaObject::new());
-        let mut extensions = std::mem::take(request.extensions_mut());
-        if let Some(version) = session.version() {
-            extensions.insert(NegotiatedVersion(version));
-        }
-        let mut ctx = RequestContext::new(request_id.clone(), self.peer());
-        ctx.ct = ct;
-        ctx.meta = meta;
-        ctx.extensions = extensions;
-        let (answer_tx, answer_rx) = oneshot::channel();
-        let gateway = self.gateway.clone();
-        // A task of its own, as in rmcp's loop: a client that leaves does not drop the call
-        // halfway (it is cancelled through its token, and ends in order).
-        tokio::spawn(async move {
-            let answer = match gateway.handle_request(request, ctx).await {
-                Ok(result) => {
-                    tracing::debug!(target: RMCP_LOOP, id = %request_id, ?result, "response message");
-                    ServerJsonRpcMessage::response(result, request_id.clone())
-                }
-                Err(error) => {
-                    tracing::warn!(target: RMCP_LOOP, id = %request_id, ?error, "response error");
-                    ServerJsonRpcMessage::error(error, Some(request_id.clone()))
-                }
-            };
-            let _ = answer_tx.send(answer);
-            session.running.lock().remove(&request_id);
-            session.touch();
-        });
-        // A priming event first (an id and the retry interval, no data), as rmcp's own
-        // session streams start: clients learn the reconnection delay before anything else.
-        let n = self.streams.fetch_add(1, Ordering::Relaxed);
-        let priming = ServerSseMessage::priming(format!("0/{n}"), SSE_RETRY);
-        let answer = futures::stream::once(answer_rx)
-            .filter_map(|a| std::future::ready(a.ok().map(ServerSseMessage::from_message)));
-        Ok(futures::stream::once(std::future::ready(priming)).chain(answer))
+        let extensions = std::mem::take(request.extensions_mut());
+        Ok(self.call(session, request_id, request, meta, extensions))
     }
 
     async fn accept_message(

@@ -5,6 +5,7 @@ mod admission;
 mod body;
 mod challenge;
 mod deadline;
+mod direct;
 mod disconnect;
 mod edge;
 mod fair;
