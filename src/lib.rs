@@ -35,9 +35,10 @@
 //!    parent of the `tool_call` span.
 //! 4. `http/edge.rs` (`edge::mcp`): every check of `/mcp` as plain functions, in the order
 //!    they run: Host/Origin (`edge/rebinding.rs`; rmcp's copy is off), the bearer token
-//!    (`auth/token.rs` reads and checks it, keys from `auth/jwks.rs`; `auth/mod.rs`'s
-//!    `Verifier::caller` makes the request's `call::Caller`, `call/caller.rs`: the user key,
-//!    the scopes, the `Authorization` value for the API), the `MCP-Protocol-Version` header
+//!    (`auth/mod.rs`'s `Verifier::caller` finds it among the tokens that passed a moment
+//!    ago, `auth/token_cache.rs`, or else `auth/token.rs` reads and checks it, keys from
+//!    `auth/jwks.rs`; either way the request gets a `call::Caller`, `call/caller.rs`: the user
+//!    key, the scopes, the `Authorization` value for the API), the `MCP-Protocol-Version` header
 //!    (`edge/version.rs`), a declared length over the limit, the caller's user's rate and
 //!    share and the session's owner (`http/fair.rs`, `http/users.rs`, by `Caller::user`),
 //!    then the body: read whole within the read deadline, scanned (`http/scan.rs`) and

@@ -52,6 +52,8 @@ struct Discovered {
 struct KeySet {
     keys: HashMap<String, Arc<DecodingKey>>,
     fetched_at: Option<Instant>,
+    /// Counts the sets fetched: see [`JwksCache::generation`].
+    generation: u64,
 }
 
 /// The cached key set of one JWKS URL. Cheap to share behind an `Arc`.
@@ -77,6 +79,7 @@ impl JwksCache {
             keys: RwLock::new(Arc::new(KeySet {
                 keys: HashMap::new(),
                 fetched_at: None,
+                generation: 0,
             })),
             last_attempt: tokio::sync::Mutex::new(None),
             min_interval: min_interval.max(Duration::from_secs(1)),
@@ -97,6 +100,12 @@ impl JwksCache {
         self.keys.read().keys.get(kid).cloned()
     }
 
+    /// Which key set is in use: it changes with every set fetched (which may have withdrawn
+    /// a key), so an answer given under an earlier set is not reused (`token_cache`).
+    pub(crate) fn generation(&self) -> u64 {
+        self.keys.read().generation
+    }
+
     /// Fetches the set unless another task just did (or is doing it: we wait for it) or
     /// the last attempt is less than `min_interval` ago.
     async fn refresh(&self) {
@@ -114,9 +123,11 @@ impl JwksCache {
                 metrics::counter!(crate::telemetry::names::JWKS_FETCHES, "outcome" => "ok")
                     .increment(1);
                 tracing::debug!(keys = keys.len(), "JWKS refreshed");
-                *self.keys.write() = Arc::new(KeySet {
+                let mut set = self.keys.write();
+                *set = Arc::new(KeySet {
                     keys,
                     fetched_at: Some(Instant::now()),
+                    generation: set.generation + 1,
                 });
             }
             Err((from, e)) => {

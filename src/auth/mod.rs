@@ -9,9 +9,15 @@
 //!   and `aud` checked when configured; the leeway is capped at 60 s.
 //! - `passthrough` mode: the API verifies; the gateway only reads a non-empty `sub` so a
 //!   garbage token is refused before it costs an upstream request.
+//! - In both modes a token that passed is kept, with the `Caller` it made, in a bounded
+//!   cache keyed by the whole token (`token_cache`): a client sends the same token on every
+//!   call, and until its `exp` (with the leeway), for 60 s at most, and while the issuer's
+//!   key set stays the one it was checked under, checking it again gives the same answer.
+//!   Refusals are never kept: a bad token is checked, and counted, every time.
 //!
-//! Layout: `token` (header, parts, claim rules), `jwks` (the key cache), `discovery` (the
-//! issuer's `jwks_uri`), `scopes` (which scope a tool needs), `error`.
+//! Layout: `token` (header, parts, claim rules), `token_cache` (the tokens that passed),
+//! `jwks` (the key cache), `discovery` (the issuer's `jwks_uri`), `scopes` (which scope a
+//! tool needs), `error`.
 
 pub(crate) mod discovery;
 mod error;
@@ -19,6 +25,7 @@ mod fetch;
 pub mod jwks;
 pub(crate) mod scopes;
 pub(crate) mod token;
+mod token_cache;
 
 use std::sync::Arc;
 
@@ -27,6 +34,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 pub use error::AuthError;
 use jwks::{JwksCache, JwksSource};
 use token::{ClaimRules, Claimed, Claims};
+use token_cache::TokenCache;
 
 use crate::{
     call::{Caller, Scopes, UserKeyring},
@@ -66,6 +74,8 @@ struct Inner {
     leeway: u64,
     /// Turns a token's `sub` into the caller's user key.
     user_keys: UserKeyring,
+    /// The tokens that passed, with the callers they made.
+    passed: TokenCache,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -125,6 +135,7 @@ impl Verifier {
                 any_audience_from_issuer: cfg.accept_any_audience_from_issuer,
                 leeway: cfg.jwt_leeway.as_secs().min(MAX_LEEWAY_SECONDS),
                 user_keys: UserKeyring::new(cfg),
+                passed: TokenCache::new(),
             }),
         })
     }
@@ -140,17 +151,41 @@ impl Verifier {
     }
 
     /// The token check: the [`Caller`] of `token` (the part after `Bearer `), the one value
-    /// every later stage of the request borrows. A failure is counted in
-    /// `toolbridge_auth_failures_total`.
+    /// every later stage of the request borrows. The same token passed a moment ago gets
+    /// the same caller from the cache of passed tokens (`token_cache`); any other runs the
+    /// full check. A failure is counted in `toolbridge_auth_failures_total`.
     pub(crate) async fn caller(&self, token: &str) -> Result<Caller, AuthError> {
+        let inner = &*self.inner;
+        // Read before the check: a JWKS refresh during it counts against its answer.
+        let key_set = inner.jwks.as_ref().map_or(0, JwksCache::generation);
+        // No lock is held past this line: the await below never sees the cache's.
+        if let Some(caller) = inner.passed.get(token, key_set) {
+            return Ok(caller);
+        }
         let claimed = self.verify(token).await?;
-        let user = self.inner.user_keys.key(&claimed.sub);
+        let user = inner.user_keys.key(&claimed.sub);
         // A token that passed `token::split` is base64url and dots: always a header value.
-        Caller::checked(token, user, claimed.scopes).ok_or_else(|| {
+        let caller = Caller::checked(token, user, claimed.scopes).ok_or_else(|| {
             let e = AuthError::Malformed;
             e.record();
             e
-        })
+        })?;
+        // Until when the check would pass it again: in `verify` mode, its `exp` under the
+        // leeway `verify_signed` gives the library (a fractional `exp`, which the library
+        // rounds, is not kept: such a token is checked every time); `passthrough` never
+        // reads time, and its check is a parse worth skipping too (a forged token is only
+        // ever its own entry: the key is the whole token). Either way, the cache's
+        // `MAX_AGE` at most.
+        let valid_through = match inner.mode {
+            AuthMode::Verify => claimed.exp.map(|exp| exp.saturating_add(inner.leeway)),
+            AuthMode::Passthrough => Some(u64::MAX),
+        };
+        if let Some(valid_through) = valid_through {
+            inner
+                .passed
+                .remember(token, &caller, valid_through, key_set);
+        }
+        Ok(caller)
     }
 
     /// Checks `token` (the part after `Bearer `): what it claims. A failure is counted in
@@ -256,6 +291,7 @@ fn passthrough(token: &str) -> Result<Claimed, AuthError> {
     Ok(Claimed {
         sub: token::subject(claims.remove("sub"))?,
         scopes: Scopes::from_claims(claims.get("scope"), claims.get("scp")),
+        exp: None,
     })
 }
 

@@ -21,6 +21,10 @@ pub(crate) struct Claimed {
     /// Its `scope`/`scp` claims (likewise; in `passthrough` the API sees the same token,
     /// so a forged scope claim fails there with the signature).
     pub(crate) scopes: Scopes,
+    /// Its `exp` in whole seconds, as the check that passed it read it: `verify` mode and
+    /// an integer `exp`. `None` in `passthrough` (nothing there looks at time) or for a
+    /// fractional `exp`. How long the token cache may keep the answer.
+    pub(crate) exp: Option<u64>,
 }
 
 /// Longest token accepted. Real ones are 1–4 KiB; this bounds the decoding work an
@@ -199,6 +203,7 @@ impl Claims {
             }
         }
         Ok(Claimed {
+            exp: self.exp.as_ref().and_then(Value::as_u64),
             sub: subject(self.sub)?,
             scopes: Scopes::from_claims(self.scope.as_ref(), self.scp.as_ref()),
         })

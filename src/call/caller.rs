@@ -1,6 +1,7 @@
-//! [`Caller`]: who one MCP request comes from. The token check makes it once
-//! (`auth::Verifier::caller`, called by `http::edge`); everything after it borrows the same
-//! value: the user's shares (`http::fair`, by [`Caller::user`]), the scope check (by
+//! [`Caller`]: who one MCP request comes from. The token check makes it once per token
+//! (`auth::Verifier::caller`, called by `http::edge`; the next request with the same token
+//! gets the same shared value from its cache of passed tokens); everything after it borrows
+//! that value: the user's shares (`http::fair`, by [`Caller::user`]), the scope check (by
 //! [`Caller::scopes`]), the MCP handler, which finds it in the request rmcp hands over (rmcp
 //! moves the request's parts into the handler's context, it does not copy them), and the
 //! upstream chain (by [`Caller::authorization`] and [`Caller::credential_key`]).
@@ -13,7 +14,7 @@
 //! `sub`, a forged token naming someone's `sub` would be sent out with that person's
 //! backend token.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
@@ -24,9 +25,15 @@ use sha2::Sha256;
 use crate::{config::Config, secret::Secret};
 
 /// The caller of one request (or of every call over stdio). Not `Debug`-printed with its
-/// token: its `Debug` shows the user key only.
+/// token: its `Debug` shows the user key only. Cheap to clone (one shared value): the token
+/// check hands out the same caller for every request with the same token
+/// (`auth/token_cache.rs`), so its credential key is computed once per token, not per
+/// request.
 #[derive(Clone)]
-pub(crate) struct Caller {
+pub(crate) struct Caller(Arc<Held>);
+
+/// What a [`Caller`] holds.
+struct Held {
     /// The user, for the per-user shares and the logs.
     user: UserKey,
     /// What the token may do (`TOOLBRIDGE_ENFORCE_SCOPES`).
@@ -52,12 +59,12 @@ impl Caller {
         value.push_str(token);
         let mut authorization = HeaderValue::from_maybe_shared(Bytes::from(value)).ok()?;
         authorization.set_sensitive(true);
-        Some(Self {
+        Some(Self(Arc::new(Held {
             user,
             scopes,
             authorization,
             credential_key: OnceLock::new(),
-        })
+        })))
     }
 
     /// The caller of a configured `Authorization` value that no edge checked (stdio's
@@ -67,41 +74,49 @@ impl Caller {
     pub(crate) fn configured(authorization: &Secret) -> Option<Self> {
         let mut authorization = HeaderValue::from_str(authorization.expose()).ok()?;
         authorization.set_sensitive(true);
-        Some(Self {
+        Some(Self(Arc::new(Held {
             user: UserKey::ANONYMOUS,
             scopes: Scopes::default(),
             authorization,
             credential_key: OnceLock::new(),
-        })
+        })))
     }
 
     /// The user, as shares and logs know them.
     pub(crate) fn user(&self) -> UserKey {
-        self.user
+        self.0.user
     }
 
     /// The token's scopes.
     pub(crate) fn scopes(&self) -> &Scopes {
-        &self.scopes
+        &self.0.scopes
     }
 
     /// The `Authorization` value to send to the API (marked sensitive).
     pub(crate) fn authorization(&self) -> &HeaderValue {
-        &self.authorization
+        &self.0.authorization
     }
 
     /// The key of this caller's entries in the upstream caches.
     pub(crate) fn credential_key(&self) -> CredentialKey {
         *self
+            .0
             .credential_key
-            .get_or_init(|| CredentialKey::of(self.authorization.as_bytes()))
+            .get_or_init(|| CredentialKey::of(self.0.authorization.as_bytes()))
+    }
+
+    /// Whether `self` and `other` are the same value (one made from the other by cloning),
+    /// not two callers that happen to agree: how the token cache's tests see a hit.
+    #[cfg(test)]
+    pub(crate) fn same(&self, other: &Caller) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
 impl std::fmt::Debug for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Caller")
-            .field("user", &self.user)
+            .field("user", &self.0.user)
             .finish_non_exhaustive()
     }
 }
@@ -203,6 +218,13 @@ impl Scopes {
     /// Whether `scope` is among them.
     pub(crate) fn has(&self, scope: &str) -> bool {
         self.0.contains(scope)
+    }
+
+    /// Roughly the heap they hold: each scope's text, its `String` and its share of the
+    /// set's nodes. What a cache that keeps them weighs them at (a token in `passthrough`
+    /// mode, which anyone can write, may carry thousands).
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.0.iter().map(|s| s.len() + 48).sum()
     }
 
     /// Whether there are none.
