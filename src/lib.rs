@@ -48,11 +48,17 @@
 //!    reservation (`fair.rs`), the caller's scopes (`http/scope_check.rs`,
 //!    `auth/scopes.rs`), a request slot (`http/admission.rs`), then the caller is moved into
 //!    the request, and the disconnect watch (`http/disconnect.rs`, `call::ClientGone`) and
-//!    the answer's deadline (`http/deadline.rs`) run around rmcp.
-//! 5. rmcp's `StreamableHttpService`, with this gateway's session manager
-//!    (`http/mcp_sessions.rs`: an idle session holds only what `initialize` negotiated; each
-//!    session request goes straight to the handler, in a task of its own; a 2026-07-28
-//!    request, which has no session, is served by rmcp's one-request service) →
+//!    the answer's deadline (`http/deadline.rs`) run around what answers it.
+//! 5. An ordinary `tools/call` (2026-07-28, or in a legacy session) is answered at the edge:
+//!    `http/direct.rs` parsed its body once more, straight into rmcp's call type, while the
+//!    edge read it, and now hands it to the handler the way rmcp's service loop would
+//!    (`http/mcp_sessions.rs`'s `Sessions::run`/`call`: a task of its own, the answer as
+//!    rmcp frames it). Anything else (`initialize`, lists, notifications, any request the
+//!    edge does not recognise as ordinary) goes to rmcp's `StreamableHttpService`, with this
+//!    gateway's session manager (`http/mcp_sessions.rs`: an idle session holds only what
+//!    `initialize` negotiated; each session request goes straight to the handler; a
+//!    2026-07-28 request other than a tool call is served by rmcp's one-request service).
+//!    Either way →
 //!    `mcp/server.rs` (`Gateway::call_tool`):
 //!    the caller borrowed from the request rmcp hands over (over stdio, the configured
 //!    token's), the tool set of the API generation (`mcp/tools.rs`, built from `mcp/catalog.rs` +

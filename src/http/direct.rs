@@ -52,6 +52,8 @@ use rmcp::{
 use serde::{Deserialize, de::IgnoredAny};
 use sse_stream::{KeepAlive, Sse, SseBody};
 
+use crate::mcp::protocol::META_PROTOCOL_VERSION;
+
 use super::{
     MCP_SESSION_ID,
     intake::{Chunks, Envelope},
@@ -115,15 +117,24 @@ pub(super) fn take(
     if call.result.is_some() || call.error.is_some() {
         return None;
     }
-    let meta_version = call.params.meta.as_ref().and_then(|m| m.protocol_version());
+    // `_meta`'s revision as the client wrote it (rmcp reads any string as a version).
+    let meta_version = call
+        .params
+        .meta
+        .as_ref()
+        .and_then(|m| m.get(META_PROTOCOL_VERSION))
+        .and_then(serde_json::Value::as_str);
     let route = match (sid, header_version) {
         (None, Some(header)) if !headers.contains_key(MCP_SESSION_ID) => {
             let modern = header.as_bytes() >= ProtocolVersion::V_2026_07_28.as_str().as_bytes();
-            let meta = call.params.meta.as_ref()?;
-            let complete = meta
-                .missing_required_keys(&ProtocolVersion::V_2026_07_28)
-                .is_empty();
-            let agrees = meta_version.is_some_and(|v| v.as_str().as_bytes() == header.as_bytes());
+            // The keys 2026-07-28 requires (rmcp's `missing_required_keys`): the revision,
+            // which must be the header's, and the client's capabilities.
+            let agrees = meta_version.is_some_and(|v| v.as_bytes() == header.as_bytes());
+            let complete = call
+                .params
+                .meta
+                .as_ref()
+                .is_some_and(|m| m.client_capabilities().is_some());
             let named = is_exactly(headers, MCP_METHOD, b"tools/call")
                 && is_exactly(headers, MCP_NAME, call.params.name.as_bytes());
             (modern && complete && agrees && named).then_some(Route::Modern)?

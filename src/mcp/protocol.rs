@@ -35,6 +35,9 @@ pub(crate) enum Audience {
     Caller,
 }
 
+/// The `_meta` key of a 2026-07-28 request's own revision (rmcp keeps its name private).
+pub(crate) const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+
 /// The protocol revisions this gateway serves: every one rmcp 3.11 implements. Used by
 /// the handshake, by `server/discover` and by the edge's version check, so the three
 /// never disagree.

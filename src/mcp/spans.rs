@@ -171,7 +171,7 @@ fn notification_span(
 ) -> tracing::Span {
     let span = new_span(extensions, method);
     let version = meta
-        .get("io.modelcontextprotocol/protocolVersion")
+        .get(super::protocol::META_PROTOCOL_VERSION)
         .and_then(|v| v.as_str())
         .map(str::to_owned)
         .or(version);

@@ -77,7 +77,7 @@ enum MetaKey {
 impl<'de> Deserialize<'de> for MetaKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_identifier(KeyVisitor(|k| match k {
-            "io.modelcontextprotocol/protocolVersion" => MetaKey::ProtocolVersion,
+            crate::mcp::protocol::META_PROTOCOL_VERSION => MetaKey::ProtocolVersion,
             "traceparent" => MetaKey::Traceparent,
             "tracestate" => MetaKey::Tracestate,
             "baggage" => MetaKey::Baggage,
