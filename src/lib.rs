@@ -50,8 +50,8 @@
 //!    the request, and the disconnect watch (`http/disconnect.rs`, `call::ClientGone`) and
 //!    the answer's deadline (`http/deadline.rs`) run around what answers it.
 //! 5. An ordinary `tools/call` (2026-07-28, or in a legacy session) is answered at the edge:
-//!    `http/direct.rs` parsed its body once more, straight into rmcp's call type, while the
-//!    edge read it, and now hands it to the handler the way rmcp's service loop would
+//!    `http/direct.rs` parses its body (the bytes the edge read) straight into rmcp's call
+//!    type once it has a slot, and hands it to the handler the way rmcp's service loop would
 //!    (`http/mcp_sessions.rs`'s `Sessions::run`/`call`: a task of its own, the answer as
 //!    rmcp frames it). Anything else (`initialize`, lists, notifications, any request the
 //!    edge does not recognise as ordinary) goes to rmcp's `StreamableHttpService`, with this

@@ -14,13 +14,14 @@
 //! 6. the session, if the request names one, must be the user's own (`fair::session`, 404);
 //! 7. the body, read whole within the read deadline and scanned, then parsed once into the
 //!    `intake::Envelope` every later stage takes as an argument (`intake`: 413, 408, 400);
+//!    the bytes wait beside the request for step 12;
 //! 8. a request id already in flight in the session (`fair::claim_id`, 400);
 //! 9. an `initialize` gets a place for its session (`fair::reserve`, 429/503);
 //! 10. the scope the tool needs (`scope_check::check`, 403);
 //! 11. a request slot and a share of the byte budget (`admission::admit`, 503);
 //! 12. the disconnect watch and the answer's deadline around rmcp (`disconnect`,
 //!     `deadline`), or around the handler itself for an ordinary tool call (`direct`: the
-//!     body was parsed into rmcp's call type in step 7, and rmcp's HTTP service would only
+//!     body is parsed into rmcp's call type here, and rmcp's HTTP service would only
 //!     repeat the checks above).
 //!
 //! What the request holds (its share, the session's busy mark, its id, its slot) is given
@@ -91,17 +92,16 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
         Err(resp) => return resp,
     };
     // 7. The body, read and parsed once. GET streams and DELETEs have none; rmcp refuses
-    // a POST of another media type before reading a byte of it.
-    // A tool call the edge can serve itself is parsed here too, into rmcp's own type
-    // (`direct`); any other message goes on to rmcp as the bytes that came.
-    let (req, envelope, direct) = if post && fair::is_json(req.headers()) {
+    // a POST of another media type before reading a byte of it. The bytes stay beside the
+    // request until step 12 decides who reads them.
+    let (mut req, envelope, chunks) = if post && fair::is_json(req.headers()) {
         let (parts, raw) = req.into_parts();
         match intake::read(raw, cfg.max_body_bytes, body_timeout).await {
-            Ok((chunks, envelope)) => {
-                let direct = direct::take(&parts.headers, &envelope, &chunks, sid.as_deref());
-                let req = Request::from_parts(parts, chunks.into_body());
-                (req, Some(envelope), direct)
-            }
+            Ok((chunks, envelope)) => (
+                Request::from_parts(parts, axum::body::Body::empty()),
+                Some(envelope),
+                Some(chunks),
+            ),
             Err(refusal) => return body_refused(refusal, Some(user)),
         }
     } else {
@@ -118,7 +118,6 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
         Err(resp) => return resp,
     };
     // 10. The scope.
-    let mut req = req;
     match scope_check::check(&state, caller.as_ref(), envelope.as_ref(), &req) {
         Ok(Some(filter)) => {
             req.extensions_mut().insert(filter);
@@ -136,7 +135,20 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
     } else {
         None
     };
-    // 12. rmcp, watched for a disconnect, within the deadline.
+    // 12. Who answers: the edge itself for an ordinary tool call, parsed now into rmcp's
+    // call type (not before: a request waiting for its share or a slot holds only its
+    // bytes), else rmcp, given the bytes as they came; watched for a disconnect, within the
+    // deadline.
+    let direct = match (envelope.as_ref(), chunks) {
+        (Some(envelope), Some(chunks)) => {
+            let direct = direct::take(req.headers(), envelope, &chunks, sid.as_deref());
+            if direct.is_none() {
+                *req.body_mut() = chunks.into_body();
+            }
+            direct
+        }
+        _ => None,
+    };
     let read = envelope.is_some();
     let id = envelope.and_then(|e| e.id);
     let answers = &state.drain.answers;
@@ -152,7 +164,9 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
         let Some(direct) = direct else {
             return next.run(req).await;
         };
-        match direct.serve(&state.sessions, cfg.stateless, req).await {
+        // Boxed: inline, its state would size this whole future, which every request
+        // waiting for its share or a slot holds (2,000 waiting requests: +6 MiB).
+        match Box::pin(direct.serve(&state.sessions, cfg.stateless, req)).await {
             Ok(resp) => resp,
             Err(req) => next.run(req).await,
         }
