@@ -99,16 +99,30 @@ pub(super) enum Route {
 pub(super) struct Direct {
     call: ToolCall,
     route: Route,
+    /// The bytes it was parsed from, for rmcp if its session turns out to be gone.
+    body: Chunks,
 }
 
-/// The call in `chunks`, when it is one the edge may serve itself (the module docs);
-/// `sid` is the session id the edge accepted, if any.
+/// The call in `body`, when it is one the edge may serve itself (the module docs), else
+/// `body` back for rmcp; `sid` is the session id the edge accepted, if any.
 pub(super) fn take(
+    headers: &HeaderMap,
+    envelope: &Envelope,
+    body: Chunks,
+    sid: Option<&str>,
+) -> Result<Direct, Chunks> {
+    match route(headers, envelope, &body, sid) {
+        Some((call, route)) => Ok(Direct { call, route, body }),
+        None => Err(body),
+    }
+}
+
+fn route(
     headers: &HeaderMap,
     envelope: &Envelope,
     chunks: &Chunks,
     sid: Option<&str>,
-) -> Option<Direct> {
+) -> Option<(ToolCall, Route)> {
     if envelope.method.as_deref() != Some("tools/call") || !accepts_both(headers) {
         return None;
     }
@@ -149,7 +163,7 @@ pub(super) fn take(
     // What rmcp's request parse does with `_meta`: it travels beside the params (and
     // becomes the handler's context), not in them.
     call.params.meta.get_or_insert_with(RequestMetaObject::new);
-    Some(Direct { call, route })
+    Some((call, route))
 }
 
 impl Direct {
@@ -161,18 +175,26 @@ impl Direct {
         json_only: bool,
         req: Request,
     ) -> Result<Response, Request> {
-        let Direct { mut call, route } = self;
+        let Direct {
+            mut call,
+            route,
+            body,
+        } = self;
         let meta = call.params.meta.take().unwrap_or_default();
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(call.params));
         match route {
             Route::Modern => {
+                drop(body);
                 let answer = sessions.run(call.id, request, meta, extensions(req));
                 Ok(modern_answer(answer.await, json_only))
             }
             Route::Session(sid) => {
                 let Some(session) = sessions.live(&sid) else {
+                    let mut req = req;
+                    *req.body_mut() = body.into_body();
                     return Err(req);
                 };
+                drop(body);
                 let stream = sessions.call(session, call.id, request, meta, extensions(req));
                 Ok(sse(stream, sessions.shutdown()))
             }
@@ -373,10 +395,10 @@ mod tests {
         let (chunks, envelope) = intake::read(Body::from(bytes), 1 << 20, Duration::from_secs(30))
             .await
             .expect("a readable body");
-        match take(&headers(pairs), &envelope, &chunks, sid).map(|d| d.route) {
-            Some(Route::Modern) => "modern",
-            Some(Route::Session(_)) => "session",
-            None => "rmcp",
+        match take(&headers(pairs), &envelope, chunks, sid).map(|d| d.route) {
+            Ok(Route::Modern) => "modern",
+            Ok(Route::Session(_)) => "session",
+            Err(_) => "rmcp",
         }
     }
 

@@ -141,11 +141,13 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
     // deadline.
     let direct = match (envelope.as_ref(), chunks) {
         (Some(envelope), Some(chunks)) => {
-            let direct = direct::take(req.headers(), envelope, &chunks, sid.as_deref());
-            if direct.is_none() {
-                *req.body_mut() = chunks.into_body();
+            match direct::take(req.headers(), envelope, chunks, sid.as_deref()) {
+                Ok(direct) => Some(direct),
+                Err(chunks) => {
+                    *req.body_mut() = chunks.into_body();
+                    None
+                }
             }
-            direct
         }
         _ => None,
     };
