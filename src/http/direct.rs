@@ -7,8 +7,8 @@
 //! serializes the whole request to a JSON tree to compare it with the `Mcp-*` headers.
 //! For a `tools/call` (nearly all the traffic) the edge has by then read, scanned and
 //! checked everything, so it parses the call once into rmcp's own parameter type
-//! ([`ToolCall`]) and runs the handler the way rmcp's service loop would
-//! (`Sessions::dispatch`, the same path a session's requests take).
+//! ([`ToolCall`]) and runs the handler the way rmcp's service loop would (`Sessions::run`
+//! and `Sessions::call`, the dispatch rmcp's own session requests take here too).
 //!
 //! Only an ordinary call comes here: each condition below is one rmcp checks, and a request
 //! failing any of them (or one this module does not recognise) goes to rmcp, whose answer,
@@ -24,12 +24,12 @@
 //!   requires; `Mcp-Method` is exactly `tools/call` and `Mcp-Name` exactly the tool's name
 //!   (SEP-2243; a Base64-encoded name goes to rmcp). `Mcp-Param-*` headers are checked by
 //!   rmcp only for arguments a tool's schema marks with `x-mcp-header`, and no tool here
-//!   marks any (a test in `mcp::tools` keeps it so). The answer is awaited before the status
+//!   marks any (`tests::no_tool_routes_an_argument_into_a_header` keeps it so). The answer is awaited before the status
 //!   is chosen, as rmcp does: JSON in stateless mode or for an error rmcp maps to 400/404,
 //!   else a one-event SSE stream.
 //! - [`Route::Session`] (2025-11-25 and before): a session id the user owns (`fair::session`
-//!   checked it) that still exists; no `_meta` `protocolVersion`; a header, if any, before
-//!   2026-07-28. The answer is the session's SSE stream: a priming event, then the answer,
+//!   checked it) that still exists (one found gone goes to rmcp, with the bytes the call was
+//!   parsed from); no `_meta` `protocolVersion`; a header, if any, before 2026-07-28. The answer is the session's SSE stream: a priming event, then the answer,
 //!   with rmcp's keep-alive comments while the call runs.
 
 use std::{
