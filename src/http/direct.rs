@@ -28,13 +28,14 @@
 //!   is chosen, as rmcp does: JSON in stateless mode or for an error rmcp maps to 400/404,
 //!   else a one-event SSE stream.
 //! - [`Route::Session`] (2025-11-25 and before): a session id the user owns (`fair::session`
-//!   checked it) that still exists (one found gone goes to rmcp, with the bytes the call was
-//!   parsed from); no `_meta` `protocolVersion`; a header, if any, before 2026-07-28. The answer is the session's SSE stream: a priming event, then the answer,
+//!   checked it) that still exists (one that is gone goes to rmcp, whose 404 it gets); no
+//!   `_meta` `protocolVersion`; a header, if any, before 2026-07-28. The answer is the session's SSE stream: a priming event, then the answer,
 //!   with rmcp's keep-alive comments while the call runs.
 
 use std::{
     convert::Infallible,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
@@ -45,7 +46,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use rmcp::{
     model::{
         CallToolRequest, CallToolRequestMethod, CallToolRequestParams, ClientRequest, ErrorCode,
-        JsonRpcVersion2_0, ProtocolVersion, RequestId, RequestMetaObject, ServerJsonRpcMessage,
+        JsonRpcVersion2_0, ProtocolVersion, RequestId, ServerJsonRpcMessage,
     },
     transport::streamable_http_server::session::{ServerSseMessage, SessionId},
 };
@@ -57,7 +58,7 @@ use crate::mcp::protocol::META_PROTOCOL_VERSION;
 use super::{
     MCP_SESSION_ID,
     intake::{Chunks, Envelope},
-    mcp_sessions::Sessions,
+    mcp_sessions::{Session, Sessions},
 };
 
 const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
@@ -92,42 +93,30 @@ pub(super) enum Route {
     /// A 2026-07-28 call: no session, its revision in its own `_meta`.
     Modern,
     /// A call in a legacy session, which negotiated its revision at `initialize`.
-    Session(SessionId),
+    Session(Arc<Session>),
 }
 
 /// A call the edge serves itself: parsed, checked, and its route.
 pub(super) struct Direct {
     call: ToolCall,
     route: Route,
-    /// The bytes it was parsed from, for rmcp if its session turns out to be gone.
-    body: Chunks,
 }
 
-/// The call in `body`, when it is one the edge may serve itself (the module docs), else
-/// `body` back for rmcp; `sid` is the session id the edge accepted, if any.
+/// The call in `chunks`, when it is one the edge may serve itself (the module docs); `sid`
+/// is the session id the edge accepted, if any, looked up in `sessions` (one that is gone
+/// is rmcp's to answer: its 404).
 pub(super) fn take(
-    headers: &HeaderMap,
-    envelope: &Envelope,
-    body: Chunks,
-    sid: Option<&str>,
-) -> Result<Direct, Chunks> {
-    match route(headers, envelope, &body, sid) {
-        Some((call, route)) => Ok(Direct { call, route, body }),
-        None => Err(body),
-    }
-}
-
-fn route(
     headers: &HeaderMap,
     envelope: &Envelope,
     chunks: &Chunks,
     sid: Option<&str>,
-) -> Option<(ToolCall, Route)> {
+    sessions: &Sessions,
+) -> Option<Direct> {
     if envelope.method.as_deref() != Some("tools/call") || !accepts_both(headers) {
         return None;
     }
     let header_version = single(headers, MCP_PROTOCOL_VERSION)?;
-    let mut call: ToolCall = chunks.parse().ok()?;
+    let call: ToolCall = chunks.parse().ok()?;
     if call.result.is_some() || call.error.is_some() {
         return None;
     }
@@ -156,47 +145,37 @@ fn route(
         (Some(sid), header) if meta_version.is_none() => {
             let legacy = header
                 .is_none_or(|h| h.as_bytes() < ProtocolVersion::V_2026_07_28.as_str().as_bytes());
-            legacy.then(|| Route::Session(SessionId::from(sid)))?
+            if !legacy {
+                return None;
+            }
+            Route::Session(sessions.get(&SessionId::from(sid))?)
         }
         _ => return None,
     };
-    // What rmcp's request parse does with `_meta`: it travels beside the params (and
-    // becomes the handler's context), not in them.
-    call.params.meta.get_or_insert_with(RequestMetaObject::new);
-    Some((call, route))
+    Some(Direct { call, route })
 }
 
 impl Direct {
-    /// Runs the call and answers it; `Err` gives the request back when its session is gone
-    /// (rmcp then answers the 404 it always has).
+    /// Runs the call and answers it.
     pub(super) async fn serve(
         self,
         sessions: &Sessions,
         json_only: bool,
         req: Request,
-    ) -> Result<Response, Request> {
-        let Direct {
-            mut call,
-            route,
-            body,
-        } = self;
+    ) -> Response {
+        let Direct { mut call, route } = self;
+        // What rmcp's request parse does with `_meta`: it travels beside the params and
+        // becomes the handler's context.
         let meta = call.params.meta.take().unwrap_or_default();
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(call.params));
         match route {
             Route::Modern => {
-                drop(body);
                 let answer = sessions.run(call.id, request, meta, extensions(req));
-                Ok(modern_answer(answer.await, json_only))
+                modern_answer(answer.await, json_only)
             }
-            Route::Session(sid) => {
-                let Some(session) = sessions.live(&sid) else {
-                    let mut req = req;
-                    *req.body_mut() = body.into_body();
-                    return Err(req);
-                };
-                drop(body);
+            Route::Session(session) => {
                 let stream = sessions.call(session, call.id, request, meta, extensions(req));
-                Ok(sse(stream, sessions.shutdown()))
+                sse(stream, sessions.shutdown())
             }
         }
     }
@@ -340,8 +319,13 @@ mod tests {
     use http::{HeaderMap, HeaderValue};
     use serde_json::{Value, json};
 
+    use rmcp::transport::streamable_http_server::session::SessionManager;
+
     use super::{Route, take};
-    use crate::http::intake;
+    use crate::{
+        config::Config,
+        http::{AppState, intake},
+    };
 
     const MODERN: &str = "2026-07-28";
 
@@ -385,20 +369,24 @@ mod tests {
     }
 
     /// The route `take` gives `body` with `pairs` as its headers: "modern", "session"
-    /// (`sid` given), or "rmcp" (left to rmcp).
+    /// (`sid` given), or "rmcp" (left to rmcp). The sid `s1` names a live session; any other
+    /// names one that is gone.
     async fn route(
         body: &Value,
         pairs: &[(&'static str, &'static str)],
         sid: Option<&str>,
     ) -> &'static str {
+        let state = AppState::new(Config::default()).expect("a gateway state");
+        let (live, _) = state.sessions.create_session().await.unwrap();
+        let sid = sid.map(|s| if s == "s1" { &*live } else { s });
         let bytes = serde_json::to_vec(body).unwrap();
         let (chunks, envelope) = intake::read(Body::from(bytes), 1 << 20, Duration::from_secs(30))
             .await
             .expect("a readable body");
-        match take(&headers(pairs), &envelope, chunks, sid).map(|d| d.route) {
-            Ok(Route::Modern) => "modern",
-            Ok(Route::Session(_)) => "session",
-            Err(_) => "rmcp",
+        match take(&headers(pairs), &envelope, &chunks, sid, &state.sessions).map(|d| d.route) {
+            Some(Route::Modern) => "modern",
+            Some(Route::Session(_)) => "session",
+            None => "rmcp",
         }
     }
 
@@ -555,6 +543,11 @@ mod tests {
         assert_eq!(route(&call(None), &modern_header, Some("s1")).await, "rmcp");
         // No session and no revision of its own: rmcp's "session id required".
         assert_eq!(route(&call(None), &legacy_headers(), None).await, "rmcp");
+        // A session that is gone: rmcp's 404.
+        assert_eq!(
+            route(&call(None), &legacy_headers(), Some("gone")).await,
+            "rmcp"
+        );
     }
 
     /// rmcp checks `Mcp-Param-*` headers only for the arguments a tool's input schema marks

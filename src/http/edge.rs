@@ -139,15 +139,14 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
     // call type (not before: a request waiting for its share or a slot holds only its
     // bytes), else rmcp, given the bytes as they came; watched for a disconnect, within the
     // deadline.
+    let sessions = &state.sessions;
     let direct = match (envelope.as_ref(), chunks) {
         (Some(envelope), Some(chunks)) => {
-            match direct::take(req.headers(), envelope, chunks, sid.as_deref()) {
-                Ok(direct) => Some(direct),
-                Err(chunks) => {
-                    *req.body_mut() = chunks.into_body();
-                    None
-                }
+            let direct = direct::take(req.headers(), envelope, &chunks, sid.as_deref(), sessions);
+            if direct.is_none() {
+                *req.body_mut() = chunks.into_body();
             }
+            direct
         }
         _ => None,
     };
@@ -163,14 +162,11 @@ pub(super) async fn mcp(State(state): State<AppState>, req: Request, next: Next)
         req.extensions_mut().insert(caller);
     }
     let run = disconnect::watch(answers, req, |req| async move {
-        let Some(direct) = direct else {
-            return next.run(req).await;
-        };
-        // Boxed: inline, its state would size this whole future, which every request
-        // waiting for its share or a slot holds (2,000 waiting requests: +6 MiB).
-        match Box::pin(direct.serve(&state.sessions, cfg.stateless, req)).await {
-            Ok(resp) => resp,
-            Err(req) => next.run(req).await,
+        match direct {
+            // Boxed: inline, its state would size this whole future, which every request
+            // waiting for its share or a slot holds (2,000 waiting requests: +6 MiB).
+            Some(direct) => Box::pin(direct.serve(sessions, cfg.stateless, req)).await,
+            None => next.run(req).await,
         }
     });
     let resp = if post {

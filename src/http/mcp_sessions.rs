@@ -258,7 +258,7 @@ impl Sessions {
     }
 
     /// The session `id`, when it exists and has not been idle too long.
-    fn get(&self, id: &SessionId) -> Option<Arc<Session>> {
+    pub(super) fn get(&self, id: &SessionId) -> Option<Arc<Session>> {
         let session = self.sessions.lock().get(id).cloned()?;
         if session
             .idle_since(Instant::now())
@@ -270,14 +270,10 @@ impl Sessions {
         Some(session)
     }
 
-    /// Session `id`, for a request in it (`None`: rmcp's 404).
-    pub(super) fn live(&self, id: &SessionId) -> Option<Arc<Session>> {
-        self.get(id)
-    }
-
-    /// Cancelled at shutdown: what a request's stream ends with.
+    /// Cancelled at shutdown: what a request's stream ends with (only waited on, so the
+    /// token itself, not a child of its own).
     pub(super) fn shutdown(&self) -> CancellationToken {
-        self.cancel.child_token()
+        self.cancel.clone()
     }
 
     /// Request `request_id` of `session`: its answer stream (a priming event, then the
@@ -542,7 +538,7 @@ impl SessionManager for Sessions {
         else {
             return Err(SessionError::NotARequest);
         };
-        let session = self.live(id).ok_or(SessionError::NotFound)?;
+        let session = self.get(id).ok_or(SessionError::NotFound)?;
         // What rmcp's service loop does with a request: its `_meta` and extensions become
         // the handler's context.
         let meta = std::mem::replace(request.get_meta_mut(), RequestMetaObject::new());
