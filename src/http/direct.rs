@@ -56,12 +56,11 @@ use sse_stream::{KeepAlive, Sse, SseBody};
 use crate::mcp::protocol::META_PROTOCOL_VERSION;
 
 use super::{
-    MCP_SESSION_ID,
+    MCP_PROTOCOL_VERSION, MCP_SESSION_ID,
     intake::{Chunks, Envelope},
     mcp_sessions::{Session, Sessions},
 };
 
-const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
 const MCP_METHOD: &str = "mcp-method";
 const MCP_NAME: &str = "mcp-name";
 const JSON: &str = "application/json";

@@ -24,8 +24,8 @@ use axum::{Router, middleware::from_fn_with_state, routing::get};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 pub(crate) use serve::{ServeOptions, serve};
-pub(crate) use state::MCP_SESSION_ID;
 pub use state::{AppState, StartError};
+pub(crate) use state::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 
 fn mcp_config(state: &AppState) -> StreamableHttpServerConfig {
     let cfg = &state.config;

@@ -12,6 +12,8 @@ use crate::{call::InFlight, config::Config, mcp::Gateway, upstream::Upstream};
 
 /// Header rmcp uses for the MCP session id.
 pub(crate) const MCP_SESSION_ID: &str = "mcp-session-id";
+/// Header naming the protocol revision a request speaks.
+pub(crate) const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
 
 /// Why the HTTP side could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -21,10 +21,7 @@ use axum::{
 use http::{StatusCode, header};
 use rmcp::model::{ErrorData, JsonRpcError, ProtocolVersion, RequestId};
 
-use crate::mcp::protocol;
-
-/// The header naming the revision a request speaks.
-const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+use crate::{http::MCP_PROTOCOL_VERSION, mcp::protocol};
 
 /// Passes `req` on when every `MCP-Protocol-Version` it carries (if any) names a served
 /// revision; otherwise answers `-32022`. The body is read (at most `max_body` bytes, for
