@@ -146,15 +146,16 @@ pub(crate) fn session_notification(
     if !otel::enabled() {
         return tracing::Span::none();
     }
-    let method = match notification {
-        ClientNotification::CancelledNotification(_) => "notifications/cancelled",
-        ClientNotification::ProgressNotification(_) => "notifications/progress",
-        ClientNotification::InitializedNotification(_) => "notifications/initialized",
-        ClientNotification::RootsListChangedNotification(_) => "notifications/roots/list_changed",
-        ClientNotification::CustomNotification(c) => known(&c.method),
+    // rmcp's own method names, mapped onto the fixed list like a handler's.
+    let method = known(match notification {
+        ClientNotification::CancelledNotification(n) => n.method.as_str(),
+        ClientNotification::ProgressNotification(n) => n.method.as_str(),
+        ClientNotification::InitializedNotification(n) => n.method.as_str(),
+        ClientNotification::RootsListChangedNotification(n) => n.method.as_str(),
+        ClientNotification::CustomNotification(c) => &c.method,
         // A kind a later rmcp adds.
         _ => OTHER,
-    };
+    });
     notification_span(
         method,
         notification.get_meta(),
