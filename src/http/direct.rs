@@ -48,7 +48,7 @@ use rmcp::{
         CallToolRequest, CallToolRequestMethod, CallToolRequestParams, ClientRequest, ErrorCode,
         JsonRpcVersion2_0, ProtocolVersion, RequestId, ServerJsonRpcMessage,
     },
-    transport::streamable_http_server::session::{ServerSseMessage, SessionId},
+    transport::streamable_http_server::session::ServerSseMessage,
 };
 use serde::{Deserialize, de::IgnoredAny};
 use sse_stream::{KeepAlive, Sse, SseBody};
@@ -147,7 +147,7 @@ pub(super) fn take(
             if !legacy {
                 return None;
             }
-            Route::Session(sessions.get(&SessionId::from(sid))?)
+            Route::Session(sessions.get(sid)?)
         }
         _ => return None,
     };

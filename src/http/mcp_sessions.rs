@@ -257,14 +257,15 @@ impl Sessions {
             .clone()
     }
 
-    /// The session `id`, when it exists and has not been idle too long.
-    pub(super) fn get(&self, id: &SessionId) -> Option<Arc<Session>> {
+    /// The session `id`, when it exists and has not been idle too long. Looked up by the
+    /// text of the id, as the edge read it from the header (no id is built to ask).
+    pub(super) fn get(&self, id: &str) -> Option<Arc<Session>> {
         let session = self.sessions.lock().get(id).cloned()?;
         if session
             .idle_since(Instant::now())
             .is_some_and(|d| d > self.idle)
         {
-            self.end(id);
+            self.end(&SessionId::from(id));
             return None;
         }
         Some(session)
