@@ -199,6 +199,15 @@ async fn dispatch(cli: Cli) -> Result<(), run::RunError> {
     }
 }
 
+/// mimalloc rather than glibc's malloc: per-thread free lists that a free from another
+/// thread does not contend on, which is what a tokio worker pool does all day (a call's
+/// buffers are often made on one worker and dropped on the other). Its arenas are left at
+/// the kernel's default page size (the `no_thp` feature), and it returns freed memory to
+/// the system after its default delay (1 s); BENCHMARKS.md, "Fourth pass", has the numbers.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -3,11 +3,13 @@
 //! Nothing here touches HTTP headers: the upstream client does that.
 
 use http::Method;
+use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
 
 use super::catalog::{Entity, Verb};
 use super::fields::Args;
-use super::shape::{self, Shaping};
+use super::results::structured_with_text;
+use super::shape::{self, Fit, Shaping};
 use crate::upstream::{ApiRequest, ApiResponse, Call, Upstream, UpstreamError};
 
 /// Why a tool call failed.
@@ -66,7 +68,8 @@ fn item_path(e: &Entity, args: &Args) -> String {
     )
 }
 
-/// Runs one entity tool; the answer is the API's last response, shaped for the model.
+/// Runs one entity tool: the API's last response shaped for the model, as a tool result,
+/// and the API's status.
 pub(crate) async fn run(
     up: &Upstream,
     call: Call<'_>,
@@ -74,9 +77,9 @@ pub(crate) async fn run(
     verb: Verb,
     args: Args,
     shaping: &Shaping,
-) -> Result<ApiResponse, ToolError> {
+) -> Result<(CallToolResult, u16), ToolError> {
     let fields = args.fields.clone();
-    let mut resp = match verb {
+    let resp = match verb {
         Verb::List => return list(up, call, e, args, shaping).await,
         Verb::Update => update(up, call, e, args).await?,
         Verb::Get => up.call(call, request(e, verb, args).0).await?,
@@ -85,8 +88,8 @@ pub(crate) async fn run(
             write(up, call, req, &uid).await?
         }
     };
-    resp.body = shape::item(shaping, resp.body, fields.as_deref());
-    Ok(resp)
+    let body = shape::item(shaping, resp.body, fields.as_deref());
+    Ok((CallToolResult::structured(body), resp.status.as_u16()))
 }
 
 /// A `list_*` page within the result bound. A page that would be larger is asked for
@@ -100,7 +103,7 @@ async fn list(
     e: &'static Entity,
     args: Args,
     shaping: &Shaping,
-) -> Result<ApiResponse, ToolError> {
+) -> Result<(CallToolResult, u16), ToolError> {
     // The field's default applies, so there always is one.
     let asked = args.limit.unwrap_or(1);
     let mut limit = asked;
@@ -113,21 +116,18 @@ async fn list(
         if args.include_deleted {
             req.query.push(("includeDeleted", "true".into()));
         }
-        let mut resp = up.call(call, req).await?;
-        let body = std::mem::take(&mut resp.body);
-        let mut page = shape::page(shaping, e, body, limit, args.fields.as_deref());
+        let resp = up.call(call, req).await?;
+        let status = resp.status.as_u16();
+        let mut page = shape::page(shaping, e, resp.body, limit, args.fields.as_deref());
         match shape::fit(shaping, &mut page, asked) {
-            None => {
-                resp.body = page.body;
-                return Ok(resp);
-            }
-            Some(fewer) if fewer > 0 => limit = fewer as i64,
+            Fit::Fits(text) => return Ok((structured_with_text(page.body, text), status)),
+            Fit::Fewer(fewer) if fewer > 0 => limit = fewer as i64,
             // The first item alone is too large: on a page of its own it goes out shortened.
-            Some(_) if page.count == 1 && limit == 1 => {
-                resp.body = shape::alone(shaping, e, page);
-                return Ok(resp);
+            Fit::Fewer(_) if page.count == 1 && limit == 1 => {
+                let body = shape::alone(shaping, e, page);
+                return Ok((CallToolResult::structured(body), status));
             }
-            Some(_) => limit = 1,
+            Fit::Fewer(_) => limit = 1,
         }
     }
 }

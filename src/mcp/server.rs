@@ -209,9 +209,7 @@ impl Gateway {
             };
             match spec.target {
                 Target::Review(review) => edit::run(up, call, review, args).await,
-                _ => handlers::run(up, call, advice.0, advice.1, args, &self.shared.shaping)
-                    .await
-                    .map(|resp| (CallToolResult::structured(resp.body), resp.status.as_u16())),
+                _ => handlers::run(up, call, advice.0, advice.1, args, &self.shared.shaping).await,
             }
         };
         // When the client cancels or goes away, dropping the future drops the in-flight

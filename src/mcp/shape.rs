@@ -198,11 +198,19 @@ fn bounded_note(max: usize) -> String {
     )
 }
 
-/// Measures a shaped page against the bound (`asked`: the items the model asked for).
-/// `None`: it fits (marked as bounded when it holds fewer than asked and there is more);
-/// else how many items to ask the API for instead, fewer than it holds (0 when even the
-/// first is too large alone).
-pub(crate) fn fit(shaping: &Shaping, page: &mut Page, asked: i64) -> Option<usize> {
+/// A shaped page measured against the bound.
+pub(crate) enum Fit {
+    /// It fits: the page's compact JSON, the result's text block (measured as it will be
+    /// sent, and made once).
+    Fits(String),
+    /// It does not: how many items to ask the API for instead, fewer than it holds (0 when
+    /// even the first is too large alone).
+    Fewer(usize),
+}
+
+/// Measures a shaped page against the bound (`asked`: the items the model asked for); a
+/// page that fits is marked as bounded when it holds fewer than asked and there is more.
+pub(crate) fn fit(shaping: &Shaping, page: &mut Page, asked: i64) -> Fit {
     let bounded = (page.count as i64) < asked && page.body["hasMore"] == json!(true);
     let max = shaping.max_bytes;
     if bounded && let Value::Object(map) = &mut page.body {
@@ -213,8 +221,9 @@ pub(crate) fn fit(shaping: &Shaping, page: &mut Page, asked: i64) -> Option<usiz
         };
         map.insert("note".into(), Value::from(note));
     }
-    if max == 0 || json_len(&page.body) <= max {
-        return None;
+    let text = page.body.to_string();
+    if max == 0 || text.len() <= max {
+        return Fit::Fits(text);
     }
     // The largest prefix that fits, counted against the page as it will be once bounded
     // (its note, flag and a cursor of some length).
@@ -238,7 +247,7 @@ pub(crate) fn fit(shaping: &Shaping, page: &mut Page, asked: i64) -> Option<usiz
         }
         k += 1;
     }
-    Some(k.min(page.count.saturating_sub(1)))
+    Fit::Fewer(k.min(page.count.saturating_sub(1)))
 }
 
 /// A page of one item that alone exceeds the bound: its long strings shortened (the

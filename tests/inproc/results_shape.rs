@@ -208,6 +208,8 @@ async fn walk(client: &Client, limit: i64, fields: Option<&Value>) -> (Vec<Strin
         let r = call(client, "list_notes", args).await;
         assert_ne!(r.is_error, Some(true), "{}", text(&r));
         let page = r.structured_content.clone().unwrap();
+        // The text block, measured against the bound, is the page's own compact JSON.
+        assert_eq!(text(&r), page.to_string());
         texts.push(text(&r));
         items.extend(page["items"].as_array().unwrap().iter().cloned());
         if page["hasMore"] != json!(true) {
