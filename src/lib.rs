@@ -66,7 +66,8 @@
 //!    `fields/args.rs`).
 //! 6. `mcp/handlers.rs`: the verb's REST request (`upstream::ApiRequest`), sent as an
 //!    `upstream::Call` (the borrowed caller and the correlation id), its answer shaped
-//!    for the model by `mcp/shape.rs` (compact items, list previews, the result bound) (the review's two
+//!    for the model by `mcp/shape.rs` (compact items, list previews, the result bound: a
+//!    page's text block is the one serialization it was measured by), as the tool result (the review's two
 //!    tools: `mcp/edit.rs`, diff and merge in `mcp/review.rs`).
 //! 7. `upstream/client.rs` (`Upstream::call`: the caller's `Authorization` value and its
 //!    `call::CredentialKey` go on the request, with the marks of `upstream/marks.rs`), then

@@ -353,7 +353,10 @@ impl Sessions {
         ctx.extensions = extensions;
         let (answer_tx, answer_rx) = oneshot::channel();
         let gateway = self.gateway.clone();
-        tokio::spawn(async move {
+        // Boxed: the handler's future is several KiB (every tool's path inline), and tokio
+        // copies a task's future into its cell and its stage over on completion; a box is
+        // copied once and the task moves a pointer.
+        tokio::spawn(Box::pin(async move {
             let answer = match gateway.handle_request(request, ctx).await {
                 Ok(result) => {
                     tracing::debug!(target: RMCP_LOOP, id = %request_id, ?result, "response message");
@@ -369,7 +372,7 @@ impl Sessions {
                 session.running.lock().remove(&request_id);
                 session.touch();
             }
-        });
+        }));
         answer_rx
     }
 
