@@ -8,7 +8,6 @@ use serde_json::{Map, Value, json};
 
 use super::catalog::{Entity, Verb};
 use super::fields::Args;
-use super::results::structured_with_text;
 use super::shape::{self, Fit, Shaping};
 use crate::upstream::{ApiRequest, ApiResponse, Call, Upstream, UpstreamError};
 
@@ -120,7 +119,7 @@ async fn list(
         let status = resp.status.as_u16();
         let mut page = shape::page(shaping, e, resp.body, limit, args.fields.as_deref());
         match shape::fit(shaping, &mut page, asked) {
-            Fit::Fits(text) => return Ok((structured_with_text(page.body, text), status)),
+            Fit::Fits(text) => return Ok((shape::fitted_result(page, text), status)),
             Fit::Fewer(fewer) if fewer > 0 => limit = fewer as i64,
             // The first item alone is too large: on a page of its own it goes out shortened.
             Fit::Fewer(_) if page.count == 1 && limit == 1 => {

@@ -18,14 +18,6 @@ const TENANT_REFUSED: &str = "The API did not accept this deployment's tenant fo
     TOOLBRIDGE_TENANT_ID, TOOLBRIDGE_TENANT_MODE (`resolve` picks each user's organization), \
     TOOLBRIDGE_TENANT_HEADER_SECRET and the clocks, or run `toolbridge-mcp check`. Retrying will not help.";
 
-/// A successful result of `structured` whose text block is `text`, its compact JSON (what
-/// rmcp's `CallToolResult::structured` would make), when the caller has made it already.
-pub(crate) fn structured_with_text(structured: Value, text: String) -> CallToolResult {
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(structured);
-    result
-}
-
 /// An `isError` result with one text block.
 pub(crate) fn error_result(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])

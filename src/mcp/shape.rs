@@ -17,6 +17,7 @@
 
 use std::io;
 
+use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 
 use super::catalog::{Entity, Verb};
@@ -206,6 +207,14 @@ pub(crate) enum Fit {
     /// It does not: how many items to ask the API for instead, fewer than it holds (0 when
     /// even the first is too large alone).
     Fewer(usize),
+}
+
+/// The tool result of a page that fits: `structuredContent` and its compact JSON, `text`,
+/// as the text block (what rmcp's `CallToolResult::structured` would make, once more).
+pub(crate) fn fitted_result(page: Page, text: String) -> CallToolResult {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(page.body);
+    result
 }
 
 /// Measures a shaped page against the bound (`asked`: the items the model asked for); a
