@@ -203,15 +203,14 @@ async fn dispatch(cli: Cli) -> Result<(), run::RunError> {
 /// thread does not contend on, which is what a tokio worker pool does all day (a call's
 /// buffers are often made on one worker and dropped on the other). Its arenas are left at
 /// the kernel's default page size (the `no_thp` feature), and freed memory goes back to
-/// the system sooner than by default ([`allocator::tune`]). BENCHMARKS.md, "Fourth pass",
-/// has the numbers.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+/// the system sooner than by default (`tune`). BENCHMARKS.md, "Fourth pass", has the
+/// numbers.
 #[cfg(feature = "mimalloc")]
 mod allocator {
     use libmimalloc_sys as mi;
+
+    #[global_allocator]
+    static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
     /// `mi_option_purge_delay` in mimalloc.h (v3's option enum), which the bindings leave
     /// out: it is the one before `mi_option_use_numa_nodes`, and this fails to build if

@@ -53,8 +53,6 @@ use rmcp::{
 use serde::{Deserialize, de::IgnoredAny};
 use sse_stream::{KeepAlive, Sse, SseBody};
 
-use crate::mcp::protocol::META_PROTOCOL_VERSION;
-
 use super::{
     MCP_PROTOCOL_VERSION, MCP_SESSION_ID,
     intake::{Chunks, Envelope},
@@ -119,16 +117,12 @@ pub(super) fn take(
     if call.result.is_some() || call.error.is_some() {
         return None;
     }
-    // `_meta`'s revision as the client wrote it (rmcp reads any string as a version).
-    let meta_version = call
-        .params
-        .meta
-        .as_ref()
-        .and_then(|m| m.get(META_PROTOCOL_VERSION))
-        .and_then(serde_json::Value::as_str);
+    // `_meta`'s revision as the client wrote it (rmcp reads any string as a version), as the
+    // edge's one parse read it.
+    let meta_version = envelope.meta.protocol_version.as_deref();
     let route = match (sid, header_version) {
         (None, Some(header)) if !headers.contains_key(MCP_SESSION_ID) => {
-            let modern = header.as_bytes() >= ProtocolVersion::V_2026_07_28.as_str().as_bytes();
+            let modern = from_2026(header.as_bytes());
             // The keys 2026-07-28 requires (rmcp's `missing_required_keys`): the revision,
             // which must be the header's, and the client's capabilities.
             let agrees = meta_version.is_some_and(|v| v.as_bytes() == header.as_bytes());
@@ -142,9 +136,7 @@ pub(super) fn take(
             (modern && complete && agrees && named).then_some(Route::Modern)?
         }
         (Some(sid), header) if meta_version.is_none() => {
-            let legacy = header
-                .is_none_or(|h| h.as_bytes() < ProtocolVersion::V_2026_07_28.as_str().as_bytes());
-            if !legacy {
+            if header.is_some_and(|h| from_2026(h.as_bytes())) {
                 return None;
             }
             Route::Session(sessions.get(sid)?)
@@ -152,6 +144,12 @@ pub(super) fn take(
         _ => return None,
     };
     Some(Direct { call, route })
+}
+
+/// Whether revision `version` is 2026-07-28 or later (revisions are dates, so they order
+/// as text).
+fn from_2026(version: &[u8]) -> bool {
+    version >= ProtocolVersion::V_2026_07_28.as_str().as_bytes()
 }
 
 impl Direct {

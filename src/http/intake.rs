@@ -49,8 +49,8 @@ pub(crate) struct Envelope {
     /// For `tools/call`: `params.name`, when it is a short one (no tool has a longer name),
     /// for the scope check.
     pub(crate) tool: Option<String>,
-    /// What `params._meta` carries for the edge and the tracing.
-    #[allow(dead_code, reason = "read by the trace propagation (issue 20)")]
+    /// What `params._meta` carries for the edge (the revision a 2026-07-28 call speaks,
+    /// `direct`) and the tracing.
     pub(crate) meta: Meta,
     /// The body's length in bytes (for admission's byte budget).
     pub(crate) len: usize,

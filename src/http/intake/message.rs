@@ -209,10 +209,9 @@ impl<'de> Deserialize<'de> for MetaValue {
                             continue;
                         }
                     };
-                    let value = map.next_value::<StringOrNot>()?.0;
-                    if slot.is_none() {
-                        *slot = value;
-                    }
+                    // A repeated key: the last one counts, as in the map rmcp parses
+                    // `_meta` into (the request's revision is rmcp's to decide).
+                    *slot = map.next_value::<StringOrNot>()?.0;
                 }
                 Ok(MetaValue(meta))
             }

@@ -112,6 +112,12 @@ async fn one_parse_reads_the_meta_the_edge_and_the_tracing_need() {
     assert_eq!(env.meta.tracestate.as_deref(), Some("a=b"));
     // Not a string: left to rmcp, not kept.
     assert_eq!(env.meta.baggage, None);
+    // A repeated key: the last one counts, as in rmcp's own parse of `_meta`.
+    let twice = r#"{"id":1,"method":"tools/call","params":{"name":"get_note","_meta":{
+        "io.modelcontextprotocol/protocolVersion":"2025-11-25",
+        "io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+    let (_, env) = read_all(&[twice]).await.unwrap();
+    assert_eq!(env.meta.protocol_version.as_deref(), Some("2026-07-28"));
     // Without params, or for another method, nothing is read from them.
     let (_, env) = read_all(&[r#"{"id":1,"method":"ping"}"#]).await.unwrap();
     assert_eq!(env.meta, Meta::default());
