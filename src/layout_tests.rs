@@ -18,8 +18,10 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
         if path.is_dir() {
             files(&path, out);
         } else if path.extension().is_some_and(|e| e == "rs")
-            // The binary is a crate of its own; test-only files may reach anywhere.
+            // The binary and the build script are crates of their own; test-only files may
+            // reach anywhere.
             && path != Path::new(SRC).join("main.rs")
+            && path != Path::new(SRC).join("build.rs")
             && !path.file_stem().is_some_and(|s| s == "tests" || s.to_string_lossy().ends_with("_tests"))
         {
             out.push(path);
