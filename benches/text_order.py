@@ -227,6 +227,19 @@ def patterns(ran, sizes, placed):
     return sorted(out)
 
 
+def made_for():
+    """What the symbol hashes depend on, as src/build.rs checks it: the compiler's version,
+    and FNV-1a (64 bits) over Cargo.toml then Cargo.lock."""
+    version = subprocess.run(["rustc", "-V"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+    h = 0xcbf29ce484222325
+    for name in ("Cargo.toml", "Cargo.lock"):
+        with open(os.path.join(ROOT, name), "rb") as f:
+            for byte in f.read():
+                h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return f"{version}; Cargo.toml and Cargo.lock {h:016x}"
+
+
 def main():
     subprocess.run(["cargo", "build", "--release", "--bin", "toolbridge-mcp"], cwd=ROOT,
                    check=True)
@@ -285,6 +298,7 @@ def main():
         print(f"{title}: {len(fresh)} functions, {sum(sizes[n] for n in fresh) // 1024} KiB; "
               f"{len(found)} patterns", file=sys.stderr)
     with open(OUT, "w") as f:
+        f.write(f"/* made for: {made_for()} */\n")
         f.write("/* Written by benches/text_order.py (see there): the functions that start-up,\n"
                 "   an idle process and tool calls run, first in the binary's code so that they\n"
                 "   share few page-cache folios. Names without their hashes where that takes in\n"

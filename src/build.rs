@@ -10,20 +10,41 @@
 //! cannot (mold). Every build checks the script's form, so a broken one fails here, with
 //! its line, rather than in a release link.
 
-use std::path::Path;
+use std::{path::Path, process::Command};
 
 const SCRIPT: &str = "src/text-order.ld";
+/// The script's line that says which build its exact names were read from.
+const MADE_FOR: &str = "/* made for: ";
 
 fn main() {
     println!("cargo::rerun-if-changed={SCRIPT}");
+    println!("cargo::rerun-if-changed=Cargo.lock");
     println!("cargo::rerun-if-env-changed=TOOLBRIDGE_TEXT_ORDER");
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let path = Path::new(&dir).join(SCRIPT);
+    let dir = Path::new(&dir);
+    let path = dir.join(SCRIPT);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{SCRIPT}: {e} (benches/text_order.py writes it)"));
     if let Err((line, why)) = check(&text) {
         panic!("{SCRIPT}:{line}: {why} (benches/text_order.py writes this file)");
     }
+    // The exact names' hashes come from the crates' metadata: another toolchain, a bumped
+    // dependency, another feature or profile setting, and they match nothing. The layout
+    // test fails on this (`TEXT_ORDER_STALE`), and a release build says so.
+    let now = made_for(dir);
+    let then = text
+        .lines()
+        .find_map(|l| l.strip_prefix(MADE_FOR)?.strip_suffix(" */"))
+        .unwrap_or("(no `made for` line)");
+    let stale = if then == now {
+        String::new()
+    } else {
+        format!(
+            "{SCRIPT} was made for {then}; this build is {now}: rerun `python3 \
+             benches/text_order.py` (it needs valgrind), or an idle serve maps most of its code"
+        )
+    };
+    println!("cargo::rustc-env=TEXT_ORDER_STALE={stale}");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
     let off = std::env::var("TOOLBRIDGE_TEXT_ORDER").is_ok_and(|v| v == "off");
     // Its exact names come from a release build and match only one, and matching its
@@ -31,7 +52,29 @@ fn main() {
     let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
     if linux && release && !off {
         println!("cargo::rustc-link-arg-bins=-Wl,-T,{}", path.display());
+        if !stale.is_empty() {
+            println!("cargo::warning={stale}");
+        }
     }
+}
+
+/// What the symbol hashes depend on, as benches/text_order.py writes it: the compiler's
+/// version, and FNV-1a (64 bits) over Cargo.toml then Cargo.lock (dependencies, their
+/// features, the profiles).
+fn made_for(dir: &Path) -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = Command::new(rustc)
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in ["Cargo.toml", "Cargo.lock"] {
+        for byte in std::fs::read(dir.join(file)).unwrap_or_default() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{version}; Cargo.toml and Cargo.lock {hash:016x}")
 }
 
 /// The script's form: one output section of input-section patterns, inserted before
