@@ -210,14 +210,11 @@ def glob(symbol):
     return g if g != symbol else re.sub(r"\.llvm\.\d+$", ".llvm.*", symbol)
 
 
-def patterns(ran, sizes, placed):
+def patterns(ran, by_glob, placed):
     """A pattern per function that ran: its name without its hash where that glob takes in
     little else (a generic's glob matches every instance of it, most of which never
     run), else its exact name. The globs survive a rebuild with new metadata; exact names
-    then match nothing until this is rerun."""
-    by_glob = {}
-    for name, size in sizes.items():
-        by_glob.setdefault(glob(name), []).append((name, size))
+    then match nothing until this is rerun. `by_glob`: every function, by its glob."""
     out = set()
     for name in ran - placed:
         g = glob(name)
@@ -227,22 +224,21 @@ def patterns(ran, sizes, placed):
     return sorted(out)
 
 
-def made_for():
-    """What the symbol hashes depend on, as src/build.rs checks it: the compiler's version,
-    and FNV-1a (64 bits) over Cargo.toml then Cargo.lock."""
-    version = subprocess.run(["rustc", "-V"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.strip()
-    h = 0xcbf29ce484222325
-    for name in ("Cargo.toml", "Cargo.lock"):
-        with open(os.path.join(ROOT, name), "rb") as f:
-            for byte in f.read():
-                h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return f"{version}; Cargo.toml and Cargo.lock {h:016x}"
+def build():
+    """The release build; returns what its symbol hashes depend on, as src/build.rs (their
+    one home) reports it to cargo for the script's `made for` line."""
+    messages = subprocess.run(
+        ["cargo", "build", "--release", "--bin", "toolbridge-mcp", "--message-format=json"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True).stdout
+    for line in messages.splitlines():
+        m = json.loads(line)
+        if m.get("reason") == "build-script-executed" and "#toolbridge-mcp@" in m["package_id"]:
+            return dict(m["env"])["TEXT_ORDER_BUILD"]
+    sys.exit("cargo reported no run of src/build.rs")
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "--bin", "toolbridge-mcp"], cwd=ROOT,
-                   check=True)
+    made_for = build()
     sizes, at = {}, {}
     for line in subprocess.run(["nm", "-S", "--defined-only", BIN], capture_output=True,
                                text=True, check=True).stdout.splitlines():
@@ -290,15 +286,18 @@ def main():
         seed.terminate()
         current.terminate()
     start |= {n for n in sizes if n.startswith(CPU_PICKED)}
+    by_glob = {}
+    for name, size in sizes.items():
+        by_glob.setdefault(glob(name), []).append((name, size))
     groups, placed = [], set()
     for title, group in (("start-up and idle", start), ("tool calls", calls)):
-        found, fresh = patterns(group, sizes, placed), group - placed
+        found, fresh = patterns(group, by_glob, placed), group - placed
         placed |= group
         groups.append((title, found))
         print(f"{title}: {len(fresh)} functions, {sum(sizes[n] for n in fresh) // 1024} KiB; "
               f"{len(found)} patterns", file=sys.stderr)
     with open(OUT, "w") as f:
-        f.write(f"/* made for: {made_for()} */\n")
+        f.write(f"/* made for: {made_for} */\n")
         f.write("/* Written by benches/text_order.py (see there): the functions that start-up,\n"
                 "   an idle process and tool calls run, first in the binary's code so that they\n"
                 "   share few page-cache folios. Names without their hashes where that takes in\n"

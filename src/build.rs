@@ -45,6 +45,9 @@ fn main() {
         )
     };
     println!("cargo::rustc-env=TEXT_ORDER_STALE={stale}");
+    // What benches/text_order.py writes into the script's `made for` line (it reads this
+    // from cargo's build messages, so the fingerprint has this one home).
+    println!("cargo::rustc-env=TEXT_ORDER_BUILD={now}");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
     let off = std::env::var("TOOLBRIDGE_TEXT_ORDER").is_ok_and(|v| v == "off");
     // Its exact names come from a release build and match only one, and matching its
@@ -58,9 +61,8 @@ fn main() {
     }
 }
 
-/// What the symbol hashes depend on, as benches/text_order.py writes it: the compiler's
-/// version, and FNV-1a (64 bits) over Cargo.toml then Cargo.lock (dependencies, their
-/// features, the profiles).
+/// What the symbol hashes depend on: the compiler's version, and FNV-1a (64 bits) over
+/// Cargo.toml then Cargo.lock (dependencies, their features, the profiles).
 fn made_for(dir: &Path) -> String {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let version = Command::new(rustc)
